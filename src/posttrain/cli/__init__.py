@@ -1,0 +1,75 @@
+"""The ``posttrain`` command: a thin shell over the library.
+
+Each stage keeps its commands in its own module here (``cli/models.py``, ``cli/chat.py``,
+...) and registers them on :data:`app` in :func:`_register`. Commands parse arguments, call
+one library function and render the result; :func:`main` turns every
+:class:`~posttrain.errors.PosttrainError` into a message and its documented exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from posttrain import __version__
+from posttrain.cli._app import app
+from posttrain.cli._common import console, err_console
+from posttrain.errors import PosttrainError
+
+__all__ = ["app", "main"]
+
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"posttrain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Contract-driven LLM post-training with safety gates."""
+
+
+def _register() -> None:
+    # One import per stage; each module adds its commands to `app`.
+    from posttrain.cli import chat, models, workspace  # noqa: F401
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except PosttrainError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/] {exc.hint}")
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # click's own usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        raise
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The exception tree of posttrain, in one place.
+
+Every error a user can cause derives from :class:`PosttrainError` and carries an exit code
+and, where we know one, a hint that says how to fix it. The CLI prints ``message`` and
+``hint`` and exits with ``exit_code``; it never shows a traceback for these.
+
+Exit codes (documented in README):
+
+* 0 - success
+* 1 - a verdict that blocks (a broken hard threshold, a BLOCK gate)
+* 2 - usage or input error (bad flag, unreadable file, invalid config, unknown model)
+* 3 - evaluation or backend error (the model server failed, generation crashed)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "BackendTimeoutError",
+    "ConfigError",
+    "ConversionError",
+    "InputError",
+    "MissingDependencyError",
+    "ModelNotFoundError",
+    "PosttrainError",
+    "UsageError",
+]
+
+
+class PosttrainError(Exception):
+    """Base of every error posttrain raises on purpose."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(PosttrainError):
+    """The command line or the arguments of a library call are wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file (contract, training config, gate policy...) does not validate."""
+
+
+class InputError(UsageError):
+    """A user-supplied file cannot be read or parsed; says file, line and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}" + (f" line {line}" if line is not None else "") + ": "
+        if field is not None:
+            message = f'field "{field}": {message}'
+        super().__init__(where + message, hint=hint)
+        self.path = path
+        self.line = line
+        self.field = field
+
+
+class ModelNotFoundError(UsageError):
+    """A model name is neither a known name nor a local model folder."""
+
+
+class MissingDependencyError(PosttrainError):
+    """An optional package is not installed; the hint holds the exact install command."""
+
+    exit_code = 2
+
+
+class ConversionError(PosttrainError):
+    """Converting the embedded GGUF model into a trainable checkpoint failed."""
+
+    exit_code = 3
+
+
+class BackendError(PosttrainError):
+    """A generation backend failed (server errors after retries, bad responses)."""
+
+    exit_code = 3
+
+
+class BackendTimeoutError(BackendError):
+    """A generation request did not answer within its timeout."""

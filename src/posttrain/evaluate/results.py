@@ -1,0 +1,259 @@
+"""What an evaluation writes: one :class:`ItemResult` a line in ``items.jsonl`` and an
+:class:`EvalSummary` in ``summary.json`` beside it. The compare, audit and gate stages
+read these files back through :func:`read_items` and :func:`read_summary`."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from posttrain.checks.base import VerdictStatus
+from posttrain.errors import InputError
+from posttrain.evaluate.metrics import Metrics
+from posttrain.generation.base import FinishReason, GenerationParams
+
+__all__ = [
+    "ITEMS_FILE",
+    "SUMMARY_FILE",
+    "ClauseResult",
+    "ClauseStat",
+    "EvalSummary",
+    "GuardStats",
+    "GuardTrace",
+    "ItemResult",
+    "Manifest",
+    "build_manifest",
+    "read_items",
+    "read_summary",
+]
+
+ITEMS_FILE = "items.jsonl"
+SUMMARY_FILE = "summary.json"
+SCHEMA_VERSION = 1
+
+
+class ClauseResult(BaseModel):
+    """The verdict of one contract clause on one item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clause: str
+    dimension: str
+    severity: Literal["hard", "soft"]
+    check: str
+    status: VerdictStatus
+    score: float | None = None
+    evidence: str = ""
+
+
+class GuardTrace(BaseModel):
+    """What the guard did for one item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(ge=1)
+    retries: int = Field(ge=0)
+    fallback: bool
+    # The validation error that caused each retry (and the fallback), in order.
+    errors: list[str] = Field(default_factory=list)
+
+
+class ItemResult(BaseModel):
+    """One evaluated item: the completion, its cost and every applicable clause's verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    suite: str
+    attack_class: str | None = None
+    technique: str | None = None
+    lang: str = "en"
+    tags: list[str] = Field(default_factory=list)
+    # The cache key: model fingerprint + conversation + generation parameters.
+    key: str
+    completion: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    finish_reason: FinishReason = "stop"
+    cached: bool = False
+    # Whether the refusal detector read the answer as a refusal; None if it failed.
+    refused: bool | None = None
+    refusal_error: str | None = None
+    verdicts: list[ClauseResult] = Field(default_factory=list)
+    guard: GuardTrace | None = None
+
+    @property
+    def group(self) -> str:
+        """The class the item is reported under: its attack class, else ``regression``."""
+        return self.attack_class or "regression"
+
+    @property
+    def outcome(self) -> VerdictStatus:
+        """``fail`` if any clause failed, else ``error`` if any errored, else ``pass``."""
+        statuses = {v.status for v in self.verdicts}
+        if "fail" in statuses:
+            return "fail"
+        if "error" in statuses:
+            return "error"
+        return "pass"
+
+
+class ClauseStat(BaseModel):
+    """How one clause fared over a run, with its threshold when the contract sets one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clause: str
+    dimension: str
+    severity: Literal["hard", "soft"]
+    check: str
+    n: int
+    passed: int
+    failed: int
+    errors: int
+    fail_rate: float | None
+    fail_ci_low: float | None = None
+    fail_ci_high: float | None = None
+
+
+class GuardStats(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int
+    n: int
+    retried_items: int
+    retries: int
+    fallbacks: int
+    retry_rate: float | None
+    fallback_rate: float | None
+
+
+class Manifest(BaseModel):
+    """Where a result came from: code revision, package versions, the command line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    git_revision: str | None
+    git_dirty: bool | None
+    python: str
+    platform: str
+    packages: dict[str, str]
+    argv: list[str]
+
+
+class EvalSummary(BaseModel):
+    """``summary.json`` of one evaluation run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["eval"] = "eval"
+    model: str
+    model_fingerprint: str
+    backend: str
+    suite: str
+    suite_source: str
+    suite_version: str
+    contract_hash: str
+    params: GenerationParams
+    n_items: int
+    n_cached: int
+    n_generated: int
+    # Backend time and tokens spent by this run (zero when everything came from the cache).
+    generation_wall_s: float
+    generated_tokens: int
+    duration_s: float
+    started_at: str
+    metrics: Metrics
+    clauses: list[ClauseStat]
+    guard: GuardStats | None = None
+    manifest: Manifest
+
+
+def read_items(path: Path) -> list[ItemResult]:
+    """Read an ``items.jsonl`` file; raises :class:`InputError` with the bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read results: {exc.strerror}", path=str(path)) from None
+    items: list[ItemResult] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(ItemResult.model_validate_json(line))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or None
+            raise InputError(
+                err["msg"],
+                path=str(path),
+                line=lineno,
+                field=field,
+                hint="is this an items.jsonl written by `posttrain eval`?",
+            ) from None
+    return items
+
+
+def read_summary(path: Path) -> EvalSummary:
+    """Read a ``summary.json``; raises :class:`InputError` when it does not validate."""
+    try:
+        return EvalSummary.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the summary: {exc.strerror}", path=str(path)) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise InputError(err["msg"], path=str(path), field=field) from None
+
+
+_PACKAGES = ("posttrain", "torch", "transformers", "pydantic")
+
+
+def build_manifest(argv: list[str] | None = None) -> Manifest:
+    """Record the git revision (and whether the tree is dirty) and package versions."""
+    revision: str | None = None
+    dirty: bool | None = None
+    try:
+        revision = _git("rev-parse", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    packages: dict[str, str] = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return Manifest(
+        git_revision=revision,
+        git_dirty=dirty,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        packages=packages,
+        argv=list(sys.argv if argv is None else argv),
+    )
+
+
+def _git(*args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], capture_output=True, text=True, timeout=5, check=True
+    )
+    return out.stdout.strip()
+
+
+def dump_jsonl_line(model: BaseModel) -> str:
+    return model.model_dump_json() + "\n"
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,64 @@
+"""The one function that renders a conversation with a model's chat template.
+
+Training (SFT/DPO data formatting) and generation (every backend that tokenises locally)
+both call :func:`render`, so the text a model is trained on and the text it is prompted
+with can never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from posttrain.errors import UsageError
+from posttrain.generation.base import ChatMessage
+
+__all__ = ["render", "render_prompt_completion"]
+
+
+def render(
+    tokenizer: Any, messages: Sequence[ChatMessage], *, add_generation_prompt: bool
+) -> str:
+    """Render ``messages`` as text with the tokenizer's chat template.
+
+    With ``add_generation_prompt`` the text ends where the assistant's answer begins
+    (generation); without it, the conversation is rendered as it stands (training on a
+    conversation that ends with the assistant's answer). Raises :class:`UsageError` when
+    the tokenizer has no chat template.
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        raise UsageError(
+            "the model's tokenizer has no chat template",
+            hint="use an instruction-tuned model, or set tokenizer.chat_template",
+        )
+    text = tokenizer.apply_chat_template(
+        [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+    if not isinstance(text, str):  # pragma: no cover - transformers always returns str here
+        raise TypeError(f"chat template rendered {type(text).__name__}, expected str")
+    return text
+
+
+def render_prompt_completion(
+    tokenizer: Any, messages: Sequence[ChatMessage], completion: str
+) -> tuple[str, str]:
+    """Split a training example into (prompt text, completion text).
+
+    The prompt is exactly what generation feeds the model (``render(...,
+    add_generation_prompt=True)``); the completion is the rest of the rendered full
+    conversation, so it carries the template's end-of-turn token. Raises
+    :class:`UsageError` when the template does not render the prompt as a prefix of the
+    full conversation (such a template cannot be trained on safely).
+    """
+    prompt = render(tokenizer, messages, add_generation_prompt=True)
+    full = render(
+        tokenizer,
+        [*messages, ChatMessage(role="assistant", content=completion)],
+        add_generation_prompt=False,
+    )
+    if not full.startswith(prompt):
+        raise UsageError(
+            "the chat template does not render the prompt as a prefix of the full "
+            "conversation; training and generation would see different text",
+        )
+    return prompt, full[len(prompt) :]
