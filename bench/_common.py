@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-__all__ = ["machine_line", "command_line"]
+__all__ = ["command_line", "machine_line"]
 
 
 def machine_line() -> str:

@@ -47,11 +47,11 @@ def main() -> None:
     from posttrain.generation.hf import HFBackend
 
     backend = HFBackend(args.model, batch_size=args.batch_size)
+    convs = prompts(args.n)
+    backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
     # Force every completion to its full length so both arms do identical work.
     backend.model.generation_config.min_new_tokens = args.max_new_tokens
     params = GenerationParams(max_new_tokens=args.max_new_tokens)
-    convs = prompts(args.n)
-    backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
 
     arms = {}
     for arm, size in (("one-at-a-time", 1), (f"batched ({args.batch_size})", args.batch_size)):

@@ -26,9 +26,7 @@ def chat(
 
     options = {"base_url": base_url} if base_url else {}
     engine = make_backend(backend, model, **options)
-    params = GenerationParams(
-        max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
-    )
+    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     history: Conversation = []
     if system:
         history.append(ChatMessage(role="system", content=system))

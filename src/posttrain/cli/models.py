@@ -17,7 +17,7 @@ def list_models(json_out: bool = typer.Option(False, "--json", help="Print JSON.
     """List the known model names and whether each is prepared in the cache."""
     from posttrain.models import DEFAULT_MODEL, KNOWN_MODELS, resolve
 
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name in KNOWN_MODELS:
         info = resolve(name)
         rows.append(
@@ -36,8 +36,8 @@ def list_models(json_out: bool = typer.Option(False, "--json", help="Print JSON.
     for col in ("name", "prepared", "description"):
         table.add_column(col)
     for row in rows:
-        name = f"{row['name']} [dim](default)[/]" if row["default"] else row["name"]
-        table.add_row(name, "yes" if row["prepared"] else "no", row["description"])
+        name = f"{row['name']} [dim](default)[/]" if row["default"] else str(row["name"])
+        table.add_row(name, "yes" if row["prepared"] else "no", str(row["description"]))
     console.print(table)
 
 

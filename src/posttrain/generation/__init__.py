@@ -34,15 +34,19 @@ def make_backend(kind: str = "hf", model: str = "smollm2-135m-instruct", **optio
     Raises :class:`UsageError` for an unknown kind.
     """
     if kind == "hf":
-        from posttrain.generation.hf import HFBackend
-
-        return HFBackend(model, **options)
-    if kind == "openai":
-        from posttrain.generation.openai import OpenAIBackend
-
-        return OpenAIBackend(model, **options)
-    if kind == "llamacpp":
-        from posttrain.generation.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(model, **options)
-    raise UsageError(f"unknown backend {kind!r}", hint=f"use one of: {', '.join(BACKENDS)}")
+        from posttrain.generation.hf import HFBackend as cls
+    elif kind == "openai":
+        from posttrain.generation.openai import OpenAIBackend as cls  # type: ignore[assignment]
+    elif kind == "llamacpp":
+        from posttrain.generation.llamacpp import LlamaCppBackend as cls  # type: ignore[assignment]
+    else:
+        raise UsageError(f"unknown backend {kind!r}", hint=f"use one of: {', '.join(BACKENDS)}")
+    try:
+        return cls(model, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise UsageError(
+            f"backend {kind!r} does not take that option: {exc}",
+            hint=f"see `help({cls.__module__}.{cls.__name__})` for its options",
+        ) from exc

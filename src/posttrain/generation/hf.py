@@ -15,6 +15,7 @@ from typing import Any
 from posttrain.errors import BackendError, UsageError
 from posttrain.generation.base import (
     Conversation,
+    FinishReason,
     Generation,
     GenerationParams,
     ProgressCallback,
@@ -146,6 +147,7 @@ class HFBackend:
         for row, mask in zip(out, enc["attention_mask"], strict=True):
             new = row[prompt_len:].tolist()
             stop_at = next((k for k, t in enumerate(new) if t in self._stop_ids), None)
+            finish: FinishReason
             if stop_at is not None:
                 completion_ids, finish = new[:stop_at], "stop"
                 n_completion = stop_at + 1
@@ -163,7 +165,7 @@ class HFBackend:
                     prompt_tokens=int(mask.sum()),
                     completion_tokens=n_completion,
                     latency_s=latency,
-                    finish_reason=finish,  # type: ignore[arg-type]
+                    finish_reason=finish,
                 )
             )
         return generations

@@ -16,9 +16,7 @@ from posttrain.generation.base import ChatMessage
 __all__ = ["render", "render_prompt_completion"]
 
 
-def render(
-    tokenizer: Any, messages: Sequence[ChatMessage], *, add_generation_prompt: bool
-) -> str:
+def render(tokenizer: Any, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> str:
     """Render ``messages`` as text with the tokenizer's chat template.
 
     With ``add_generation_prompt`` the text ends where the assistant's answer begins

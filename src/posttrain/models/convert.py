@@ -67,9 +67,9 @@ def convert_gguf(gguf_path: Path, dest: Path, *, show_progress: bool = True) -> 
             progress.update(task, description=steps[2])
             # Drop the GGUF quantisation flags: the weights are already dequantised, and
             # trainers refuse a model that still carries them.
-            model.hf_quantizer = None
+            setattr(model, "hf_quantizer", None)  # noqa: B010 - torch.nn.Module typing
             if hasattr(model, "is_quantized"):
-                model.is_quantized = False
+                setattr(model, "is_quantized", False)  # noqa: B010
             if hasattr(model.config, "quantization_config"):
                 del model.config.quantization_config
             model.config.name_or_path = gguf_path.stem

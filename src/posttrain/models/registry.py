@@ -89,9 +89,7 @@ def _models_dir() -> Path:
 def resolve(name_or_path: str) -> ModelInfo:
     """Resolve a model name or a local folder; raises :class:`ModelNotFoundError`."""
     if name_or_path in KNOWN_MODELS:
-        kind: Literal["embedded", "tiny"] = (
-            "tiny" if name_or_path == "tiny-random" else "embedded"
-        )
+        kind: Literal["embedded", "tiny"] = "tiny" if name_or_path == "tiny-random" else "embedded"
         return ModelInfo(
             name=name_or_path,
             kind=kind,

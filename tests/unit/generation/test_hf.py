@@ -33,7 +33,9 @@ def test_batched_greedy_equals_one_at_a_time(tiny_backend) -> None:  # type: ign
 
 def test_counts_order_and_progress(tiny_backend) -> None:  # type: ignore[no-untyped-def]
     seen: list[int] = []
-    gens = tiny_backend.generate(PROMPTS, GenerationParams(max_new_tokens=5), on_progress=seen.append)
+    gens = tiny_backend.generate(
+        PROMPTS, GenerationParams(max_new_tokens=5), on_progress=seen.append
+    )
     assert len(gens) == len(PROMPTS)
     assert sum(seen) == len(PROMPTS)
     # Order is the input order: prompt token counts follow the prompts' lengths.

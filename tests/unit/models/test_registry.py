@@ -18,7 +18,7 @@ def test_unknown_name_lists_known_models() -> None:
 
 
 def test_folder_without_config_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="no config.json"):
+    with pytest.raises(ModelNotFoundError, match=r"no config\.json"):
         resolve(str(tmp_path))
 
 
