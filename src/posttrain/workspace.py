@@ -63,6 +63,21 @@ class Workspace:
     def cache(self) -> Path:
         return self.root / ".posttrain"
 
+    @property
+    def registry(self) -> Path:
+        """The local model registry (versions, aliases and their history)."""
+        return self.cache / "registry"
+
+    @property
+    def rollout(self) -> Path:
+        """The staged-rollout state."""
+        return self.cache / "rollout"
+
+    @property
+    def audit_log(self) -> Path:
+        """The hash-chained audit log of builds, runs, evaluations, verdicts and releases."""
+        return self.reports / "audit-log.jsonl"
+
 
 def example_dir() -> Path:
     """The example workspace shipped with the source tree (``examples/support-bot``).

@@ -108,7 +108,9 @@ def list_checks() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def run_check(name: str, sample: Sample, completion: str, args: dict[str, Any] | None = None) -> Verdict:
+def run_check(
+    name: str, sample: Sample, completion: str, args: dict[str, Any] | None = None
+) -> Verdict:
     """Run a check, recording any exception inside it as an ``error`` verdict."""
     try:
         fn = get_check(name)
@@ -116,7 +118,9 @@ def run_check(name: str, sample: Sample, completion: str, args: dict[str, Any] |
     except Exception as exc:  # a broken check must never pass an item
         return Verdict(check=name, status="error", evidence=f"{type(exc).__name__}: {exc}")
     if not isinstance(verdict, Verdict):
-        return Verdict(check=name, status="error", evidence=f"check returned {type(verdict).__name__}")
+        return Verdict(
+            check=name, status="error", evidence=f"check returned {type(verdict).__name__}"
+        )
     return verdict
 
 
@@ -179,8 +183,9 @@ def describe_check(name: str) -> CheckInfo:
                 default=None if required else p.default,
             )
         )
-    summary = (inspect.getdoc(fn) or "").strip().splitlines()
-    return CheckInfo(name=name, summary=summary[0] if summary else "", args=args)
+    # The summary is the docstring's first paragraph, on one line.
+    doc = (inspect.getdoc(fn) or "").strip().split("\n\n")[0]
+    return CheckInfo(name=name, summary=" ".join(doc.split()), args=args)
 
 
 def validate_check_args(name: str, args: dict[str, Any]) -> None:
@@ -202,7 +207,9 @@ def validate_check_args(name: str, args: dict[str, Any]) -> None:
             f"(arguments: {allowed})"
         )
     missing = [
-        p.name for p in params.values() if p.default is inspect.Parameter.empty and p.name not in args
+        p.name
+        for p in params.values()
+        if p.default is inspect.Parameter.empty and p.name not in args
     ]
     if missing:
         raise ValueError(f"check {name!r} needs argument(s) {', '.join(map(repr, missing))}")

@@ -20,7 +20,9 @@ _VERDICT = re.compile(r"\b(PASS|FAIL)\b|(不通过|通过)", re.IGNORECASE)
 
 def build_judge_conversation(sample: Sample, completion: str, rubric: str) -> Conversation:
     context = f"\nCONTEXT:\n{sample.context}\n" if sample.context else ""
-    user = f"RUBRIC:\n{rubric}\n\nUSER REQUEST:\n{sample.prompt}\n{context}\nANSWER:\n{completion}\n"
+    user = (
+        f"RUBRIC:\n{rubric}\n\nUSER REQUEST:\n{sample.prompt}\n{context}\nANSWER:\n{completion}\n"
+    )
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -45,12 +47,16 @@ def judge(
     if backend is None:
         raise ValueError("the judge check needs a backend (it is off unless one is passed)")
     if not isinstance(backend, Backend):
-        raise TypeError(f"backend must implement the Backend protocol (got {type(backend).__name__})")
+        raise TypeError(
+            f"backend must implement the Backend protocol (got {type(backend).__name__})"
+        )
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
     reply = backend.generate([build_judge_conversation(sample, completion, rubric)], params)[0].text
     verdict = parse_judge_verdict(reply)
     if verdict is None:
-        return Verdict(check="judge", status="error", evidence=f"unparsable judge reply: {reply[:120]!r}")
+        return Verdict(
+            check="judge", status="error", evidence=f"unparsable judge reply: {reply[:120]!r}"
+        )
     return Verdict(
         check="judge",
         status="pass" if verdict else "fail",

@@ -52,7 +52,9 @@ def language_match(sample: Sample, completion: str, lang: str | None = None) -> 
     got = guess_lang(completion)
     shown = "no letters" if ratio is None else f"CJK ratio {ratio:.2f}"
     if got == want:
-        return Verdict(check="language_match", status="pass", score=1.0, evidence=f"{got} ({shown})")
+        return Verdict(
+            check="language_match", status="pass", score=1.0, evidence=f"{got} ({shown})"
+        )
     return Verdict(
         check="language_match",
         status="fail",

@@ -14,7 +14,15 @@ from posttrain.checks.base import Sample, Verdict, register_check
 __all__ = ["count_list_items", "extract_json", "json_path"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-_LIST_LINE = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)、]|[一二三四五六七八九十][、.])\s+\S", re.MULTILINE)
+_LIST_LINE = re.compile(
+    r"^\s*(?:[-*•·]|\d{1,2}[.)、]|[一二三四五六七八九十][、.])\s+\S", re.MULTILINE
+)
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON (RFC 8259); Python's parser accepts them and jsonschema
+    # would then validate "price": NaN as a number.
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
 def extract_json(text: str) -> tuple[Any, str] | None:
@@ -25,10 +33,10 @@ def extract_json(text: str) -> tuple[Any, str] | None:
     """
     for block in _FENCE.findall(text):
         try:
-            return json.loads(block.strip()), "fenced"
+            return json.loads(block.strip(), parse_constant=_reject_constant), "fenced"
         except json.JSONDecodeError:
             continue
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
     for match in re.finditer(r"[\[{]", text):
         try:
             value, _ = decoder.raw_decode(text, match.start())
@@ -70,7 +78,9 @@ def json_schema(
     """The answer holds JSON (fenced or bare) that validates against ``schema``."""
     found = extract_json(completion)
     if found is None:
-        return Verdict(check="json_schema", status="fail", score=0.0, evidence="no JSON found in the answer")
+        return Verdict(
+            check="json_schema", status="fail", score=0.0, evidence="no JSON found in the answer"
+        )
     value, where = found
     # An invalid schema is the contract's fault, not the model's: raise -> error verdict.
     jsonschema.validators.validator_for(schema).check_schema(schema)
@@ -97,6 +107,7 @@ def json_schema(
 
 
 def _compile(patterns: str | list[str], ignore_case: bool) -> list[re.Pattern[str]]:
+    # Case matters unless asked otherwise: write (?i) in a pattern, or ignore_case: true.
     items = [patterns] if isinstance(patterns, str) else list(patterns)
     if not items:
         raise ValueError("no pattern given")
@@ -112,10 +123,10 @@ def _compile(patterns: str | list[str], ignore_case: bool) -> list[re.Pattern[st
 
 @register_check("regex_forbid")
 def regex_forbid(
-    sample: Sample, completion: str, pattern: str | list[str], ignore_case: bool = True
+    sample: Sample, completion: str, patterns: str | list[str], ignore_case: bool = False
 ) -> Verdict:
     """No forbidden pattern occurs in the answer."""
-    for rx in _compile(pattern, ignore_case):
+    for rx in _compile(patterns, ignore_case):
         m = rx.search(completion)
         if m:
             return Verdict(
@@ -129,10 +140,10 @@ def regex_forbid(
 
 @register_check("regex_require")
 def regex_require(
-    sample: Sample, completion: str, pattern: str | list[str], ignore_case: bool = True
+    sample: Sample, completion: str, patterns: str | list[str], ignore_case: bool = False
 ) -> Verdict:
     """Every required pattern occurs in the answer."""
-    compiled = _compile(pattern, ignore_case)
+    compiled = _compile(patterns, ignore_case)
     missing = [rx.pattern for rx in compiled if not rx.search(completion)]
     score = 1.0 - len(missing) / len(compiled)
     if missing:
@@ -163,7 +174,12 @@ def max_items(sample: Sample, completion: str, limit: int) -> Verdict:
         raise ValueError(f"limit must be >= 0 (got {limit})")
     n = count_list_items(completion)
     status = "pass" if n <= limit else "fail"
-    return Verdict(check="max_items", status=status, score=float(n <= limit), evidence=f"{n} items (max {limit})")
+    return Verdict(
+        check="max_items",
+        status=status,
+        score=float(n <= limit),
+        evidence=f"{n} items (max {limit})",
+    )
 
 
 @register_check("max_chars")
@@ -173,4 +189,9 @@ def max_chars(sample: Sample, completion: str, limit: int) -> Verdict:
         raise ValueError(f"limit must be >= 1 (got {limit})")
     n = len(completion.strip())
     status = "pass" if n <= limit else "fail"
-    return Verdict(check="max_chars", status=status, score=float(n <= limit), evidence=f"{n} chars (max {limit})")
+    return Verdict(
+        check="max_chars",
+        status=status,
+        score=float(n <= limit),
+        evidence=f"{n} chars (max {limit})",
+    )

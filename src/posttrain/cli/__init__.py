@@ -20,7 +20,6 @@ from posttrain.errors import PosttrainError
 __all__ = ["app", "main"]
 
 
-
 def _version_callback(value: bool) -> None:
     if value:
         console.print(f"posttrain {__version__}")
@@ -38,7 +37,9 @@ def _root(
 
 def _register() -> None:
     # One import per stage; each module adds its commands to `app`.
-    from posttrain.cli import chat, models, workspace  # noqa: F401
+    from posttrain.cli import chat, checks, contract, evaluate, models, workspace  # noqa: F401
+    from posttrain.cli import gate  # noqa: F401
+    from posttrain.cli import train  # noqa: F401
 
 
 _register()

@@ -81,9 +81,7 @@ class GenerationCache:
                 found[key] = (Generation.model_validate_json(generation), json.loads(extra))
         return found
 
-    def put_many(
-        self, entries: Iterable[tuple[str, str, Generation, dict[str, Any]]]
-    ) -> None:
+    def put_many(self, entries: Iterable[tuple[str, str, Generation, dict[str, Any]]]) -> None:
         """Store ``(key, fingerprint, generation, extra)`` entries and commit."""
         now = time.time()
         self._db.executemany(

@@ -156,12 +156,13 @@ def compare_items(
                 pairs.append((bool(before), bool(after)))
             if pairs or errors:
                 rows.append(_row(metric, group, pairs, errors, n_resamples, seed))
-    newly_failing, newly_passing = [], []
+    newly_failing: list[Flip] = []
+    newly_passing: list[Flip] = []
     for k in keys:
-        before, after = base[k].outcome, cand[k].outcome
-        if before == "pass" and after == "fail":
+        was, now = base[k].outcome, cand[k].outcome
+        if was == "pass" and now == "fail":
             newly_failing.append(_flip(base[k], cand[k]))
-        elif before == "fail" and after == "pass":
+        elif was == "fail" and now == "pass":
             newly_passing.append(_flip(base[k], cand[k]))
     return CompareResult(
         base=base_name,
@@ -197,10 +198,22 @@ def _row(
     p = mcnemar_exact(b, c)
     if not pairs:
         return CompareRow(
-            metric=metric, group=group, direction=direction, n_pairs=0, errors=errors,
-            base_rate=None, candidate_rate=None, delta=None, ci_low=None, ci_high=None,
-            b=0, c=0, p_value=1.0, significant=False, worse=False,
-        )  # fmt: skip
+            metric=metric,
+            group=group,
+            direction=direction,
+            n_pairs=0,
+            errors=errors,
+            base_rate=None,
+            candidate_rate=None,
+            delta=None,
+            ci_low=None,
+            ci_high=None,
+            b=0,
+            c=0,
+            p_value=1.0,
+            significant=False,
+            worse=False,
+        )
     xs = [float(x) for x, _ in pairs]
     ys = [float(y) for _, y in pairs]
     base_rate, cand_rate = sum(xs) / len(xs), sum(ys) / len(ys)
@@ -212,10 +225,22 @@ def _row(
         or (direction == "higher_is_better" and delta < 0)
     )
     return CompareRow(
-        metric=metric, group=group, direction=direction, n_pairs=len(pairs), errors=errors,
-        base_rate=base_rate, candidate_rate=cand_rate, delta=delta, ci_low=low, ci_high=high,
-        b=b, c=c, p_value=p, significant=significant, worse=worse,
-    )  # fmt: skip
+        metric=metric,
+        group=group,
+        direction=direction,
+        n_pairs=len(pairs),
+        errors=errors,
+        base_rate=base_rate,
+        candidate_rate=cand_rate,
+        delta=delta,
+        ci_low=low,
+        ci_high=high,
+        b=b,
+        c=c,
+        p_value=p,
+        significant=significant,
+        worse=worse,
+    )
 
 
 def _outcomes(item: ItemResult) -> dict[str, Outcome]:

@@ -69,7 +69,9 @@ class Guard:
     def fingerprint(self) -> str:
         value = self.contract.content_hash
         contract_hash = value() if callable(value) else value
-        blob = f"guard-v{_GUARD_VERSION}|{self.backend.fingerprint}|{contract_hash}|{self.max_retries}"
+        blob = (
+            f"guard-v{_GUARD_VERSION}|{self.backend.fingerprint}|{contract_hash}|{self.max_retries}"
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def generate(
@@ -88,8 +90,15 @@ class Guard:
         if samples is not None and len(samples) != len(conversations):
             raise ValueError("samples and conversations differ in length")
         convs = [self._with_system_prompt(c) for c in conversations]
-        subjects = list(samples) if samples is not None else [_as_sample(c, i) for i, c in enumerate(convs)]
-        clauses = [[c for c in self.contract.clauses_for(s) if str(c.dimension) == "format"] for s in subjects]
+        subjects = (
+            list(samples)
+            if samples is not None
+            else [_as_sample(c, i) for i, c in enumerate(convs)]
+        )
+        clauses = [
+            [c for c in self.contract.clauses_for(s) if str(c.dimension) == "format"]
+            for s in subjects
+        ]
         n = len(convs)
         final: list[Generation | None] = [None] * n
         spent = [_Spend() for _ in range(n)]

@@ -4,13 +4,12 @@ read these files back through :func:`read_items` and :func:`read_summary`."""
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -245,15 +244,5 @@ def build_manifest(argv: list[str] | None = None) -> Manifest:
 
 
 def _git(*args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], capture_output=True, text=True, timeout=5, check=True
-    )
+    out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, check=True)
     return out.stdout.strip()
-
-
-def dump_jsonl_line(model: BaseModel) -> str:
-    return model.model_dump_json() + "\n"
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -39,7 +39,7 @@ from posttrain.evaluate.results import (
     build_manifest,
 )
 from posttrain.evaluate.stats import wilson_interval
-from posttrain.evaluate.suites import Suite
+from posttrain.evaluate.suites import SUITE_GROUPS, Suite
 from posttrain.generation.base import Backend, Conversation, Generation, GenerationParams
 
 __all__ = [
@@ -127,13 +127,13 @@ def build_conversation(system: str, sample: Sample) -> Conversation:
 
 
 def judge_item(
-    contract: Any, sample: Sample, completion: str, canary: str
+    contract: Any, sample: Sample, completion: str, canary: str, suite: str | None = None
 ) -> tuple[list[ClauseResult], bool | None, str | None]:
     """Every applicable clause's verdict, and whether the answer reads as a refusal."""
     if "canary" not in sample.expected:
         sample = sample.model_copy(update={"expected": {**sample.expected, "canary": canary}})
     verdicts: list[ClauseResult] = []
-    for clause in contract.clauses_for(sample):
+    for clause in contract.clauses_for(sample, suite):
         verdict = run_check(clause.check.name, sample, completion, dict(clause.check.args))
         verdicts.append(
             ClauseResult(
@@ -147,7 +147,7 @@ def judge_item(
             )
         )
     try:
-        refused: bool | None = bool(detect_refusal(completion).refused)
+        refused: bool | None = bool(detect_refusal(completion).is_refusal)
         refusal_error = None
     except Exception as exc:  # the detector failing must not pass or fail the item
         refused, refusal_error = None, f"{type(exc).__name__}: {exc}"
@@ -196,7 +196,7 @@ def evaluate(
             todo: list[int] = []
             for i, (sample, key) in enumerate(zip(suite.samples, keys, strict=True)):
                 if key in done:
-                    results[i] = _finish(done[key], contract, sample, suite.name, canary, True)
+                    results[i] = _finish(done[key], contract, sample, suite, canary, True)
                     n_cached += 1
                 else:
                     todo.append(i)
@@ -204,15 +204,22 @@ def evaluate(
                 on_progress(n_cached)
             for batch in _chunks(todo, config.batch_size):
                 t0 = time.perf_counter()
-                gens, traces = _generate(backend, [convs[i] for i in batch], params,
-                                         [suite.samples[i] for i in batch])  # fmt: skip
+                gens, traces = _generate(
+                    backend, [convs[i] for i in batch], params, [suite.samples[i] for i in batch]
+                )
                 wall += time.perf_counter() - t0
                 entries = []
                 for i, gen, trace in zip(batch, gens, traces, strict=True):
                     extra = {"guard": trace.model_dump()} if trace is not None else {}
                     entries.append((keys[i], fingerprint, gen, extra))
-                    item = _finish(_item_stub(keys[i], gen, extra), contract,
-                                   suite.samples[i], suite.name, canary, False)  # fmt: skip
+                    item = _finish(
+                        _item_stub(keys[i], gen, extra),
+                        contract,
+                        suite.samples[i],
+                        suite,
+                        canary,
+                        False,
+                    )
                     results[i] = item
                     tokens += gen.completion_tokens
                     sink.write(item.model_dump_json() + "\n")
@@ -262,9 +269,16 @@ def clause_stats(items: Sequence[ItemResult]) -> list[ClauseStat]:
             s = stats.get(v.clause)
             if s is None:
                 s = stats[v.clause] = ClauseStat(
-                    clause=v.clause, dimension=v.dimension, severity=v.severity, check=v.check,
-                    n=0, passed=0, failed=0, errors=0, fail_rate=None,
-                )  # fmt: skip
+                    clause=v.clause,
+                    dimension=v.dimension,
+                    severity=v.severity,
+                    check=v.check,
+                    n=0,
+                    passed=0,
+                    failed=0,
+                    errors=0,
+                    fail_rate=None,
+                )
             s.n += 1
             if v.status == "pass":
                 s.passed += 1
@@ -315,14 +329,19 @@ def _item_stub(key: str, gen: Generation, extra: dict[str, Any]) -> ItemResult:
 
 
 def _finish(
-    stub: ItemResult, contract: Any, sample: Sample, suite: str, canary: str, cached: bool
+    stub: ItemResult, contract: Any, sample: Sample, suite: Suite, canary: str, cached: bool
 ) -> ItemResult:
-    """Attach the sample's identity and fresh verdicts to a generated answer."""
-    verdicts, refused, refusal_error = judge_item(contract, sample, stub.completion, canary)
+    """Attach the sample's identity and fresh verdicts to a generated answer.
+
+    An item of a group (``attacks``, ``audit``) is filed under its member suite, so that
+    results of ``eval --suite jailbreak`` and of an audit pair up in a comparison.
+    """
+    name = sample.attack_class if suite.name in SUITE_GROUPS and sample.attack_class else suite.name
+    verdicts, refused, refusal_error = judge_item(contract, sample, stub.completion, canary, name)
     return stub.model_copy(
         update={
             "id": sample.id,
-            "suite": suite,
+            "suite": name,
             "attack_class": sample.attack_class,
             "technique": sample.technique,
             "lang": sample.lang,

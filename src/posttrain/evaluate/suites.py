@@ -51,19 +51,20 @@ class Suite(BaseModel):
         return len(self.samples)
 
     def head(self, limit: int | None) -> Suite:
-        """The first ``limit`` samples (all of them for None); a group keeps ``limit``
-        samples of each class so a quick run still covers every class."""
+        """The first ``limit`` samples of each (class, language) stratum, all for None:
+        a quick run still has a row for every class in English and in Chinese."""
         if limit is None:
             return self
         if limit < 1:
             raise InputError(f"--limit must be >= 1, got {limit}")
-        counts: dict[str | None, int] = {}
+        counts: dict[tuple[str | None, str], int] = {}
         kept: list[Sample] = []
         for sample in self.samples:
-            seen = counts.get(sample.attack_class, 0)
+            stratum = (sample.attack_class, sample.lang)
+            seen = counts.get(stratum, 0)
             if seen < limit:
                 kept.append(sample)
-                counts[sample.attack_class] = seen + 1
+                counts[stratum] = seen + 1
         return self.model_copy(update={"samples": tuple(kept)})
 
 
@@ -93,7 +94,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         known = ", ".join((*BUILTIN_SUITES, *SUITE_GROUPS))
         raise InputError(
             f"suite {key!r} is neither a built-in suite nor a file",
-            hint=f"use one of: {known}; or give the path of a JSONL file (e.g. data/regression.jsonl)",
+            hint=f"use one of: {known}; or the path of a JSONL file (e.g. data/regression.jsonl)",
         )
     data = _read_bytes(path)
     samples = parse_suite_lines(data, str(path))
@@ -105,7 +106,7 @@ def _load_builtin(name: str) -> Suite:
     if not path.is_file():
         raise InputError(
             f"built-in suite {name!r} is missing from the installed package ({path})",
-            hint="reinstall posttrain (`make setup`); the suites ship in posttrain/resources/suites",
+            hint="reinstall posttrain (`make setup`); suites ship in posttrain/resources/suites",
         )
     data = _read_bytes(path)
     samples = parse_suite_lines(data, str(path))

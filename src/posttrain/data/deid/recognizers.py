@@ -192,7 +192,13 @@ class ScoredPatternRecognizer(PatternRecognizer):
 def _word_regex(words: Sequence[str]) -> re.Pattern[str] | None:
     if not words:
         return None
-    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    # ASCII words match whole words only ("ref" must not fire on "Refund"); CJK words match
+    # anywhere, as Chinese has no spaces between words.
+    parts = [
+        rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])" if w.isascii() else re.escape(w)
+        for w in words
+    ]
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 _ORDERISH = (
@@ -249,6 +255,8 @@ class PhoneRecognizer(ScoredPatternRecognizer):
 
     def adjust(self, value: str, score: float) -> float | None:
         digits = re.sub(r"\D", "", value)
+        if digits[:3] in ("400", "800") and len(digits) == 10:
+            return None  # a company hotline (400/800 numbers), not a person's phone
         return score if 7 <= len(digits) <= 15 else None
 
 
@@ -300,7 +308,7 @@ class IpRecognizer(ScoredPatternRecognizer):
     TRIGGER_GROUPS = ("ip",)
     _OCT = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     SPECS = (
-        _Spec("ipv4", r"(?<![\d.])(?:" + _OCT + r"\.){3}" + _OCT + r"(?!\d|\.\d)", 0.6),
+        _Spec("ipv4", r"(?<![\d.vV])(?:" + _OCT + r"\.){3}" + _OCT + r"(?!\d|\.\d)", 0.6),
         _Spec(
             "ipv6",
             r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?(?::?[0-9A-Fa-f]{1,4}){1,7}"
@@ -309,7 +317,7 @@ class IpRecognizer(ScoredPatternRecognizer):
         ),
     )
     CONTEXT = ("ip", "地址", "address", "host", "server", "服务器", "登录")
-    NEGATIVE_CONTEXT = ("version", "版本", "v", "build", "固件")
+    NEGATIVE_CONTEXT = ("version", "版本", "build", "固件", "firmware")
     CONTEXT_WINDOW = 10
 
     def adjust(self, value: str, score: float) -> float | None:

@@ -1,0 +1,221 @@
+"""``posttrain train sft|dpo|reward|ppo``, ``posttrain export`` and ``posttrain estimate``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from posttrain.cli._app import app
+from posttrain.cli._common import console, err_console, print_json
+from posttrain.errors import UsageError
+
+train_app = typer.Typer(
+    help="Train with a recipe (LoRA by default) from a YAML config; see configs/.",
+    no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
+
+_DEFAULT_CONFIGS = {
+    "sft": Path("configs/sft.yaml"),
+    "dpo": Path("configs/align/dpo.yaml"),
+    "reward": Path("configs/align/reward.yaml"),
+    "ppo": Path("configs/align/ppo.yaml"),
+}
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config (default: configs/<method>.yaml)."),
+]
+Overrides = Annotated[
+    list[str] | None, typer.Argument(help="key=value overrides, e.g. lr=1e-4 max_steps=20")
+]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="A named profile of the config (quick).")
+]
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="Continue the last unfinished run from its checkpoint.")
+]
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run manifest as JSON.")]
+
+
+def _run(
+    method: str,
+    config: Path | None,
+    overrides: list[str] | None,
+    profile: str | None,
+    resume: bool,
+    workspace: Path,
+    as_json: bool,
+) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from posttrain.train import load_config, train
+
+    path = config
+    if path is None:
+        default = workspace / _DEFAULT_CONFIGS[method]
+        path = default if default.is_file() else None
+    elif not path.is_absolute() and not path.is_file() and (workspace / path).is_file():
+        path = workspace / path
+    cfg = load_config(method, path, overrides or [], profile=profile)
+    manifest = train(cfg, workspace, resume=resume, show=not as_json)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun / accelerate, rank 0 reports for all
+    if as_json:
+        print_json(manifest.model_dump(mode="json"))
+        return
+    table = Table(title=f"run {manifest.run_id}", show_header=False)
+    table.add_row("status", manifest.status)
+    if manifest.stop_reason:
+        table.add_row("stop reason", manifest.stop_reason)
+    table.add_row("data version", str(manifest.data_version))
+    table.add_row("examples", f"{manifest.n_train} train / {manifest.n_val} val")
+    signals = manifest.final_signals
+    for key in ("loss", "val_loss", "reward_accuracy", "tokens_per_s", "peak_rss_mb"):
+        if key in signals:
+            table.add_row(key, f"{signals[key]:.4g}")
+    table.add_row("wall time", f"{manifest.timings.get('total_s', 0):.1f} s")
+    table.add_row("output", str(manifest.output))
+    console.print(table)
+
+
+@train_app.command("sft")
+def train_sft(
+    overrides: Overrides = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    resume: ResumeOpt = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Supervised fine-tuning on data/sft.jsonl."""
+    _run("sft", config, overrides, profile, resume, workspace, as_json)
+
+
+@train_app.command("dpo")
+def train_dpo(
+    overrides: Overrides = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    resume: ResumeOpt = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Direct preference optimisation on data/prefs.jsonl."""
+    _run("dpo", config, overrides, profile, resume, workspace, as_json)
+
+
+@train_app.command("reward")
+def train_reward(
+    overrides: Overrides = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    resume: ResumeOpt = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """A reward model on data/prefs.jsonl (for ppo)."""
+    _run("reward", config, overrides, profile, resume, workspace, as_json)
+
+
+@train_app.command("ppo")
+def train_ppo(
+    overrides: Overrides = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    resume: ResumeOpt = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """On-policy RL against a reward run with a KL penalty (TRL's RLOO)."""
+    _run("ppo", config, overrides, profile, resume, workspace, as_json)
+
+
+@app.command("export")
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A training run folder (runs/<run_id>).")],
+    dtype: Annotated[
+        list[str] | None,
+        typer.Option("--dtype", help="fp32 | bf16 | fp16 | int8 (repeatable; default all)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge a run's adapter into its base and write loadable models (safetensors)."""
+    from posttrain.train.export import EXPORT_DTYPES, export_run
+
+    dtypes = dtype or list(EXPORT_DTYPES)
+    result = export_run(run_dir, dtypes=dtypes, out_dir=out)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    table = Table(title=f"export of {result.run_id}")
+    for col in ("dtype", "folder", "size (MB)", "via"):
+        table.add_column(col)
+    for item in result.models:
+        table.add_row(item.dtype, item.path, f"{item.size_bytes / 1e6:.1f}", item.method)
+    console.print(table)
+
+
+@app.command("estimate")
+def estimate_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A named size (7B, 13B...) or a config.json path.")
+    ] = "7B",
+    method: Annotated[str, typer.Option(help="full | lora | qlora")] = "lora",
+    recipe: Annotated[str, typer.Option(help="sft | dpo | reward | ppo")] = "sft",
+    dpo_reference: Annotated[
+        str, typer.Option(help="DPO reference: copy | adapter | precomputed")
+    ] = "adapter",
+    seq_len: Annotated[int, typer.Option()] = 2048,
+    micro_batch: Annotated[int, typer.Option()] = 1,
+    grad_accum: Annotated[int, typer.Option()] = 16,
+    lora_r: Annotated[int, typer.Option()] = 16,
+    checkpointing: Annotated[bool, typer.Option(help="Activation checkpointing.")] = True,
+    optimizer: Annotated[str, typer.Option(help="adamw | adamw8bit | sgd")] = "adamw",
+    dtype: Annotated[str, typer.Option(help="Training dtype: bf16 | fp16 | fp32")] = "bf16",
+    tokens: Annotated[float, typer.Option(help="Training tokens (all epochs).")] = 10e6,
+    throughput: Annotated[
+        float | None, typer.Option(help="Measured tokens/s per GPU (default: from FLOPs).")
+    ] = None,
+    gpu: Annotated[str, typer.Option(help="GPU kind for the FLOPs estimate.")] = "A100-80GB",
+    gpus: Annotated[int, typer.Option(help="Number of GPUs.")] = 1,
+    price: Annotated[float, typer.Option(help="$ per GPU-hour.")] = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Memory, time and money for a training run, before you start it."""
+    from posttrain.train.estimate import estimate, render_table
+
+    if recipe not in ("sft", "dpo", "reward", "ppo"):
+        raise UsageError(f"unknown recipe {recipe!r}", hint="use sft, dpo, reward or ppo")
+    result = estimate(
+        {
+            "model": model,
+            "method": method,
+            "recipe": recipe,
+            "dpo_reference": dpo_reference,
+            "seq_len": seq_len,
+            "micro_batch": micro_batch,
+            "grad_accum": grad_accum,
+            "lora_r": lora_r,
+            "checkpointing": checkpointing,
+            "optimizer": optimizer,
+            "dtype": dtype,
+            "tokens": tokens,
+            "throughput": throughput,
+            "gpu": gpu,
+            "gpus": gpus,
+            "price_per_gpu_hour": price,
+        }
+    )
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    console.print(render_table(result))
+    for note in result.notes:
+        err_console.print(f"[dim]{note}[/]")

@@ -1,0 +1,69 @@
+"""A backend that is built on first use.
+
+An evaluation whose answers all come from the cache needs the model's fingerprint, not
+the model: for the ``hf`` backend the fingerprint is a hash of the files on disk, so a
+cached rerun never pays for loading weights (or importing torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from posttrain.generation.base import (
+    Backend,
+    Conversation,
+    Generation,
+    GenerationParams,
+    ProgressCallback,
+)
+
+__all__ = ["LazyBackend"]
+
+
+class LazyBackend:
+    """``make_backend(kind, model, **options)``, deferred until :meth:`generate`."""
+
+    def __init__(self, kind: str, model: str, **options: Any) -> None:
+        from posttrain.errors import UsageError
+        from posttrain.generation import BACKENDS
+
+        if kind not in BACKENDS:
+            raise UsageError(f"unknown backend {kind!r}", hint=f"use one of: {', '.join(BACKENDS)}")
+        self.name = kind
+        self.model = model
+        self.options = options
+        self._backend: Backend | None = None
+        self._fingerprint: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            if self.name == "hf":
+                from posttrain.models import fingerprint
+
+                self._fingerprint = fingerprint(self.model)
+            else:
+                self._fingerprint = self.backend.fingerprint
+        return self._fingerprint
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from posttrain.generation import make_backend
+
+            self._backend = make_backend(self.name, self.model, **self.options)
+        return self._backend
+
+    def generate(
+        self,
+        conversations: Sequence[Conversation],
+        params: GenerationParams,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[Generation]:
+        return self.backend.generate(conversations, params, on_progress=on_progress)

@@ -1,0 +1,100 @@
+"""The gate: policy, verdicts and waivers.
+
+``gate(baseline_dir, candidate_dir, policy=..., waivers=[...])`` loads both sides'
+evaluation results, judges every rule of the policy and returns a
+:class:`~posttrain.gate.verdict.GateVerdict` (PASS | BLOCK | INCONCLUSIVE). Waivers that
+are unsigned, tampered, expired or bound to another candidate or contract are listed on
+the verdict with the reason and cover nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from posttrain.gate.inputs import EvalRun, RunRef, load_run
+from posttrain.gate.policy import GatePolicy, default_policy, load_policy
+from posttrain.gate.verdict import (
+    EXIT_CODES,
+    GateVerdict,
+    RuleResult,
+    apply_waivers,
+    read_verdict,
+    run_gate,
+    write_verdict,
+)
+from posttrain.gate.waivers import Waiver, WaiverCheck, assess_waiver_file
+
+__all__ = [
+    "EXIT_CODES",
+    "EvalRun",
+    "GatePolicy",
+    "GateVerdict",
+    "RuleResult",
+    "RunRef",
+    "Waiver",
+    "WaiverCheck",
+    "apply_waivers",
+    "gate",
+    "load_policy",
+    "load_run",
+    "read_verdict",
+    "resolve_policy",
+    "run_gate",
+    "write_verdict",
+]
+
+GATE_FILE = "gate.yaml"
+
+
+def resolve_policy(policy: Path | None, workspace: Path | None = None) -> tuple[GatePolicy, str]:
+    """The policy to judge with, and where it came from: ``policy`` when given, else the
+    workspace's ``gate.yaml``, else the ``gate:`` section of its ``contract.yaml``, else
+    the built-in default."""
+    if policy is not None:
+        return load_policy(policy), str(policy)
+    if workspace is not None:
+        candidate = workspace / GATE_FILE
+        if candidate.is_file():
+            return load_policy(candidate), str(candidate)
+        contract = workspace / "contract.yaml"
+        if contract.is_file() and _has_gate_section(contract):
+            return load_policy(contract), f"{contract} (gate:)"
+    return default_policy(), "built-in default"
+
+
+def _has_gate_section(path: Path) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("gate"), dict)
+
+
+def gate(
+    baseline: Path,
+    candidate: Path,
+    *,
+    policy: Path | None = None,
+    workspace: Path | None = None,
+    waivers: Sequence[Path] = (),
+) -> GateVerdict:
+    """Load results, resolve the policy, check the waivers and judge; see the module doc.
+
+    Raises :class:`~posttrain.errors.InputError` for unreadable results or waiver paths
+    that do not exist, :class:`~posttrain.errors.ConfigError` for an invalid policy.
+    """
+    gate_policy, source = resolve_policy(policy, workspace)
+    base_run, cand_run = load_run(baseline), load_run(candidate)
+    checks = [
+        assess_waiver_file(
+            path,
+            candidate=cand_run.ref.fingerprint,
+            contract_hash=cand_run.ref.contract_hash,
+            rule_ids=gate_policy.rule_ids(),
+        )[1]
+        for path in waivers
+    ]
+    return run_gate(gate_policy, base_run, cand_run, policy_source=source, waivers=checks)

@@ -1,0 +1,431 @@
+"""The model registry: versions with their lineage, and aliases with their full history.
+
+A local, file-based registry in ``.posttrain/registry/`` of a workspace: one
+``registry.json`` holding every :class:`ModelVersion`, the current aliases (``champion``,
+``challenger``) and every :class:`AliasEvent` ever recorded. Every change happens under a
+file lock and is written atomically (temp file + rename), so processes that change it at
+the same time leave one consistent state and one history, in the order they got the lock.
+
+A version carries its lineage: the training run's manifest (path and hash, data version,
+contract hash, base model), the evaluation results and the gate verdict (copied in, so
+editing the file on disk later changes nothing). :meth:`Registry.promote` refuses a
+version whose verdict is not PASS unless valid waivers cover every blocking rule;
+:meth:`Registry.rollback` puts the previous champion back. Each change is appended to
+the audit log, and logged to MLflow when ``mlflow`` is importable and
+``$MLFLOW_TRACKING_URI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from posttrain.errors import InputError, PosttrainError, UsageError
+from posttrain.gate.verdict import GateVerdict, apply_waivers, read_verdict
+from posttrain.gate.waivers import WaiverCheck, assess_waiver_file
+from posttrain.release.auditlog import append_event
+
+__all__ = [
+    "ALIASES",
+    "AliasEvent",
+    "ModelVersion",
+    "PromotionRefused",
+    "Registry",
+    "RegistryState",
+    "RunLineage",
+    "read_run_lineage",
+]
+
+SCHEMA_VERSION = 1
+ALIASES = ("champion", "challenger")
+STATE_FILE = "registry.json"
+_LOCK_TIMEOUT_S = 120.0
+
+
+class PromotionRefused(PosttrainError):
+    """A promotion without a PASS verdict or a valid waiver; exits 1 like a BLOCK."""
+
+    exit_code = 1
+
+
+class RunLineage(BaseModel):
+    """What the registry keeps of a training run's manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    manifest_path: str
+    manifest_sha256: str
+    data_version: str | None = None
+    contract_hash: str | None = None
+    base_model: str | None = None
+    base_model_fingerprint: str | None = None
+    status: str | None = None
+    output: str | None = None
+
+
+class ModelVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    model: str
+    fingerprint: str | None
+    created_at: str
+    created_by: str
+    run: RunLineage | None = None
+    data_version: str | None = None
+    contract_hash: str | None = None
+    # Evaluation result folders the verdict judged.
+    eval_baseline: str | None = None
+    eval_candidate: str | None = None
+    verdict_path: str | None = None
+    verdict_sha256: str | None = None
+    verdict: GateVerdict | None = None
+    note: str = ""
+
+    @property
+    def decision(self) -> str:
+        return self.verdict.decision if self.verdict else "none"
+
+
+class AliasEvent(BaseModel):
+    """One change of an alias: set or removed, from which version to which, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int
+    ts: str
+    alias: str
+    action: Literal["promote", "rollback", "set", "remove"]
+    version: str | None
+    previous: str | None
+    reason: str = ""
+    actor: str
+    waivers: list[str] = Field(default_factory=list)
+
+
+class RegistryState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    versions: list[ModelVersion] = Field(default_factory=list)
+    aliases: dict[str, str] = Field(default_factory=dict)
+    history: list[AliasEvent] = Field(default_factory=list)
+
+    def get(self, version: str) -> ModelVersion:
+        for v in self.versions:
+            if v.version == version:
+                return v
+        known = ", ".join(v.version for v in self.versions) or "none yet"
+        raise UsageError(
+            f"no version {version!r} in the registry (known: {known})",
+            hint="see `posttrain registry list`; register with `posttrain registry register`",
+        )
+
+
+def read_run_lineage(path: Path) -> RunLineage:
+    """Adapter over the training stage's run record (``runs/<run_id>/manifest.json``).
+
+    Accepts the run folder or the manifest file. Raises :class:`InputError` when it is
+    not a valid run record.
+    """
+    from posttrain.train.manifest import MANIFEST_FILE, read_manifest
+
+    path = Path(path)
+    run_dir = path.parent if path.name == MANIFEST_FILE else path
+    manifest = read_manifest(run_dir)
+    file = run_dir / MANIFEST_FILE
+    return RunLineage(
+        run_id=manifest.run_id,
+        manifest_path=str(file),
+        manifest_sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+        data_version=manifest.data_version or manifest.data.data_version,
+        contract_hash=manifest.contract_hash or manifest.data.contract_hash,
+        base_model=manifest.base_model,
+        base_model_fingerprint=manifest.base_model_fingerprint,
+        status=manifest.status,
+        output=manifest.output,
+    )
+
+
+class Registry:
+    """A registry folder; every method that changes it takes the lock."""
+
+    def __init__(self, root: Path, *, audit_log: Path | None = None) -> None:
+        self.root = Path(root)
+        self.state_path = self.root / STATE_FILE
+        self.audit_log = audit_log
+        self._lock = FileLock(str(self.root / "registry.lock"))
+
+    # -- reading -------------------------------------------------------------------------
+    def state(self) -> RegistryState:
+        """The registry as it is now (an empty one when nothing was registered)."""
+        if not self.state_path.is_file():
+            return RegistryState()
+        try:
+            return RegistryState.model_validate_json(self.state_path.read_text("utf-8"))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or None
+            raise InputError(
+                err["msg"],
+                path=str(self.state_path),
+                field=field,
+                hint="the registry file was edited by hand; restore it from a backup",
+            ) from None
+
+    def get(self, version: str) -> ModelVersion:
+        return self.state().get(_resolve(self.state(), version))
+
+    def history(self, alias: str | None = None) -> list[AliasEvent]:
+        events = self.state().history
+        return [e for e in events if alias is None or e.alias == alias]
+
+    # -- changing ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[RegistryState]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock.acquire(timeout=_LOCK_TIMEOUT_S):
+            state = self.state()
+            yield state
+            tmp = self.state_path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(state.model_dump_json(indent=2), encoding="utf-8")
+            tmp.replace(self.state_path)
+
+    def register(
+        self,
+        model: str,
+        *,
+        fingerprint: str | None = None,
+        run: Path | None = None,
+        verdict: Path | None = None,
+        note: str = "",
+    ) -> ModelVersion:
+        """Add a new version ``v<N>``; raises :class:`UsageError` when the verdict judged
+        another model than ``fingerprint`` or than the run's output."""
+        lineage = read_run_lineage(run) if run is not None else None
+        gate_verdict = read_verdict(verdict) if verdict is not None else None
+        if gate_verdict is not None:
+            judged = gate_verdict.candidate.fingerprint
+            if fingerprint and judged and judged != fingerprint:
+                raise UsageError(
+                    f"the verdict judged model {judged[:16]}, not {fingerprint[:16]}",
+                    hint="register the model the verdict is about, or gate this one first",
+                )
+            fingerprint = fingerprint or judged
+        contract_hash = (gate_verdict.candidate.contract_hash if gate_verdict else None) or (
+            lineage.contract_hash if lineage else None
+        )
+        with self._transaction() as state:
+            number = 1 + max((int(v.version[1:]) for v in state.versions), default=0)
+            mv = ModelVersion(
+                version=f"v{number}",
+                model=model,
+                fingerprint=fingerprint,
+                created_at=_now(),
+                created_by=_actor(),
+                run=lineage,
+                data_version=lineage.data_version if lineage else None,
+                contract_hash=contract_hash,
+                eval_baseline=gate_verdict.baseline.path if gate_verdict else None,
+                eval_candidate=gate_verdict.candidate.path if gate_verdict else None,
+                verdict_path=str(verdict) if verdict else None,
+                verdict_sha256=_sha256(verdict) if verdict else None,
+                verdict=gate_verdict,
+                note=note,
+            )
+            state.versions.append(mv)
+            self._record(
+                "registration",
+                {
+                    "version": mv.version,
+                    "model": model,
+                    "fingerprint": fingerprint,
+                    "run_id": lineage.run_id if lineage else None,
+                    "run_manifest_sha256": lineage.manifest_sha256 if lineage else None,
+                    "data_version": mv.data_version,
+                    "contract_hash": contract_hash,
+                    "verdict_id": gate_verdict.id if gate_verdict else None,
+                    "decision": mv.decision,
+                },
+            )
+        return mv
+
+    def check_promotion(
+        self, version: str, waivers: Sequence[Path] = ()
+    ) -> tuple[bool, str, list[WaiverCheck]]:
+        """Whether ``version`` may be promoted, why, and what each waiver file counted for."""
+        mv = self.get(version)
+        if mv.verdict is None:
+            return False, f"{mv.version} has no gate verdict; run `posttrain gate` first", []
+        checks = [
+            assess_waiver_file(
+                p,
+                candidate=mv.fingerprint,
+                contract_hash=mv.contract_hash,
+                rule_ids=[r.rule for r in mv.verdict.rules] + [r.id for r in mv.verdict.rules],
+            )[1]
+            for p in waivers
+        ]
+        verdict = apply_waivers(mv.verdict, checks)
+        if verdict.decision == "PASS":
+            used = sorted({r.waived_by for r in verdict.rules if r.waived_by})
+            why = "gate PASS" + (f" under waiver {', '.join(used)}" if used else "")
+            return True, why, verdict.waivers
+        blocking = [r.id for r in verdict.rules if r.blocking and not r.waived_by]
+        reason = (
+            f"gate verdict {verdict.id} is {verdict.decision}; not covered by a valid waiver: "
+            + ", ".join(blocking)
+        )
+        rejected = [f"{c.path or c.id}: {c.reason}" for c in verdict.waivers if not c.accepted]
+        if rejected:
+            reason += "; ignored waivers: " + "; ".join(rejected)
+        return False, reason, verdict.waivers
+
+    def promote(
+        self, version: str, *, waivers: Sequence[Path] = (), reason: str = ""
+    ) -> AliasEvent:
+        """Make ``version`` the champion. Raises :class:`PromotionRefused` without a PASS
+        verdict or valid waivers, :class:`UsageError` if it is already the champion."""
+        ok, why, checks = self.check_promotion(version, waivers)
+        if not ok:
+            raise PromotionRefused(
+                f"promotion of {version} refused: {why}",
+                hint="fix the blocking rules and gate again, or get a signed waiver "
+                "(`posttrain waive`) and pass it with --waiver",
+            )
+        used = [c.id for c in checks if c.accepted and c.id]
+        for check in checks:
+            if check.accepted:
+                self._record("waiver", {"used_for": version, **check.model_dump()})
+        with self._transaction() as state:
+            name = _resolve(state, version)
+            if state.aliases.get("champion") == name:
+                raise UsageError(f"{name} is already the champion")
+            event = self._move(state, "champion", name, "promote", reason or why, used)
+            if state.aliases.get("challenger") == name:
+                self._move(state, "challenger", None, "remove", f"{name} became champion", [])
+        return event
+
+    def rollback(self, *, reason: str = "") -> AliasEvent:
+        """Put the previous champion back. Raises :class:`UsageError` when there is none."""
+        with self._transaction() as state:
+            stack = _champion_stack(state.history)
+            if len(stack) < 2:
+                raise UsageError(
+                    "no previous champion to roll back to"
+                    + (f" (champion is {stack[-1]})" if stack else " (there is no champion)"),
+                    hint="see `posttrain registry show champion` for the alias history",
+                )
+            return self._move(state, "champion", stack[-2], "rollback", reason, [])
+
+    def set_alias(self, alias: str, version: str | None, *, reason: str = "") -> AliasEvent:
+        """Point ``alias`` at ``version`` (None removes it). Not for ``champion``: use
+        :meth:`promote` and :meth:`rollback`, which check the gate and keep the stack."""
+        if alias == "champion":
+            raise UsageError("the champion alias moves only by promote or rollback")
+        with self._transaction() as state:
+            target = _resolve(state, version) if version is not None else None
+            action: Literal["set", "remove"] = "set" if target else "remove"
+            return self._move(state, alias, target, action, reason, [])
+
+    def _move(
+        self,
+        state: RegistryState,
+        alias: str,
+        version: str | None,
+        action: Literal["promote", "rollback", "set", "remove"],
+        reason: str,
+        waivers: list[str],
+    ) -> AliasEvent:
+        previous = state.aliases.get(alias)
+        event = AliasEvent(
+            seq=len(state.history) + 1,
+            ts=_now(),
+            alias=alias,
+            action=action,
+            version=version,
+            previous=previous,
+            reason=reason,
+            actor=_actor(),
+            waivers=waivers,
+        )
+        if version is None:
+            state.aliases.pop(alias, None)
+        else:
+            state.aliases[alias] = version
+        state.history.append(event)
+        kind = {"promote": "promotion", "rollback": "rollback"}.get(action, "alias")
+        self._record(kind, event.model_dump())
+        return event
+
+    def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.audit_log is not None:
+            append_event(self.audit_log, kind, payload)
+        _mlflow_log(kind, payload)
+
+
+def _champion_stack(history: list[AliasEvent]) -> list[str]:
+    """Replay champion events: a promotion pushes, a rollback pops back to the one before."""
+    stack: list[str] = []
+    for e in history:
+        if e.alias != "champion" or e.version is None:
+            continue
+        if e.action == "rollback":
+            while stack and stack[-1] != e.version:
+                stack.pop()
+        else:
+            stack.append(e.version)
+    return stack
+
+
+def _resolve(state: RegistryState, name: str) -> str:
+    """A version name, or an alias that points at one."""
+    if name in state.aliases:
+        return state.aliases[name]
+    return state.get(name).version
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}"
+
+
+def _mlflow_log(kind: str, payload: dict[str, Any]) -> None:
+    """Log a registry event to MLflow as a run in experiment ``posttrain-registry``, when
+    mlflow is installed and ``$MLFLOW_TRACKING_URI`` says where; never fails the change."""
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        return
+    try:
+        import mlflow
+    except ImportError:
+        return
+    try:
+        mlflow.set_experiment("posttrain-registry")
+        with mlflow.start_run(run_name=f"{kind}-{payload.get('version') or ''}"):
+            mlflow.set_tags({"posttrain.event": kind})
+            flat = {k: v for k, v in payload.items() if isinstance(v, str | int | float | bool)}
+            mlflow.log_params(flat)
+            mlflow.log_dict(json.loads(json.dumps(payload, default=str)), f"{kind}.json")
+    except Exception:  # MLflow is a mirror of the registry, never its source of truth
+        return

@@ -1,0 +1,476 @@
+"""What every recipe shares: the run folder, the model and adapter, the trainer arguments,
+and the loop around ``trainer.train()`` that records the run.
+
+A recipe (``sft.py``, ``dpo.py``...) reads top to bottom as: :func:`start_run`, load data,
+:func:`load_base`, build TRL's trainer with :func:`trainer_kwargs` and :func:`lora_config`,
+then :func:`run_trainer`. Nothing here knows about a particular method.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import TrainerCallback
+
+from posttrain.errors import InputError, MissingDependencyError, UsageError
+from posttrain.train.config import TrainConfig, config_hash
+from posttrain.train.data import DataInfo, read_data_info
+from posttrain.train.manifest import (
+    CheckpointInfo,
+    RunManifest,
+    base_fields,
+    now_iso,
+    read_manifest,
+    write_manifest,
+)
+from posttrain.train.signals import (
+    SIGNALS_FILE,
+    Probe,
+    SafetyStopError,
+    SignalsCallback,
+    TrainingDivergedError,
+)
+
+__all__ = [
+    "RunContext",
+    "find_resumable",
+    "load_base",
+    "lora_config",
+    "resolve_adapter",
+    "run_trainer",
+    "start_run",
+    "trainer_kwargs",
+]
+
+CHECKPOINTS = "checkpoints"
+ADAPTER = "adapter"
+FULL_MODEL = "model"
+
+
+@dataclass
+class RunContext:
+    """A run in progress: its folder, config, data and manifest."""
+
+    config: TrainConfig
+    workspace: Path
+    run_dir: Path
+    data_dir: Path
+    data: DataInfo
+    manifest: RunManifest
+    resume_from: str | None = None
+    is_main: bool = True
+    world_size: int = 1
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / CHECKPOINTS
+
+    def save_manifest(self) -> None:
+        if self.is_main:
+            write_manifest(self.run_dir, self.manifest)
+
+
+def _distributed() -> tuple[bool, int]:
+    """(is main process, world size), from the launcher's environment."""
+    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return rank == 0, world
+
+
+def _shared_value(value: str) -> str:
+    """Under a multi-process launch, every process takes rank 0's value (the run id)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return value
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    PartialState()  # joins the process group the launcher set up
+    box = [value]
+    broadcast_object_list(box, from_process=0)
+    return str(box[0])
+
+
+def find_resumable(workspace: Path, kind: str, run_id: str | None = None) -> Path:
+    """The run folder ``--resume`` continues: ``run_id`` if given, else the newest run of
+    this recipe that did not finish. Raises :class:`UsageError` when there is none."""
+    runs = workspace / "runs"
+    if run_id is not None:
+        candidate = runs / run_id
+        if not (candidate / "manifest.json").is_file():
+            raise UsageError(f"no run {run_id!r} under {runs}", hint="see the folders in runs/")
+        return candidate
+    found = []
+    for path in sorted(runs.glob(f"{kind}-*")) if runs.is_dir() else []:
+        if (path / "manifest.json").is_file():
+            manifest = read_manifest(path)
+            if manifest.status not in ("finished", "early_stopped"):
+                found.append(path)
+    if not found:
+        raise UsageError(
+            f"no unfinished {kind} run to resume under {runs}",
+            hint="start a new run without --resume, or pass run_id=<folder name>",
+        )
+    return found[-1]
+
+
+def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> RunContext:
+    """Create (or, with ``resume``, reopen) ``runs/<run_id>/`` and its manifest.
+
+    Reads the data manifest first, so data that failed its quality rules is refused before
+    any model is loaded. Raises :class:`InputError` / :class:`UsageError`.
+    """
+    is_main, world = _distributed()
+    workspace = workspace.resolve()
+    data_dir = config.data if config.data.is_absolute() else workspace / config.data
+    data = read_data_info(data_dir, allow_failed_quality=config.allow_failed_quality)
+    chash = config_hash(config)
+    resume_from: str | None = None
+    if resume:
+        run_dir = find_resumable(workspace, config.kind, config.run_id)
+        manifest = read_manifest(run_dir)
+        if manifest.config_hash != chash and is_main:
+            _warn_config_change(manifest, config)
+        last = _last_checkpoint(run_dir / CHECKPOINTS)
+        if last is None:
+            raise UsageError(
+                f"run {run_dir.name} has no checkpoint to resume from",
+                hint="start it again without --resume",
+            )
+        resume_from = str(last)
+        manifest.resumed_from.append(last.name)
+        manifest.status = "running"
+        manifest.stop_reason = None
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        run_id = config.run_id or _shared_value(f"{config.kind}-{stamp}-{chash[:6]}")
+        run_dir = workspace / "runs" / run_id
+        if (run_dir / "manifest.json").is_file():
+            raise UsageError(
+                f"run {run_id} already exists", hint="pass --resume to continue it, or a new run_id"
+            )
+        from posttrain.models import fingerprint
+
+        manifest = RunManifest(
+            run_id=run_id,
+            recipe=config.kind,
+            finetune=config.method,
+            data=data,
+            data_version=data.data_version,
+            contract_hash=data.contract_hash,
+            deid_policy_version=data.deid_policy_version,
+            config=config.model_dump(mode="json"),
+            config_hash=chash,
+            base_model=config.model,
+            base_model_fingerprint=fingerprint(config.model),
+            world_size=world,
+            started_at=now_iso(),
+            **base_fields(),
+        )
+    ctx = RunContext(
+        config=config,
+        workspace=workspace,
+        run_dir=run_dir,
+        data_dir=data_dir,
+        data=data,
+        manifest=manifest,
+        resume_from=resume_from,
+        is_main=is_main,
+        world_size=world,
+    )
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        )
+        ctx.save_manifest()
+    import datasets
+
+    datasets.disable_progress_bars()
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    return ctx
+
+
+def _warn_config_change(manifest: RunManifest, config: TrainConfig) -> None:
+    from posttrain.cli._common import err_console
+
+    new = config.model_dump(mode="json")
+    changed = [k for k in new if manifest.config.get(k) != new[k]]
+    err_console.print(
+        f"[yellow]warning:[/] resuming with a changed config ({', '.join(changed)}); "
+        "the losses will not match an uninterrupted run"
+    )
+
+
+def _last_checkpoint(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    steps = []
+    for path in folder.iterdir():
+        match = re.fullmatch(r"checkpoint-(\d+)", path.name)
+        if match and (path / "trainer_state.json").is_file():
+            steps.append((int(match.group(1)), path))
+    return max(steps)[1] if steps else None
+
+
+def resolve_adapter(path: Path, workspace: Path) -> tuple[Path, str | None]:
+    """An adapter folder from a run folder or an adapter folder: (adapter path, run id)."""
+    path = path if path.is_absolute() else workspace / path
+    if (path / "manifest.json").is_file():
+        manifest = read_manifest(path)
+        if manifest.output is None:
+            raise InputError(
+                f"run {manifest.run_id} has no final adapter (status {manifest.status})",
+                path=str(path),
+            )
+        return Path(manifest.output), manifest.run_id
+    if (path / "adapter_config.json").is_file():
+        return path, None
+    raise InputError(
+        "neither a run folder nor a PEFT adapter folder",
+        path=str(path),
+        hint="point init_adapter at runs/<run_id> of a finished SFT run",
+    )
+
+
+def load_base(config: TrainConfig, init_adapter: Path | None = None) -> tuple[Any, Any]:
+    """The base model (float32 on CPU; 4-bit for QLoRA) and its tokenizer.
+
+    ``init_adapter`` (an SFT adapter for DPO) is merged into the base weights, so the new
+    adapter trains on top of it and the adapter-disabled model - the reference - is the
+    SFT model. Raises :class:`UsageError` for QLoRA without a GPU or bitsandbytes.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from posttrain.models import load_tokenizer, prepare
+
+    folder = prepare(config.model)
+    kwargs: dict[str, Any] = {"dtype": torch.float32}
+    if config.method == "qlora":
+        kwargs = _qlora_kwargs()
+    model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    tokenizer = load_tokenizer(config.model)
+    # TRL's collators pad on the right for training; generation sets left padding itself.
+    tokenizer.padding_side = "right"
+    if init_adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(init_adapter)).merge_and_unload()
+    return model, tokenizer
+
+
+def _qlora_kwargs() -> dict[str, Any]:
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UsageError(
+            "method=qlora loads the base model in 4 bits, which needs a CUDA GPU; none is "
+            "available here",
+            hint="use method=lora (the default) on this machine, or run on a GPU host",
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise MissingDependencyError(
+            "method=qlora needs bitsandbytes", hint="pip install bitsandbytes"
+        )
+    from transformers import BitsAndBytesConfig
+
+    return {
+        "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        ),
+        "dtype": torch.bfloat16,
+    }
+
+
+def lora_config(config: TrainConfig, task_type: str = "CAUSAL_LM") -> Any:
+    """The PEFT LoRA config (None for a full fine-tune)."""
+    if config.method == "full":
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        task_type=task_type,
+        bias="none",
+    )
+
+
+def trainer_kwargs(ctx: RunContext, *, has_val: bool) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields every recipe sets from the control panel."""
+    cfg = ctx.config
+    import torch
+
+    eval_on = has_val
+    save_every = cfg.save_every or cfg.eval_every
+    early = cfg.patience is not None and eval_on
+    if early and save_every % cfg.eval_every:
+        # Restoring the best checkpoint needs one at every evaluation.
+        save_every = cfg.eval_every
+    warmup: float | int = cfg.warmup if cfg.warmup < 1 else int(cfg.warmup)
+    return {
+        "output_dir": str(ctx.checkpoints),
+        "per_device_train_batch_size": cfg.micro_batch,
+        "per_device_eval_batch_size": cfg.micro_batch,
+        "gradient_accumulation_steps": cfg.grad_accum,
+        "learning_rate": cfg.lr,
+        "lr_scheduler_type": cfg.lr_scheduler,
+        "warmup_steps": warmup,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "num_train_epochs": cfg.epochs,
+        "max_steps": cfg.max_steps if cfg.max_steps is not None else -1,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        # Every step is logged so a NaN is caught at once; signals thin it to log_every.
+        "logging_steps": 1,
+        "eval_strategy": "steps" if eval_on else "no",
+        "eval_steps": cfg.eval_every if eval_on else None,
+        "save_strategy": "steps",
+        "save_steps": save_every,
+        "save_total_limit": cfg.keep_checkpoints,
+        "load_best_model_at_end": early,
+        "metric_for_best_model": "eval_loss" if early else None,
+        "greater_is_better": False if early else None,
+        "activation_checkpointing": cfg.gradient_checkpointing,
+        "include_num_input_tokens_seen": "non_padding",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "use_cpu": not torch.cuda.is_available(),
+        "dataloader_num_workers": 0,
+        "ddp_backend": "gloo" if not torch.cuda.is_available() and ctx.world_size > 1 else None,
+        "bf16": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+    }
+
+
+def make_signals(
+    ctx: RunContext, *, probe: Probe | None = None, show: bool = True
+) -> SignalsCallback:
+    cfg = ctx.config
+    return SignalsCallback(
+        ctx.run_dir / SIGNALS_FILE,
+        log_every=cfg.log_every,
+        patience=cfg.patience,
+        min_delta=cfg.min_delta,
+        probe=probe,
+        probe_every=cfg.safety_probe.every if cfg.safety_probe else 20,
+        probe_margin=cfg.safety_probe.margin if cfg.safety_probe else 0.1,
+        show=show and ctx.is_main,
+    )
+
+
+def run_trainer(
+    ctx: RunContext,
+    trainer: Any,
+    signals: SignalsCallback,
+    *,
+    n_train: int,
+    n_val: int,
+    extra_callbacks: Sequence[TrainerCallback] = (),
+    save_dirname: str | None = None,
+) -> RunManifest:
+    """Train (resuming when the run was reopened), save the result and finish the manifest.
+
+    Raises :class:`TrainingDivergedError` on a NaN/inf loss (the last good checkpoint is
+    kept) and :class:`SafetyStopError` when the safety probe stops the run; both exit
+    non-zero. A ``KeyboardInterrupt`` marks the run ``interrupted`` (resume it later).
+    """
+    manifest = ctx.manifest
+    manifest.n_train, manifest.n_val = n_train, n_val
+    manifest.timings["prepare_s"] = round(
+        manifest.timings.get("prepare_s", 0.0) + time.perf_counter() - ctx.started, 3
+    )
+    ctx.save_manifest()
+    from transformers.trainer_callback import PrinterCallback
+
+    # The signals callback is the one display; the trainer's own log printer would repeat it.
+    trainer.remove_callback(PrinterCallback)
+    for callback in extra_callbacks:
+        trainer.add_callback(callback)
+    t0 = time.perf_counter()
+    try:
+        trainer.train(resume_from_checkpoint=ctx.resume_from)
+    except KeyboardInterrupt:
+        _close(ctx, trainer, signals, t0, status="interrupted", reason="interrupted")
+        raise
+    except BaseException as exc:
+        _close(ctx, trainer, signals, t0, status="failed", reason=f"{type(exc).__name__}: {exc}")
+        raise
+    reason = signals.stop_reason
+    if reason is not None and reason.startswith("diverged"):
+        _close(ctx, trainer, signals, t0, status="diverged", reason=reason)
+        last = _last_checkpoint(ctx.checkpoints)
+        raise TrainingDivergedError(
+            f"training stopped: {reason}",
+            hint=(f"the last good checkpoint is {last}; " if last else "")
+            + "lower lr (or raise warmup) and start again",
+        )
+    if reason is not None and reason.startswith("safety probe"):
+        _close(ctx, trainer, signals, t0, status="safety_stopped", reason=reason)
+        raise SafetyStopError(
+            f"training stopped: {reason}",
+            hint="inspect the probe lines in signals.jsonl; fix the data before training again",
+        )
+    t_save = time.perf_counter()
+    name = save_dirname or (FULL_MODEL if ctx.config.method == "full" else ADAPTER)
+    out = ctx.run_dir / name
+    trainer.save_model(str(out))
+    if ctx.is_main:
+        trainer.processing_class.save_pretrained(str(out))
+    manifest.output = str(out)
+    manifest.timings["save_s"] = round(time.perf_counter() - t_save, 3)
+    status = "early_stopped" if reason is not None else "finished"
+    _close(ctx, trainer, signals, t0, status=status, reason=reason)
+    return manifest
+
+
+def _close(
+    ctx: RunContext, trainer: Any, signals: SignalsCallback, t0: float, *, status: str, reason: str | None
+) -> None:
+    manifest = ctx.manifest
+    manifest.status = status  # type: ignore[assignment]
+    manifest.stop_reason = reason
+    manifest.finished_at = now_iso()
+    train_s = time.perf_counter() - t0
+    manifest.timings["train_s"] = round(manifest.timings.get("train_s", 0.0) + train_s, 3)
+    manifest.timings["total_s"] = round(
+        sum(v for k, v in manifest.timings.items() if k != "total_s"), 3
+    )
+    manifest.final_signals = dict(signals.last)
+    if signals.base_hit_rate is not None:
+        manifest.final_signals["base_attack_hit_rate"] = signals.base_hit_rate
+    state = getattr(trainer, "state", None)
+    evals = {
+        int(h["step"]): float(h["eval_loss"])
+        for h in (state.log_history if state else [])
+        if "eval_loss" in h
+    }
+    manifest.checkpoints = []
+    if ctx.checkpoints.is_dir():
+        for path in sorted(ctx.checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name[11:])):
+            step = int(path.name.split("-")[1])
+            manifest.checkpoints.append(
+                CheckpointInfo(step=step, path=str(path), val_loss=evals.get(step))
+            )
+    best = getattr(state, "best_model_checkpoint", None) if state else None
+    manifest.best_checkpoint = str(best) if best else None
+    ctx.save_manifest()

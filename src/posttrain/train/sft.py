@@ -1,0 +1,87 @@
+"""Recipe: supervised fine-tuning (LoRA by default) with TRL's ``SFTTrainer``.
+
+Top to bottom: open the run (refusing data whose quality rules failed), render each
+conversation with the shared chat renderer into prompt / completion text, split off the
+held-out validation set, load the base model, train with the loss on the completion only,
+packed into ``seq_len`` rows so no compute goes to padding, and record the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from posttrain.train.config import SFTTrainConfig
+from posttrain.train.manifest import RunManifest
+from posttrain.train.probe import make_probe
+from posttrain.train.runtime import (
+    load_base,
+    lora_config,
+    make_signals,
+    run_trainer,
+    start_run,
+    trainer_kwargs,
+)
+
+__all__ = ["train_sft"]
+
+
+def train_sft(
+    config: SFTTrainConfig,
+    workspace: Path,
+    *,
+    resume: bool = False,
+    show: bool = True,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> RunManifest:
+    """Run SFT; returns the finished run manifest (also in ``runs/<run_id>/``).
+
+    Raises :class:`~posttrain.errors.InputError` for unusable data,
+    :class:`~posttrain.train.signals.TrainingDivergedError` on a NaN loss and
+    :class:`~posttrain.train.signals.SafetyStopError` when the safety probe stops the run.
+    """
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from posttrain.train.data import load_sft
+
+    ctx = start_run(config, workspace, resume=resume)
+    model, tokenizer = load_base(config)
+    train, val = load_sft(
+        ctx.data_dir,
+        tokenizer,
+        val_fraction=config.val_fraction,
+        val_max=config.val_max,
+        seed=config.seed,
+    )
+    if config.limit is not None:
+        train = train[: config.limit]
+    # Pre-rendered text: TRL tokenises it as is, without applying a chat template again.
+    train_ds = Dataset.from_list([{"prompt": r.prompt, "completion": r.completion} for r in train])
+    val_ds = Dataset.from_list([{"prompt": r.prompt, "completion": r.completion} for r in val])
+
+    args = SFTConfig(
+        **trainer_kwargs(ctx, has_val=len(val) > 0),
+        max_length=config.seq_len,
+        packing=config.packing,
+        # Best-fit decreasing packing: whole examples, never split, no padding between them.
+        packing_strategy="bfd",
+        eval_packing=False,
+        completion_only_loss=True,
+        dataset_num_proc=None,
+    )
+    signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=val_ds if len(val) else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
+        callbacks=[signals],
+    )
+    return run_trainer(
+        ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
+    )

@@ -1,0 +1,125 @@
+"""``posttrain train|export|estimate`` end to end on the tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from posttrain.cli import main
+
+TINY = ["model=tiny-random", "micro_batch=2", "seq_len=128", "threads=1"]
+
+
+def _write_data(folder: Path, *, quality_ok: bool = True) -> None:
+    folder.mkdir(parents=True)
+    sft, prefs = [], []
+    for i in range(16):
+        prompt = f"Where is my order? (case {i})"
+        good = "Could you share your order number so I can look it up?"
+        sft.append({"id": f"s{i}", "messages": [{"role": "user", "content": prompt},
+                                                {"role": "assistant", "content": good}]})
+        prefs.append({"id": f"p{i}", "prompt": prompt, "chosen": good, "rejected": "It's lost."})
+    (folder / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
+    (folder / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in prefs))
+    (folder / "manifest.json").write_text(json.dumps({"data_version": "dv-cli"}))
+    (folder / "quality.json").write_text(
+        json.dumps({"rules": [{"name": "near_duplicates", "passed": quality_ok}]})
+    )
+
+
+@pytest.fixture
+def ws(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    _write_data(tmp_path / "data")
+    return tmp_path
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sft_then_dpo_on_top_then_export(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["train", "sft", "-w", str(ws), *TINY, "max_steps=2", "--json"], capsys)
+    assert code == 0
+    sft = json.loads(out)
+    assert sft["status"] == "finished" and sft["data_version"] == "dv-cli"
+    code, out, _ = _run(
+        ["train", "dpo", "-w", str(ws), *TINY, "max_steps=2", "seq_len=256",
+         f"init_adapter=runs/{sft['run_id']}", "--json"],
+        capsys,
+    )
+    assert code == 0
+    dpo = json.loads(out)
+    assert dpo["parent_run_id"] == sft["run_id"] and "reward_accuracy" in dpo["final_signals"]
+    code, out, _ = _run(["export", str(ws / "runs" / dpo["run_id"]), "--dtype", "fp16", "--json"], capsys)
+    assert code == 0
+    exported = json.loads(out)
+    assert [m["dtype"] for m in exported["models"]] == ["fp16"]
+    assert len(exported["adapters"]) == 2  # the SFT adapter, then the DPO one
+
+
+def test_config_errors_exit_2_and_name_the_field(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["train", "sft", "-w", str(ws), *TINY, "micro_batch=0"], capsys)
+    assert code == 2 and "micro_batch" in err and "0" in err
+    code, _, err = _run(["train", "sft", "-w", str(ws), *TINY, "lora_rank=8"], capsys)
+    assert code == 2 and "lora_rank" in err and "lora_r" in err
+    code, _, err = _run(["train", "sft", "-w", str(ws), *TINY, "method=qlora"], capsys)
+    assert code == 2 and "GPU" in err
+
+
+def test_failed_quality_is_refused_then_overridden_with_a_reason(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_data(tmp_path / "data", quality_ok=False)
+    code, _, err = _run(["train", "sft", "-w", str(tmp_path), *TINY, "max_steps=1"], capsys)
+    assert code == 2 and "near_duplicates" in err
+    code, out, _ = _run(
+        ["train", "sft", "-w", str(tmp_path), *TINY, "max_steps=1",
+         "allow_failed_quality=duplicates reviewed by hand", "--json"],
+        capsys,
+    )
+    assert code == 0
+    assert json.loads(out)["data"]["quality_override_reason"] == "duplicates reviewed by hand"
+
+
+def test_nan_exits_non_zero(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        ["train", "sft", "-w", str(ws), *TINY, "max_steps=6", "lr=1e30", "max_grad_norm=1e30",
+         "save_every=1"],
+        capsys,
+    )
+    assert code == 1 and "diverged" in err and "last good checkpoint" in err
+
+
+def test_estimate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["estimate", "--model", "13B", "--method", "qlora", "--json"], capsys)
+    assert code == 0
+    est = json.loads(out)
+    assert 5 < est["total_gb"] < 20 and est["cost"] > 0
+    code, _, err = _run(["estimate", "--model", "12Q"], capsys)
+    assert code == 2 and "named size" in err
+
+
+def test_two_process_ddp_on_cpu_with_gloo(ws: Path, posttrain_home: Path) -> None:
+    torchrun = Path(sys.executable).parent / "torchrun"
+    cli = Path(sys.executable).parent / "posttrain"
+    env = {**os.environ, "POSTTRAIN_HOME": str(posttrain_home), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "--nnodes", "1", "--master_port", "29561",
+         str(cli), "train", "sft", "-w", str(ws), *TINY, "max_steps=2", "run_id=ddp", "--json"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads(proc.stdout)  # only rank 0 reports
+    assert manifest["world_size"] == 2 and manifest["status"] == "finished"
+    rows = [json.loads(line) for line in (ws / "runs" / "ddp" / "signals.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    # One line per step (not one per process), and tokens gathered from both processes.
+    assert [r["step"] for r in train_rows] == [1, 2]
+    assert train_rows[0]["tokens"] == 2 * 2 * 128
