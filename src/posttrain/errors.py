@@ -10,6 +10,7 @@ Exit codes (documented in README):
 * 1 - a verdict that blocks (a broken hard threshold, a BLOCK gate)
 * 2 - usage or input error (bad flag, unreadable file, invalid config, unknown model)
 * 3 - evaluation or backend error (the model server failed, generation crashed)
+* 4 - inconclusive: too few samples to decide (a gate or a rollout step); a person decides
 """
 
 from __future__ import annotations

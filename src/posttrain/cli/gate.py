@@ -371,7 +371,14 @@ def registry_show(
                 e.previous or "-",
                 e.version or "-",
                 e.actor,
-                escape(e.reason + (f" [waivers: {', '.join(e.waivers)}]" if e.waivers else "")),
+                escape(
+                    e.reason
+                    + (
+                        f" (waivers: {', '.join(e.waivers)})"
+                        if e.waivers and e.waivers[0] not in e.reason
+                        else ""
+                    )
+                ),
             )
         console.print(table)
         return

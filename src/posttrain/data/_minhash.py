@@ -44,32 +44,44 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _signatures(texts: list[str], n: int, perms: int) -> np.ndarray:
+def _signatures(texts: list[str], n: int, perms: int, sample: int = 4) -> np.ndarray:
     norm = [normalize(t) for t in texts]
-    # each text contributes max(1, len - n + 1) n-grams; pad short texts to length n
+    # each text contributes len - n + 1 n-grams; pad short texts to length n
     padded = [t if len(t) >= n else t + "\x00" * (n - len(t)) for t in norm]
     lengths = np.fromiter((len(t) for t in padded), dtype=np.int64, count=len(padded))
-    counts = lengths - n + 1
+    ends = np.cumsum(lengths)
     codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     with np.errstate(over="ignore"):
-        h = np.zeros(len(codes) - n + 1 if len(codes) >= n else 0, dtype=np.uint64)
+        m = len(codes) - n + 1
+        h = np.zeros(m, dtype=np.uint64)
         for k in range(n):
-            h = h * np.uint64(1_000_003) + codes[k : len(codes) - n + 1 + k]
-        # keep only n-grams that lie inside one text
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        keep = np.zeros(len(h), dtype=bool)
-        idx = np.repeat(starts, counts) + (
-            np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        keep[idx] = True
-        h = _mix(h[keep])
+            h = h * np.uint64(1_000_003) + codes[k : m + k]
+        h = _mix(h)
+        # n-grams that straddle two texts are dropped; of the others we keep those whose
+        # hash is 0 mod `sample` (a consistent sample: equal n-grams are kept alike)
+        keep = (h % np.uint64(sample)) == 0
+        for k in range(1, n):
+            idx = ends - k
+            keep[idx[idx < m]] = False
+        owner = np.searchsorted(ends, np.flatnonzero(keep), side="right")
+        h = h[keep]
+        counts = np.bincount(owner, minlength=len(texts))
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        rng = np.random.default_rng(1234)
-        a = rng.integers(1, 2**63, size=perms, dtype=np.uint64) | np.uint64(1)
-        b = rng.integers(0, 2**63, size=perms, dtype=np.uint64)
+        # Permutations by XOR with random masks of one well-mixed hash: one array op per
+        # permutation instead of a multiply-add-mix (far cheaper; fine for LSH candidates,
+        # which are then confirmed with the exact Jaccard).
+        masks = np.random.default_rng(1234).integers(0, 2**63, size=perms, dtype=np.uint64)
         sig = np.empty((len(texts), perms), dtype=np.uint64)
+        empty = counts == 0
         for p in range(perms):
-            sig[:, p] = np.minimum.reduceat(_mix(h * a[p] + b[p]), offsets)
+            if len(h):
+                col = np.minimum.reduceat(h ^ masks[p], np.minimum(offsets, len(h) - 1))
+            else:
+                col = np.zeros(len(texts), dtype=np.uint64)
+            # a text with no sampled n-gram gets a signature of its own (no false pairs;
+            # identical short texts are the exact-duplicate rule's job)
+            col[empty] = _mix(np.flatnonzero(empty).astype(np.uint64) + np.uint64(p << 40))
+            sig[:, p] = col
     return sig
 
 
@@ -78,8 +90,8 @@ def near_duplicate_pairs(
     threshold: float,
     *,
     n: int = 4,
-    bands: int = 16,
-    rows: int = 4,
+    bands: int = 8,
+    rows: int = 5,
     query_from: int | None = None,
 ) -> list[tuple[int, int, float]]:
     """Pairs ``(i, j, jaccard)`` with ``i < j`` whose n-gram Jaccard is ``>= threshold``.
@@ -98,11 +110,11 @@ def near_duplicate_pairs(
                 key = _mix(key ^ sig[:, col])
         order = np.argsort(key, kind="stable")
         sk = key[order]
-        edges = np.flatnonzero(np.diff(sk)) + 1
-        for members_arr in np.split(order, edges):
-            if len(members_arr) < 2:
-                continue
-            members = sorted(int(m) for m in members_arr)
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(sk)) + 1))
+        ends = np.concatenate((starts[1:], [len(sk)]))
+        multi = np.flatnonzero(ends - starts > 1)  # only buckets holding two or more texts
+        for g in multi:
+            members = sorted(int(m) for m in order[starts[g] : ends[g]])
             if len(members) > 200:  # a huge bucket is one cluster: pair all with its first
                 cands.update((members[0], m) for m in members[1:])
                 continue
@@ -111,6 +123,8 @@ def near_duplicate_pairs(
                     cands.add((members[x], members[y]))
     if query_from is not None:
         cands = {(i, j) for i, j in cands if i < query_from <= j}
+    # estimated Jaccard from the signatures: skip exact checks that cannot succeed
+    cands = {(i, j) for i, j in cands if (sig[i] == sig[j]).mean() >= threshold - 0.15}
     out = []
     cache: dict[int, set[str]] = {}
     for i, j in sorted(cands):

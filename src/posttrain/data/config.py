@@ -66,14 +66,46 @@ def _default_rules() -> list[LabelRule]:
     # Ordered: the first matching rule wins. Kept short and conservative; what no rule
     # recognises goes to the `unlabeled` bucket and is reported, never guessed.
     r = [
-        ("indirect_injection", "context", r"(?i)ignore (all |any )?(previous|prior|above)|忽略(之前|以上|上面|前面)|system prompt|系统提示"),
-        ("injection", "prompt", r"(?i)ignore (all |any )?(previous|prior|above|your) (instructions|rules)|忽略(之前|以上|上面|前面|你的)[^。]{0,6}(指令|规则|说明)|system prompt|系统提示词"),
-        ("jailbreak", "prompt", r"(?i)developer mode|\bDAN\b|pretend (you|to be)|role-?play|no (rules|restrictions|limits)|jailbreak|开发者模式|越狱|扮演|没有(任何)?限制|假装你"),
-        ("privacy", "prompt", r"(?i)(phone|address|email|id number|card number|password|api key)s? of|another customer|other (customer|user)s?'?|别人的|其他(用户|顾客|客户)的|他的(手机|电话|地址|身份证)|密钥|access ?key"),
-        ("order_number", "prompt", r"(?i)\b(my|the) (order|package|parcel|delivery|refund)\b|where is my|track(ing)?|退款|退货|订单|快递|物流|包裹|发货"),
-        ("format", "prompt", r"(?i)recommend|suggest (a|some)|which .* should i buy|推荐|有什么.*(好|值得)买"),
-        ("out_of_scope", "prompt", r"(?i)weather|stock|diagnos|lawyer|homework|poem|recipe|天气|股票|看病|律师|作业|写一首|菜谱"),
-        ("politeness", "bad_answer", r"(?i)\b(stupid|idiot|dumb|shut up|deal with it|not my problem|whatever)\b|爱买不买|笨蛋|白痴|闭嘴|烦不烦"),
+        (
+            "indirect_injection",
+            "context",
+            r"(?i)ignore (all |any )?(previous|prior|above)|忽略(之前|以上|上面|前面)|system prompt|系统提示",
+        ),
+        (
+            "injection",
+            "prompt",
+            r"(?i)ignore (all |any )?(previous|prior|above|your) (instructions|rules)|忽略(之前|以上|上面|前面|你的)[^。]{0,6}(指令|规则|说明)|system prompt|系统提示词",
+        ),
+        (
+            "jailbreak",
+            "prompt",
+            r"(?i)developer mode|\bDAN\b|pretend (you|to be)|role-?play|no (rules|restrictions|limits)|jailbreak|开发者模式|越狱|扮演|没有(任何)?限制|假装你",
+        ),
+        (
+            "privacy",
+            "prompt",
+            r"(?i)(phone|address|email|id number|card number|password|api key)s? of|another customer|other (customer|user)s?'?|别人的|其他(用户|顾客|客户)的|他的(手机|电话|地址|身份证)|密钥|access ?key",
+        ),
+        (
+            "order_number",
+            "prompt",
+            r"(?i)\b(my|the) (order|package|parcel|delivery|refund)\b|where is my|track(ing)?|退款|退货|订单|快递|物流|包裹|发货",
+        ),
+        (
+            "format",
+            "prompt",
+            r"(?i)recommend|suggest (a|some)|which .* should i buy|推荐|有什么.*(好|值得)买",
+        ),
+        (
+            "out_of_scope",
+            "prompt",
+            r"(?i)weather|stock|diagnos|lawyer|homework|poem|recipe|天气|股票|看病|律师|作业|写一首|菜谱",
+        ),
+        (
+            "politeness",
+            "bad_answer",
+            r"(?i)\b(stupid|idiot|dumb|shut up|deal with it|not my problem|whatever)\b|爱买不买|笨蛋|白痴|闭嘴|烦不烦",
+        ),
     ]
     return [LabelRule(label=label, field=field, pattern=p) for label, field, p in r]  # type: ignore[arg-type]
 

@@ -196,18 +196,26 @@ def _jsonl_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:
             raw = raw[3:]
         raw = raw.removesuffix(b"\r")
         if len(raw) > max_bytes:
-            yield n, _Bad(
-                f"oversized line ({len(raw)} bytes > limit {max_bytes})",
-                hint="split the record or raise max_line_bytes in the data config",
-            ), raw[:max_bytes]
+            yield (
+                n,
+                _Bad(
+                    f"oversized line ({len(raw)} bytes > limit {max_bytes})",
+                    hint="split the record or raise max_line_bytes in the data config",
+                ),
+                raw[:max_bytes],
+            )
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield n, _Bad(
-                f"undecodable bytes at byte {exc.start}: not valid UTF-8",
-                hint="re-encode the file as UTF-8",
-            ), raw
+            yield (
+                n,
+                _Bad(
+                    f"undecodable bytes at byte {exc.start}: not valid UTF-8",
+                    hint="re-encode the file as UTF-8",
+                ),
+                raw,
+            )
             continue
         if not text.strip():
             yield n, _Bad("blank line", hint="remove empty lines"), raw
@@ -273,16 +281,22 @@ def _csv_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:
         if not any(cell.strip() for cell in row):
             yield start, _Bad("blank line", hint="remove empty lines"), raw
         elif len(row) != len(header):
-            yield start, _Bad(
-                f"row has {len(row)} cells but the header has {len(header)}",
-                hint="quote cells that contain the delimiter",
-            ), raw
+            yield (
+                start,
+                _Bad(
+                    f"row has {len(row)} cells but the header has {len(header)}",
+                    hint="quote cells that contain the delimiter",
+                ),
+                raw,
+            )
         elif len(raw) > max_bytes:
             yield start, _Bad(f"oversized record ({len(raw)} bytes > limit {max_bytes})"), raw
         elif any(_has_surrogate(c) for c in row):
-            yield start, _Bad(
-                "undecodable bytes: not valid UTF-8", hint="re-encode the file as UTF-8"
-            ), raw
+            yield (
+                start,
+                _Bad("undecodable bytes: not valid UTF-8", hint="re-encode the file as UTF-8"),
+                raw,
+            )
         else:
             # CSV has no null: an empty cell is an absent value
             yield start, {h: c for h, c in zip(header, row, strict=True) if c != ""}, raw
@@ -401,7 +415,7 @@ def _missing_hint(field: str, obj: dict[str, Any]) -> str:
     others = [k for k in keys if k not in REQUIRED + OPTIONAL]
     if others:
         return (
-            f"got keys: {', '.join(keys)}. Rename one of them to \"{field}\" or map it "
+            f'got keys: {", ".join(keys)}. Rename one of them to "{field}" or map it '
             f"with --map {field}={others[0]}"
         )
     return f"got keys: {', '.join(keys) or '(none)'}; every record needs {', '.join(REQUIRED)}"

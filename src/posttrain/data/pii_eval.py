@@ -145,7 +145,9 @@ def evaluate_pii(
         )
         for etype, s in sorted(stats.items(), key=lambda kv: ENTITY_TYPES.index(kv[0]))
     }
-    recall = _ratio(sum(s["found"] for s in stats.values()), sum(s["expected"] for s in stats.values()))
+    recall = _ratio(
+        sum(s["found"] for s in stats.values()), sum(s["expected"] for s in stats.values())
+    )
     precision = _ratio(
         sum(s["correct"] for s in stats.values()), sum(s["detections"] for s in stats.values())
     )

@@ -143,10 +143,16 @@ class Judge:
         rate = k / n
         update: dict[str, Any] = {"value": rate, "interval": (low, high)}
         if n < self._min(rule):
-            update["message"] = (
-                f"{n} judged items < min_samples {self._min(rule)}: too few to judge"
+            # Too few samples can never pass, but an interval wholly on the wrong side of
+            # the threshold is decisive even on few samples (e.g. 6 hits out of 6).
+            clearly_bad = (rule.max is not None and low > rule.max) or (
+                rule.min is not None and high < rule.min
             )
-            return base.model_copy(update=update)
+            if not clearly_bad:
+                update["message"] = (
+                    f"{n} judged items < min_samples {self._min(rule)}: too few to judge"
+                )
+                return base.model_copy(update=update)
         failing = []
         if rule.max is not None and high > rule.max:
             failing.append(f"upper bound {high:.3f} > {rule.max:g}")
@@ -272,9 +278,8 @@ class Judge:
         results = []
         for metric in rule.metrics:
             for group in dict.fromkeys(groups):
-                rid = f"{rule.id}[{metric}/{group}" + (
-                    f"/{rule.lang}]" if rule.lang != ALL else "]"
-                )
+                # "<rule>:<metric>/<class>[/<lang>]"; no brackets, which terminals eat.
+                rid = f"{rule.id}:{metric}/{group}" + (f"/{rule.lang}" if rule.lang != ALL else "")
                 result, row = self._paired(
                     rid, rule.id, "non_inferiority", metric, group, rule.lang
                 )

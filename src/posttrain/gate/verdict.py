@@ -6,7 +6,8 @@ every rule of the policy and returns a :class:`GateVerdict`:
 * ``PASS``: every hard rule holds (or is covered by a valid waiver);
 * ``BLOCK``: a hard rule is broken and not waived;
 * ``INCONCLUSIVE``: nothing is broken, but some rule could not be judged — too few
-  samples, or nothing measured it. Too few samples never gives PASS.
+  samples, or nothing measured it. Too few samples never gives PASS (but a threshold
+  whose whole interval lies on the wrong side still BLOCKs, however few the samples).
 
 Absolute thresholds are judged on the 95% Wilson bound (an upper bound for ``max``), paired
 rules on the paired-bootstrap interval of the delta, so that "the point estimate looks

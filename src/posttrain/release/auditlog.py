@@ -149,12 +149,11 @@ class AuditLog:
     def _tail(self) -> tuple[int, str]:
         if not self.path.is_file():
             return 0, GENESIS_HASH
-        last = ""
-        lineno = 0
+        last, lineno = "", 0
         with self.path.open(encoding="utf-8") as source:
-            for lineno, line in enumerate(source, start=1):  # noqa: B007
+            for number, line in enumerate(source, start=1):
                 if line.strip():
-                    last = line
+                    last, lineno = line, number
         if not last:
             return 0, GENESIS_HASH
         try:
@@ -215,6 +214,10 @@ def verify_log(path: Path) -> VerifyResult:
     """
     path = Path(path)
     if not path.is_file():
+        head = _read_head(path)
+        if head is not None:
+            reason = f"the log is missing but its head file records seq {head.get('seq')}"
+            return _bad(path, 0, 1, None, reason)
         return VerifyResult(path=str(path), ok=True, entries=0)
     prev_hash, expected_seq, count = GENESIS_HASH, 1, 0
     raw = path.read_bytes()

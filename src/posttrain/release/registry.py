@@ -282,7 +282,9 @@ class Registry:
             used = sorted({r.waived_by for r in verdict.rules if r.waived_by})
             why = "gate PASS" + (f" under waiver {', '.join(used)}" if used else "")
             return True, why, verdict.waivers
-        blocking = [r.id for r in verdict.rules if r.blocking and not r.waived_by]
+        blocking = list(
+            dict.fromkeys(r.id for r in verdict.rules if r.blocking and not r.waived_by)
+        )
         reason = (
             f"gate verdict {verdict.id} is {verdict.decision}; not covered by a valid waiver: "
             + ", ".join(blocking)

@@ -103,6 +103,10 @@ class TrainConfig(BaseModel):
     patience: int | None = Field(default=None, ge=1)
     min_delta: float = Field(default=0.0, ge=0.0)
     gradient_checkpointing: bool = False
+    # "contract": train under the system prompt evaluation uses (rendered from the
+    # workspace contract), so training text == evaluation text; "data": as the data has it.
+    system_prompt: Literal["contract", "data"] = "contract"
+    contract: Path = Path("contract.yaml")
     safety_probe: SafetyProbeConfig | None = None
     # Train on data whose quality rules failed; the reason is recorded in the run manifest.
     allow_failed_quality: str | None = None

@@ -176,7 +176,9 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno) from None
+                raise InputError(
+                    f"not valid JSON: {exc.msg}", path=str(path), line=lineno
+                ) from None
             if not isinstance(row, dict):
                 raise InputError("each line must be a JSON object", path=str(path), line=lineno)
             rows.append((lineno, row))
@@ -247,14 +249,29 @@ def _assistant_text(value: Any, where: str, path: Path, line: int) -> str:
         return value
     msgs = _messages(value, where, path, line)
     if msgs[-1]["role"] != "assistant":
-        raise InputError("must end with an assistant message", path=str(path), line=line, field=where)
+        raise InputError(
+            "must end with an assistant message", path=str(path), line=line, field=where
+        )
     return msgs[-1]["content"]
 
 
+def _with_system(messages: list[ChatMessage], system: str | None) -> list[ChatMessage]:
+    if system is None or messages[0]["role"] == "system":
+        return messages
+    return [ChatMessage(role="system", content=system), *messages]
+
+
 def load_sft(
-    folder: Path, tokenizer: Any, *, val_fraction: float, val_max: int, seed: int
+    folder: Path,
+    tokenizer: Any,
+    *,
+    val_fraction: float,
+    val_max: int,
+    seed: int,
+    system: str | None = None,
 ) -> tuple[list[PromptCompletion], list[PromptCompletion]]:
-    """``sft.jsonl`` as rendered (train, validation) examples."""
+    """``sft.jsonl`` as rendered (train, validation) examples; ``system`` is put first in
+    every conversation that has no system message of its own."""
     path = folder / "sft.jsonl"
     examples = []
     for line, row in _read_jsonl(path):
@@ -277,15 +294,23 @@ def load_sft(
                 path=str(path),
                 line=line,
             )
+        context = _with_system(context, system)
         prompt, completion = to_prompt_completion(tokenizer, context, answer)
         examples.append(PromptCompletion(id=_record_id(row), prompt=prompt, completion=completion))
     return _split(examples, val_fraction, val_max, seed)
 
 
 def load_prefs(
-    folder: Path, tokenizer: Any, *, val_fraction: float, val_max: int, seed: int
+    folder: Path,
+    tokenizer: Any,
+    *,
+    val_fraction: float,
+    val_max: int,
+    seed: int,
+    system: str | None = None,
 ) -> tuple[list[Preference], list[Preference]]:
-    """``prefs.jsonl`` as rendered (train, validation) preference pairs."""
+    """``prefs.jsonl`` as rendered (train, validation) preference pairs (``system`` as in
+    :func:`load_sft`)."""
     path = folder / "prefs.jsonl"
     pairs = []
     for line, row in _read_jsonl(path):
@@ -294,13 +319,15 @@ def load_prefs(
             raise InputError(
                 f"missing {', '.join(missing)} (got keys {sorted(row)})", path=str(path), line=line
             )
-        context = _messages(row["prompt"], "prompt", path, line)
+        context = _with_system(_messages(row["prompt"], "prompt", path, line), system)
         chosen = _assistant_text(row["chosen"], "chosen", path, line)
         rejected = _assistant_text(row["rejected"], "rejected", path, line)
         prompt, chosen_text = to_prompt_completion(tokenizer, context, chosen)
         _, rejected_text = to_prompt_completion(tokenizer, context, rejected)
         pairs.append(
-            Preference(id=_record_id(row), prompt=prompt, chosen=chosen_text, rejected=rejected_text)
+            Preference(
+                id=_record_id(row), prompt=prompt, chosen=chosen_text, rejected=rejected_text
+            )
         )
     return _split(pairs, val_fraction, val_max, seed)
 
@@ -330,7 +357,9 @@ def group_by_length(
     return [rows[i] for b in batches for i in b]
 
 
-def drop_too_long(tokenizer: Any, pairs: list[Preference], seq_len: int, where: str) -> list[Preference]:
+def drop_too_long(
+    tokenizer: Any, pairs: list[Preference], seq_len: int, where: str
+) -> list[Preference]:
     """The pairs that fit in ``seq_len`` tokens (a reward model cannot truncate a pair
     without changing what it compares). Says how many were dropped; raises
     :class:`InputError` when none fit."""

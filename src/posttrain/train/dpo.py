@@ -27,6 +27,7 @@ from posttrain.train.runtime import (
     resolve_adapter,
     run_trainer,
     start_run,
+    system_prompt,
     trainer_kwargs,
 )
 
@@ -70,6 +71,7 @@ def train_dpo(
         val_fraction=config.val_fraction,
         val_max=config.val_max,
         seed=config.seed,
+        system=system_prompt(ctx),
     )
     if config.limit is not None:
         train = train[: config.limit]

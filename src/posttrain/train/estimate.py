@@ -43,8 +43,18 @@ __all__ = [
 GB = 1024**3
 _BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 # Dense bf16 peak TFLOP/s.
-GPU_TFLOPS = {"A100-80GB": 312.0, "A100-40GB": 312.0, "H100": 989.0, "H200": 989.0, "L4": 121.0,
-              "A10G": 125.0, "RTX4090": 165.0, "V100": 125.0, "T4": 65.0, "cpu": 0.5}
+GPU_TFLOPS = {
+    "A100-80GB": 312.0,
+    "A100-40GB": 312.0,
+    "H100": 989.0,
+    "H200": 989.0,
+    "L4": 121.0,
+    "A10G": 125.0,
+    "RTX4090": 165.0,
+    "V100": 125.0,
+    "T4": 65.0,
+    "cpu": 0.5,
+}
 MFU = 0.4
 
 
@@ -100,22 +110,81 @@ class Architecture(BaseModel):
 NAMED_SIZES: dict[str, Architecture] = {
     a.name: a
     for a in (
-        Architecture(name="135M", hidden=576, layers=30, intermediate=1536, vocab=49152,
-                     heads=9, kv_heads=3, tied_embeddings=True),
-        Architecture(name="1B", hidden=2048, layers=16, intermediate=8192, vocab=128256,
-                     heads=32, kv_heads=8, tied_embeddings=True),
-        Architecture(name="3B", hidden=3072, layers=28, intermediate=8192, vocab=128256,
-                     heads=24, kv_heads=8, tied_embeddings=True),
-        Architecture(name="7B", hidden=4096, layers=32, intermediate=11008, vocab=32000,
-                     heads=32, kv_heads=32),
-        Architecture(name="8B", hidden=4096, layers=32, intermediate=14336, vocab=128256,
-                     heads=32, kv_heads=8),
-        Architecture(name="13B", hidden=5120, layers=40, intermediate=13824, vocab=32000,
-                     heads=40, kv_heads=40),
-        Architecture(name="34B", hidden=8192, layers=48, intermediate=22016, vocab=32000,
-                     heads=64, kv_heads=8),
-        Architecture(name="70B", hidden=8192, layers=80, intermediate=28672, vocab=32000,
-                     heads=64, kv_heads=8),
+        Architecture(
+            name="135M",
+            hidden=576,
+            layers=30,
+            intermediate=1536,
+            vocab=49152,
+            heads=9,
+            kv_heads=3,
+            tied_embeddings=True,
+        ),
+        Architecture(
+            name="1B",
+            hidden=2048,
+            layers=16,
+            intermediate=8192,
+            vocab=128256,
+            heads=32,
+            kv_heads=8,
+            tied_embeddings=True,
+        ),
+        Architecture(
+            name="3B",
+            hidden=3072,
+            layers=28,
+            intermediate=8192,
+            vocab=128256,
+            heads=24,
+            kv_heads=8,
+            tied_embeddings=True,
+        ),
+        Architecture(
+            name="7B",
+            hidden=4096,
+            layers=32,
+            intermediate=11008,
+            vocab=32000,
+            heads=32,
+            kv_heads=32,
+        ),
+        Architecture(
+            name="8B",
+            hidden=4096,
+            layers=32,
+            intermediate=14336,
+            vocab=128256,
+            heads=32,
+            kv_heads=8,
+        ),
+        Architecture(
+            name="13B",
+            hidden=5120,
+            layers=40,
+            intermediate=13824,
+            vocab=32000,
+            heads=40,
+            kv_heads=40,
+        ),
+        Architecture(
+            name="34B",
+            hidden=8192,
+            layers=48,
+            intermediate=22016,
+            vocab=32000,
+            heads=64,
+            kv_heads=8,
+        ),
+        Architecture(
+            name="70B",
+            hidden=8192,
+            layers=80,
+            intermediate=28672,
+            vocab=32000,
+            heads=64,
+            kv_heads=8,
+        ),
     )
 }
 
@@ -131,7 +200,9 @@ class EstimateInput(BaseModel):
     micro_batch: int = Field(default=1, ge=1)
     grad_accum: int = Field(default=16, ge=1)
     lora_r: int = Field(default=16, ge=1)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
     lora_dropout: bool = True
     checkpointing: bool = True
     optimizer: Literal["adamw", "adamw8bit", "sgd"] = "adamw"
@@ -205,9 +276,11 @@ def architecture(model: str) -> Architecture:
 
 def _lora_params(arch: Architecture, inp: EstimateInput) -> int:
     shapes = arch.linear_shapes()
-    wanted = shapes if inp.target_modules == ["all-linear"] else {
-        k: v for k, v in shapes.items() if k in inp.target_modules
-    }
+    wanted = (
+        shapes
+        if inp.target_modules == ["all-linear"]
+        else {k: v for k, v in shapes.items() if k in inp.target_modules}
+    )
     return arch.layers * sum(inp.lora_r * (a + b) for a, b in wanted.values())
 
 
@@ -236,7 +309,9 @@ def estimate(inp: EstimateInput | dict[str, Any]) -> Estimate:
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f'estimate: field "{where}": {err["msg"]} (got {err.get("input")!r})') from None
+            raise ConfigError(
+                f'estimate: field "{where}": {err["msg"]} (got {err.get("input")!r})'
+            ) from None
     arch = architecture(inp.model)
     notes: list[str] = []
     on_cpu = inp.gpu == "cpu"
@@ -294,7 +369,8 @@ def estimate(inp: EstimateInput | dict[str, Any]) -> Estimate:
         flops = GPU_TFLOPS.get(inp.gpu)
         if flops is None:
             raise ConfigError(
-                f"unknown gpu {inp.gpu!r}", hint=f"use one of {', '.join(GPU_TFLOPS)} or --throughput"
+                f"unknown gpu {inp.gpu!r}",
+                hint=f"use one of {', '.join(GPU_TFLOPS)} or --throughput",
             )
         tok_s = flops * 1e12 * MFU / (per_token * params)
         source = f"FLOPs: {per_token:.0f} x params per token at {MFU:.0%} MFU of {inp.gpu}"

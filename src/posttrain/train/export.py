@@ -163,6 +163,8 @@ def _quantize_int8(src: Path, dest: Path) -> None:
     from transformers import AutoModelForCausalLM, TorchAoConfig
 
     quantized = AutoModelForCausalLM.from_pretrained(
-        src, dtype=torch.float32, quantization_config=TorchAoConfig(quant_type=Int8WeightOnlyConfig())
+        src,
+        dtype=torch.float32,
+        quantization_config=TorchAoConfig(quant_type=Int8WeightOnlyConfig()),
     )
     quantized.save_pretrained(dest, safe_serialization=True)

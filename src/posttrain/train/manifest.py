@@ -76,6 +76,8 @@ class RunManifest(BaseModel):
     data_version: str | None = None
     contract_hash: str | None = None
     deid_policy_version: str | None = None
+    # Where the training conversations' system prompt came from ("contract <hash>"), if any.
+    system_prompt: str | None = None
     n_train: int = 0
     n_val: int = 0
     config: dict[str, Any]

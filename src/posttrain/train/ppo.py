@@ -26,6 +26,7 @@ from posttrain.train.runtime import (
     make_signals,
     run_trainer,
     start_run,
+    system_prompt,
     trainer_kwargs,
 )
 
@@ -33,19 +34,25 @@ __all__ = ["train_ppo"]
 
 
 def _reward_model_path(config: PPOTrainConfig, workspace: Path) -> tuple[Path, str | None]:
-    path = config.reward_model if config.reward_model.is_absolute() else workspace / config.reward_model
+    path = (
+        config.reward_model
+        if config.reward_model.is_absolute()
+        else workspace / config.reward_model
+    )
     if (path / "manifest.json").is_file():
         manifest = read_manifest(path)
         if manifest.recipe != "reward" or manifest.output is None:
             raise InputError(
-                f"run {manifest.run_id} is not a finished reward run", path=str(path),
+                f"run {manifest.run_id} is not a finished reward run",
+                path=str(path),
                 hint="train one with `posttrain train reward` and pass its runs/<run_id>",
             )
         return Path(manifest.output), manifest.run_id
     if (path / "config.json").is_file():
         return path, None
     raise InputError(
-        "not a reward run folder or a model folder", path=str(path),
+        "not a reward run folder or a model folder",
+        path=str(path),
         hint="pass reward_model=runs/<reward run id>",
     )
 
@@ -82,6 +89,7 @@ def train_ppo(
         val_fraction=config.val_fraction,
         val_max=config.val_max,
         seed=config.seed,
+        system=system_prompt(ctx),
     )
     if config.limit is not None:
         train = train[: config.limit]
@@ -111,4 +119,6 @@ def train_ppo(
         peft_config=lora_config(config),
         callbacks=[signals],
     )
-    return run_trainer(ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks)
+    return run_trainer(
+        ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
+    )

@@ -16,7 +16,14 @@ from transformers import TrainerCallback
 
 from posttrain.train.config import RewardTrainConfig
 from posttrain.train.manifest import RunManifest
-from posttrain.train.runtime import lora_config, make_signals, run_trainer, start_run, trainer_kwargs
+from posttrain.train.runtime import (
+    lora_config,
+    make_signals,
+    run_trainer,
+    start_run,
+    system_prompt,
+    trainer_kwargs,
+)
 
 __all__ = ["REWARD_MODEL", "train_reward"]
 
@@ -57,6 +64,7 @@ def train_reward(
         val_fraction=config.val_fraction,
         val_max=config.val_max,
         seed=config.seed,
+        system=system_prompt(ctx),
     )
     if config.limit is not None:
         train = train[: config.limit]

@@ -47,6 +47,7 @@ __all__ = [
     "resolve_adapter",
     "run_trainer",
     "start_run",
+    "system_prompt",
     "trainer_kwargs",
 ]
 
@@ -153,7 +154,8 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         run_id = config.run_id or _shared_value(f"{config.kind}-{stamp}-{chash[:6]}")
         run_dir = workspace / "runs" / run_id
-        if (run_dir / "manifest.json").is_file():
+        # Only rank 0 checks: it writes the manifest, possibly before the others get here.
+        if is_main and (run_dir / "manifest.json").is_file():
             raise UsageError(
                 f"run {run_id} already exists", hint="pass --resume to continue it, or a new run_id"
             )
@@ -222,6 +224,26 @@ def _last_checkpoint(folder: Path) -> Path | None:
         if match and (path / "trainer_state.json").is_file():
             steps.append((int(match.group(1)), path))
     return max(steps)[1] if steps else None
+
+
+def system_prompt(ctx: RunContext) -> str | None:
+    """The system prompt evaluation puts before every conversation (the workspace
+    contract's, with its canary), or None with ``system_prompt=data`` or no contract."""
+    cfg = ctx.config
+    path = cfg.contract if cfg.contract.is_absolute() else ctx.workspace / cfg.contract
+    if cfg.system_prompt == "data" or not path.is_file():
+        ctx.manifest.system_prompt = None
+        return None
+    from posttrain.contract import load_contract
+    from posttrain.evaluate.runner import canary_for
+
+    contract = load_contract(path)
+    value = contract.content_hash
+    chash = str(value() if callable(value) else value)
+    ctx.manifest.system_prompt = f"contract {chash}"
+    if ctx.manifest.contract_hash is None:
+        ctx.manifest.contract_hash = chash
+    return str(contract.render_system_prompt(canary=canary_for(chash)))
 
 
 def resolve_adapter(path: Path, workspace: Path) -> tuple[Path, str | None]:
@@ -444,7 +466,13 @@ def run_trainer(
 
 
 def _close(
-    ctx: RunContext, trainer: Any, signals: SignalsCallback, t0: float, *, status: str, reason: str | None
+    ctx: RunContext,
+    trainer: Any,
+    signals: SignalsCallback,
+    t0: float,
+    *,
+    status: str,
+    reason: str | None,
 ) -> None:
     manifest = ctx.manifest
     manifest.status = status  # type: ignore[assignment]

@@ -22,6 +22,7 @@ from posttrain.train.runtime import (
     make_signals,
     run_trainer,
     start_run,
+    system_prompt,
     trainer_kwargs,
 )
 
@@ -55,6 +56,7 @@ def train_sft(
         val_fraction=config.val_fraction,
         val_max=config.val_max,
         seed=config.seed,
+        system=system_prompt(ctx),
     )
     if config.limit is not None:
         train = train[: config.limit]

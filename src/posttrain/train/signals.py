@@ -277,7 +277,9 @@ class SignalsCallback(TrainerCallback):
                 parts.append(f"win {values['reward_accuracy']:.2f}")
             parts.append(f"rss {peak_rss_mb():.0f}MB")
             self._live.update(
-                self._task, completed=state.global_step, description="  ".join(p for p in parts if p)
+                self._task,
+                completed=state.global_step,
+                description="  ".join(p for p in parts if p),
             )
 
     def _early_stop(self, val: float, state: TrainerState, control: TrainerControl) -> None:

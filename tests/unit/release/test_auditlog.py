@@ -35,9 +35,14 @@ def test_appends_chain_and_verify(tmp_path: Path) -> None:
     assert result.ok and result.entries == 6 and result.head_hash == entries[-1].hash
 
 
-def test_missing_log_verifies_as_empty(tmp_path: Path) -> None:
+def test_missing_log_verifies_as_empty_unless_its_head_remains(tmp_path: Path) -> None:
     result = verify_log(tmp_path / "none.jsonl")
     assert result.ok and result.entries == 0
+    log = tmp_path / "audit-log.jsonl"
+    fill(log, 2)
+    log.unlink()
+    result = verify_log(log)
+    assert not result.ok and "missing" in (result.reason or "")
 
 
 def _flip_byte(path: Path, offset: int) -> None:

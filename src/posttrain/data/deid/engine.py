@@ -54,8 +54,12 @@ def no_network() -> Iterator[None]:
             "de-identification must run offline",
         )
 
-    saved = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
-             socket.getaddrinfo)
+    saved = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.create_connection,
+        socket.getaddrinfo,
+    )
     socket.socket.connect = refuse  # type: ignore[method-assign]
     socket.socket.connect_ex = refuse  # type: ignore[method-assign]
     socket.create_connection = refuse
@@ -63,14 +67,20 @@ def no_network() -> Iterator[None]:
     try:
         yield
     finally:
-        (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,  # type: ignore[method-assign]
-         socket.getaddrinfo) = saved
+        (
+            socket.socket.connect,
+            socket.socket.connect_ex,
+            socket.create_connection,  # type: ignore[method-assign]
+            socket.getaddrinfo,
+        ) = saved
 
 
 def build_analyzer() -> AnalyzerEngine:
     """Presidio ``AnalyzerEngine`` with our recognizers and no NLP model, built offline."""
     with no_network():
-        nlp = NoOpNlpEngine(models=[{"lang_code": lang, "model_name": "none"} for lang in LANGUAGES])
+        nlp = NoOpNlpEngine(
+            models=[{"lang_code": lang, "model_name": "none"} for lang in LANGUAGES]
+        )
         nlp.load()
         registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
         for lang in LANGUAGES:

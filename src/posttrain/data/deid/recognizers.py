@@ -195,8 +195,7 @@ def _word_regex(words: Sequence[str]) -> re.Pattern[str] | None:
     # ASCII words match whole words only ("ref" must not fire on "Refund"); CJK words match
     # anywhere, as Chinese has no spaces between words.
     parts = [
-        rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])" if w.isascii() else re.escape(w)
-        for w in words
+        rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])" if w.isascii() else re.escape(w) for w in words
     ]
     return re.compile("|".join(parts), re.IGNORECASE)
 
@@ -378,7 +377,9 @@ class PasswordAssignmentRecognizer(ScoredPatternRecognizer):
     )
     _VAL = r"[^\s'\"“”‘’,;，。；、)\]}\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{4,200}"
     SPECS = (
-        _Spec("quoted", _KEY + r"\s*(?:[:=：]|(?i:is|was)|是|为)\s*['\"“‘](?P<v>" + _VAL + r")", 0.75),
+        _Spec(
+            "quoted", _KEY + r"\s*(?:[:=：]|(?i:is|was)|是|为)\s*['\"“‘](?P<v>" + _VAL + r")", 0.75
+        ),
         _Spec("assign", _KEY + r"[\"']?\s*(?:[:=：]|是|为)\s*(?P<v>" + _VAL + r")", 0.75),
         _Spec("is", _KEY + r"\s+(?i:is|was)\s+(?P<v>" + _VAL + r")", 0.7),
     )
