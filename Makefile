@@ -50,3 +50,24 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# --- training (posttrain train / export; see src/posttrain/train/) ---------------------
+# PROFILE=quick is the CPU profile (minutes); PROFILE= runs a config's full recipe.
+PROFILE ?= quick
+.PHONY: sft-train dpo-train infer-bench bench-train
+
+sft-train: setup
+	cd $(WORKSPACE) && $(abspath $(BIN))/posttrain train sft --config configs/sft.yaml $(if $(PROFILE),--profile $(PROFILE))
+
+# DPO on top of the newest finished SFT run (the reference is that SFT model).
+dpo-train: setup
+	cd $(WORKSPACE) && SFT_RUN=$$(ls -d runs/sft-* 2>/dev/null | while read d; do grep -q '"status": "finished"' $$d/manifest.json && echo $$d; done | tail -1); \
+	test -n "$$SFT_RUN" || { echo "no finished SFT run in $(WORKSPACE)/runs: run make sft-train first"; exit 2; }; \
+	$(abspath $(BIN))/posttrain train dpo --config configs/align/dpo.yaml $(if $(PROFILE),--profile $(PROFILE)) init_adapter=$$SFT_RUN
+
+# Export the newest DPO run in every precision and compare them on the regression set.
+infer-bench: setup
+	$(PY) bench/bench_infer.py --workspace $(WORKSPACE)
+
+bench-train: setup
+	$(PY) bench/bench_train.py

@@ -44,29 +44,52 @@ def build_standin(failures: Path, out: Path) -> dict[str, int]:
         if row.get("context"):
             prompt = f"{prompt}\n\n<<<Document>>>\n{row['context']}\n<<<end Document>>>"
         if _held_out(row["id"]):
-            sample = {"id": row["id"], "prompt": row["prompt"], "lang": lang, "tags": [row["label"]]}
+            sample = {
+                "id": row["id"],
+                "prompt": row["prompt"],
+                "lang": lang,
+                "tags": [row["label"]],
+            }
             if row.get("context"):
                 sample.update(context=row["context"], context_kind="document")
             suite.append(sample)
             continue
         chosen = row.get("ideal_answer")
         if not chosen:
-            template = render_template(kinds.get(row["label"], "none"), row["label"], lang, row["id"])
+            template = render_template(
+                kinds.get(row["label"], "none"), row["label"], lang, row["id"]
+            )
             chosen = template.text if template else None
         if not chosen or _PII.search(prompt + chosen + row["bad_answer"]):
             continue
-        sft.append({"id": row["id"], "messages": [
-            {"role": "user", "content": prompt}, {"role": "assistant", "content": chosen}]})
-        prefs.append({"id": row["id"], "prompt": [{"role": "user", "content": prompt}],
-                      "chosen": [{"role": "assistant", "content": chosen}],
-                      "rejected": [{"role": "assistant", "content": row["bad_answer"]}]})
+        sft.append(
+            {
+                "id": row["id"],
+                "messages": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": chosen},
+                ],
+            }
+        )
+        prefs.append(
+            {
+                "id": row["id"],
+                "prompt": [{"role": "user", "content": prompt}],
+                "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": row["bad_answer"]}],
+            }
+        )
     (out / "sft.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sft))
-    (out / "prefs.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in prefs))
+    (out / "prefs.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in prefs)
+    )
     (out / "heldout_suite.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in suite)
     )
     version = "standin-" + hashlib.sha256(raw).hexdigest()[:12]
-    (out / "manifest.json").write_text(json.dumps({"data_version": version, "builder": "bench/_train_data.py"}))
+    (out / "manifest.json").write_text(
+        json.dumps({"data_version": version, "builder": "bench/_train_data.py"})
+    )
     return {"sft": len(sft), "prefs": len(prefs), "heldout": len(suite)}
 
 

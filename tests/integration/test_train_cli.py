@@ -21,8 +21,15 @@ def _write_data(folder: Path, *, quality_ok: bool = True) -> None:
     for i in range(16):
         prompt = f"Where is my order? (case {i})"
         good = "Could you share your order number so I can look it up?"
-        sft.append({"id": f"s{i}", "messages": [{"role": "user", "content": prompt},
-                                                {"role": "assistant", "content": good}]})
+        sft.append(
+            {
+                "id": f"s{i}",
+                "messages": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": good},
+                ],
+            }
+        )
         prefs.append({"id": f"p{i}", "prompt": prompt, "chosen": good, "rejected": "It's lost."})
     (folder / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
     (folder / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in prefs))
@@ -50,21 +57,34 @@ def test_sft_then_dpo_on_top_then_export(ws: Path, capsys: pytest.CaptureFixture
     sft = json.loads(out)
     assert sft["status"] == "finished" and sft["data_version"] == "dv-cli"
     code, out, _ = _run(
-        ["train", "dpo", "-w", str(ws), *TINY, "max_steps=2", "seq_len=256",
-         f"init_adapter=runs/{sft['run_id']}", "--json"],
+        [
+            "train",
+            "dpo",
+            "-w",
+            str(ws),
+            *TINY,
+            "max_steps=2",
+            "seq_len=256",
+            f"init_adapter=runs/{sft['run_id']}",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0
     dpo = json.loads(out)
     assert dpo["parent_run_id"] == sft["run_id"] and "reward_accuracy" in dpo["final_signals"]
-    code, out, _ = _run(["export", str(ws / "runs" / dpo["run_id"]), "--dtype", "fp16", "--json"], capsys)
+    code, out, _ = _run(
+        ["export", str(ws / "runs" / dpo["run_id"]), "--dtype", "fp16", "--json"], capsys
+    )
     assert code == 0
     exported = json.loads(out)
     assert [m["dtype"] for m in exported["models"]] == ["fp16"]
     assert len(exported["adapters"]) == 2  # the SFT adapter, then the DPO one
 
 
-def test_config_errors_exit_2_and_name_the_field(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_errors_exit_2_and_name_the_field(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _run(["train", "sft", "-w", str(ws), *TINY, "micro_batch=0"], capsys)
     assert code == 2 and "micro_batch" in err and "0" in err
     code, _, err = _run(["train", "sft", "-w", str(ws), *TINY, "lora_rank=8"], capsys)
@@ -80,8 +100,16 @@ def test_failed_quality_is_refused_then_overridden_with_a_reason(
     code, _, err = _run(["train", "sft", "-w", str(tmp_path), *TINY, "max_steps=1"], capsys)
     assert code == 2 and "near_duplicates" in err
     code, out, _ = _run(
-        ["train", "sft", "-w", str(tmp_path), *TINY, "max_steps=1",
-         "allow_failed_quality=duplicates reviewed by hand", "--json"],
+        [
+            "train",
+            "sft",
+            "-w",
+            str(tmp_path),
+            *TINY,
+            "max_steps=1",
+            "allow_failed_quality=duplicates reviewed by hand",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0
@@ -90,8 +118,17 @@ def test_failed_quality_is_refused_then_overridden_with_a_reason(
 
 def test_nan_exits_non_zero(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(
-        ["train", "sft", "-w", str(ws), *TINY, "max_steps=6", "lr=1e30", "max_grad_norm=1e30",
-         "save_every=1"],
+        [
+            "train",
+            "sft",
+            "-w",
+            str(ws),
+            *TINY,
+            "max_steps=6",
+            "lr=1e30",
+            "max_grad_norm=1e30",
+            "save_every=1",
+        ],
         capsys,
     )
     assert code == 1 and "diverged" in err and "last good checkpoint" in err
@@ -111,14 +148,36 @@ def test_two_process_ddp_on_cpu_with_gloo(ws: Path, posttrain_home: Path) -> Non
     cli = Path(sys.executable).parent / "posttrain"
     env = {**os.environ, "POSTTRAIN_HOME": str(posttrain_home), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "--nnodes", "1", "--master_port", "29561",
-         str(cli), "train", "sft", "-w", str(ws), *TINY, "max_steps=2", "run_id=ddp", "--json"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "--nnodes",
+            "1",
+            "--master_port",
+            "29561",
+            str(cli),
+            "train",
+            "sft",
+            "-w",
+            str(ws),
+            *TINY,
+            "max_steps=2",
+            "run_id=ddp",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     manifest = json.loads(proc.stdout)  # only rank 0 reports
     assert manifest["world_size"] == 2 and manifest["status"] == "finished"
-    rows = [json.loads(line) for line in (ws / "runs" / "ddp" / "signals.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (ws / "runs" / "ddp" / "signals.jsonl").read_text().splitlines()
+    ]
     train_rows = [r for r in rows if r["kind"] == "train"]
     # One line per step (not one per process), and tokens gathered from both processes.
     assert [r["step"] for r in train_rows] == [1, 2]

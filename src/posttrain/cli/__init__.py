@@ -39,6 +39,7 @@ def _register() -> None:
     # One import per stage; each module adds its commands to `app`.
     from posttrain.cli import chat, checks, contract, evaluate, models, workspace  # noqa: F401
     from posttrain.cli import gate  # noqa: F401
+    from posttrain.cli import data  # noqa: F401
     from posttrain.cli import train  # noqa: F401
 
 

@@ -56,15 +56,18 @@ def _signatures(texts: list[str], n: int, perms: int, sample: int = 4) -> np.nda
         h = np.zeros(m, dtype=np.uint64)
         for k in range(n):
             h = h * np.uint64(1_000_003) + codes[k : m + k]
-        h = _mix(h)
         # n-grams that straddle two texts are dropped; of the others we keep those whose
-        # hash is 0 mod `sample` (a consistent sample: equal n-grams are kept alike)
-        keep = (h % np.uint64(sample)) == 0
+        # hash has two middle bits at 0 (a consistent 1-in-4 sample: equal n-grams are
+        # kept alike), and mix only those
+        keep = ((h >> np.uint64(29)) & np.uint64(sample - 1)) == 0
+        # short texts keep every n-gram: a sample of a handful is too noisy
+        short = np.repeat(lengths < 24 * sample, lengths)[:m]
+        keep |= short
         for k in range(1, n):
             idx = ends - k
             keep[idx[idx < m]] = False
         owner = np.searchsorted(ends, np.flatnonzero(keep), side="right")
-        h = h[keep]
+        h = _mix(h[keep])
         counts = np.bincount(owner, minlength=len(texts))
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
         # Permutations by XOR with random masks of one well-mixed hash: one array op per
@@ -102,32 +105,34 @@ def near_duplicate_pairs(
     if len(texts) < 2:
         return []
     sig = _signatures(texts, n, bands * rows)
-    cands: set[tuple[int, int]] = set()
+    # Within an LSH bucket, pair every member with the bucket's first member and with its
+    # predecessor: linear in the bucket size (templated data makes buckets of thousands),
+    # and enough to flag every later member of a cluster of near-identical texts.
+    found: list[np.ndarray] = []
     for band in range(bands):
         key = np.zeros(len(texts), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for col in range(band * rows, (band + 1) * rows):
                 key = _mix(key ^ sig[:, col])
-        order = np.argsort(key, kind="stable")
+        order = np.lexsort((np.arange(len(texts)), key))
         sk = key[order]
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(sk)) + 1))
-        ends = np.concatenate((starts[1:], [len(sk)]))
-        multi = np.flatnonzero(ends - starts > 1)  # only buckets holding two or more texts
-        for g in multi:
-            members = sorted(int(m) for m in order[starts[g] : ends[g]])
-            if len(members) > 200:  # a huge bucket is one cluster: pair all with its first
-                cands.update((members[0], m) for m in members[1:])
-                continue
-            for x in range(len(members)):
-                for y in range(x + 1, len(members)):
-                    cands.add((members[x], members[y]))
+        same = np.concatenate(([False], sk[1:] == sk[:-1]))
+        group_start = np.maximum.accumulate(np.where(~same, np.arange(len(sk)), 0))
+        idx = np.flatnonzero(same)
+        found.append(np.stack([order[group_start[idx]], order[idx]], axis=1))
+        found.append(np.stack([order[idx - 1], order[idx]], axis=1))
+    cand = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
+    cand = cand[cand[:, 0] != cand[:, 1]]
+    cand.sort(axis=1)
     if query_from is not None:
-        cands = {(i, j) for i, j in cands if i < query_from <= j}
-    # estimated Jaccard from the signatures: skip exact checks that cannot succeed
-    cands = {(i, j) for i, j in cands if (sig[i] == sig[j]).mean() >= threshold - 0.15}
+        cand = cand[(cand[:, 0] < query_from) & (cand[:, 1] >= query_from)]
+    # estimated Jaccard from the signatures: exact checks only where they can succeed
+    est = (sig[cand[:, 0]] == sig[cand[:, 1]]).mean(axis=1)
+    cand = np.unique(cand[est >= threshold - 0.1], axis=0)
+    cands = [(int(i), int(j)) for i, j in cand]
     out = []
     cache: dict[int, set[str]] = {}
-    for i, j in sorted(cands):
+    for i, j in cands:
         si = cache.setdefault(i, shingles(texts[i], n))
         sj = cache.setdefault(j, shingles(texts[j], n))
         jac = jaccard(si, sj)

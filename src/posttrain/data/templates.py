@@ -50,17 +50,17 @@ _GENERIC_REASON = {"en": "I can't help with that request", "zh": "这个请求�
 _TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     "refusal": {
         "en": (
-            "Sorry, I can't help with that: {reason}. I'm happy to help with your orders, "
-            "deliveries, returns or product questions, or I can transfer you to a human agent.",
+            "Sorry, I can't help with that: {reason}. I can help with your orders or "
+            "products, or transfer you to a human agent.",
             "I'm not able to do that, because {reason}. If you need more help, I can connect "
             "you with a human agent (every day 09:00-21:00).",
-            "That's something I can't help with, since {reason}. Is there anything about your "
-            "orders or our products I can do for you? I can also hand you over to a human agent.",
+            "I can't help with that, since {reason}. Anything about your orders I can do? "
+            "I can also hand you over to a human agent.",
         ),
         "zh": (
-            "抱歉，这个我帮不了您：{reason}。订单、物流、退换货或商品方面的问题我都可以帮您处理，也可以为您转接人工客服。",
+            "抱歉，这个我帮不了您：{reason}。订单或商品的问题我可以处理，也可以为您转人工客服。",
             "很抱歉无法满足这个请求，因为{reason}。如需进一步帮助，我可以为您转人工客服（每天 09:00-21:00）。",
-            "这个请求我没办法处理，{reason}。您在订单或商品上有什么需要吗？我也可以帮您转接人工客服。",
+            "这个我没办法处理，{reason}。需要的话可以帮您转接人工客服。",
         ),
     },
     "ask_order_number": {

@@ -202,6 +202,9 @@ def evaluate(
                     todo.append(i)
             if on_progress is not None and n_cached:
                 on_progress(n_cached)
+            # Similar lengths share a batch, so little compute goes to padding; results
+            # still land at their suite position.
+            todo.sort(key=lambda i: -sum(len(m["content"]) for m in convs[i]))
             for batch in _chunks(todo, config.batch_size):
                 t0 = time.perf_counter()
                 gens, traces = _generate(

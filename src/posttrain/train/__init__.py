@@ -7,11 +7,17 @@ function of a typed config to the run's :class:`~posttrain.train.manifest.RunMan
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from posttrain.train.config import (
+# torchao (int8 export) logs about GPU kernels it cannot load on a CPU machine, and torch
+# about pytree registrations; neither concerns a user of posttrain.
+logging.getLogger("torchao").setLevel(logging.ERROR)
+logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+
+from posttrain.train.config import (  # noqa: E402
     METHODS,
     DPOTrainConfig,
     PPOTrainConfig,
@@ -20,8 +26,12 @@ from posttrain.train.config import (
     TrainConfig,
     load_config,
 )
-from posttrain.train.manifest import RunManifest, read_manifest
-from posttrain.train.signals import SafetyStopError, TrainingDivergedError, read_signals
+from posttrain.train.manifest import RunManifest, read_manifest  # noqa: E402
+from posttrain.train.signals import (  # noqa: E402
+    SafetyStopError,
+    TrainingDivergedError,
+    read_signals,
+)
 
 __all__ = [
     "METHODS",

@@ -16,6 +16,7 @@ eagerly: an unknown key, a wrong type or an out-of-range value raises a
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -130,8 +131,9 @@ class TrainConfig(BaseModel):
 class SFTTrainConfig(TrainConfig):
     """Supervised fine-tuning on ``data/sft.jsonl`` (chat ``messages``)."""
 
-    # Pack several short examples into one ``seq_len`` row (no padding waste).
-    packing: bool = True
+    # Pack several short examples into one ``seq_len`` row (padding-free; best with a
+    # variable-length attention kernel on a GPU). Off: length-grouped batches instead.
+    packing: bool = False
 
     kind: ClassVar[str] = "sft"
 
@@ -205,12 +207,10 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        if isinstance(value, str):
+        if isinstance(value, str) and any(c in value for c in ".eE"):
             # YAML 1.1 reads "1e-4" as a string; a number is what was meant.
-            try:
-                value = float(value) if any(c in value for c in ".eE") else value
-            except ValueError:
-                pass
+            with contextlib.suppress(ValueError):
+                value = float(value)
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:

@@ -26,8 +26,8 @@ from posttrain.models.chat import render_prompt_completion
 
 __all__ = [
     "DataInfo",
-    "PromptCompletion",
     "Preference",
+    "PromptCompletion",
     "load_prefs",
     "load_sft",
     "read_data_info",
@@ -100,9 +100,9 @@ def _failed_rules(quality: Any) -> list[str]:
         name = str(rule.get("name") or rule.get("rule") or key)
         status = str(rule.get("status", "")).lower()
         passed = rule.get("passed", rule.get("ok"))
-        if passed is False or status in {"fail", "failed", "error"}:
-            if not rule.get("overridden") and not rule.get("waived"):
-                failed.append(name)
+        failing = passed is False or status in {"fail", "failed", "error"}
+        if failing and not rule.get("overridden") and not rule.get("waived"):
+            failed.append(name)
     return failed
 
 
@@ -121,13 +121,25 @@ def read_data_info(folder: Path, *, allow_failed_quality: str | None = None) -> 
             "the folder that holds manifest.json)",
         )
     manifest = _read_json(manifest_path)
+    # The data stage's manifest: {"data_version", "policy": {"policy_id", "version"...},
+    # "contract": {"sha256"...}}; flat keys are accepted too.
+    policy = manifest.get("policy") if isinstance(manifest, dict) else None
+    contract = manifest.get("contract") if isinstance(manifest, dict) else None
+    policy_version = (
+        f"{policy.get('policy_id', 'policy')} v{policy['version']}"
+        if isinstance(policy, dict) and "version" in policy
+        else _find(manifest, "deid_policy_version", "policy_version", "deid_version")
+    )
+    contract_hash = (
+        contract.get("sha256")
+        if isinstance(contract, dict) and contract.get("sha256")
+        else _find(manifest, "contract_hash")
+    )
     info = DataInfo(
         folder=str(folder),
         data_version=_as_str(_find(manifest, "data_version", "version")),
-        contract_hash=_as_str(_find(manifest, "contract_hash")),
-        deid_policy_version=_as_str(
-            _find(manifest, "deid_policy_version", "policy_version", "deid_version")
-        ),
+        contract_hash=_as_str(contract_hash),
+        deid_policy_version=_as_str(policy_version),
     )
     quality_path = folder / QUALITY
     if quality_path.is_file():

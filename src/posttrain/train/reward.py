@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -95,7 +96,7 @@ def train_reward(
         ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
     )
     # PPO needs a plain scorer: merge the adapter (and the trained head) into the weights.
-    scorer = trainer.model
+    scorer: Any = trainer.model
     if hasattr(scorer, "merge_and_unload"):
         scorer = scorer.merge_and_unload()
     out = ctx.run_dir / REWARD_MODEL

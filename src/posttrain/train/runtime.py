@@ -502,3 +502,28 @@ def _close(
     best = getattr(state, "best_model_checkpoint", None) if state else None
     manifest.best_checkpoint = str(best) if best else None
     ctx.save_manifest()
+    if ctx.is_main:
+        _audit(ctx)
+
+
+def _audit(ctx: RunContext) -> None:
+    """One ``training_run`` entry in the workspace's hash-chained audit log."""
+    import hashlib
+
+    from posttrain.release.auditlog import append_event
+    from posttrain.workspace import Workspace
+
+    manifest = ctx.manifest
+    blob = (ctx.run_dir / "manifest.json").read_bytes()
+    append_event(
+        Workspace(ctx.workspace).audit_log,
+        "training_run",
+        {
+            "run_id": manifest.run_id,
+            "recipe": manifest.recipe,
+            "status": manifest.status,
+            "data_version": manifest.data_version,
+            "config_hash": manifest.config_hash,
+            "manifest_sha256": hashlib.sha256(blob).hexdigest(),
+        },
+    )

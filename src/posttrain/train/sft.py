@@ -3,7 +3,10 @@
 Top to bottom: open the run (refusing data whose quality rules failed), render each
 conversation with the shared chat renderer into prompt / completion text, split off the
 held-out validation set, load the base model, train with the loss on the completion only,
-packed into ``seq_len`` rows so no compute goes to padding, and record the run.
+and record the run. Padding waste is avoided in one of two ways: ``packing`` (best-fit
+packing into ``seq_len`` rows, padding-free - the choice on a GPU with a variable-length
+attention kernel) or, by default, length-grouped batches (the choice on a CPU, where a
+packed row's block-diagonal attention costs more than the padding it saves).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def train_sft(
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from posttrain.train.data import load_sft
+    from posttrain.train.data import group_by_length, load_sft
 
     ctx = start_run(config, workspace, resume=resume)
     model, tokenizer = load_base(config)
@@ -60,6 +63,11 @@ def train_sft(
     )
     if config.limit is not None:
         train = train[: config.limit]
+    if not config.packing:
+        # Examples of similar length share a batch, so little compute goes to padding.
+        lengths = [len(tokenizer(r.prompt + r.completion)["input_ids"]) for r in train]
+        batch = config.micro_batch * config.grad_accum * ctx.world_size
+        train = group_by_length(train, lengths, batch, config.seed)
     # Pre-rendered text: TRL tokenises it as is, without applying a chat template again.
     train_ds = Dataset.from_list([{"prompt": r.prompt, "completion": r.completion} for r in train])
     val_ds = Dataset.from_list([{"prompt": r.prompt, "completion": r.completion} for r in val])
@@ -70,6 +78,7 @@ def train_sft(
         packing=config.packing,
         # Best-fit decreasing packing: whole examples, never split, no padding between them.
         packing_strategy="bfd",
+        train_sampling_strategy="random" if config.packing else "sequential",
         eval_packing=False,
         completion_only_loss=True,
         dataset_num_proc=None,

@@ -23,6 +23,29 @@ def test_manifest_fields_are_read(tmp_path: Path) -> None:
     assert info.quality_passed is True
 
 
+def test_the_data_stage_manifest_layout_is_read(tmp_path: Path) -> None:
+    folder = write_data(tmp_path / "data")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "data_version": "dv-9",
+                "policy": {"policy_id": "deid-default", "version": 2, "sha256": "ab"},
+                "contract": {"path": "contract.yaml", "sha256": "c0ffee42", "clauses": []},
+            }
+        )
+    )
+    (folder / "quality.json").write_text(
+        json.dumps({"passed": True, "rules": [{"name": "dupes", "status": "overridden"}]})
+    )
+    info = read_data_info(folder)
+    assert (info.data_version, info.contract_hash, info.deid_policy_version) == (
+        "dv-9",
+        "c0ffee42",
+        "deid-default v2",
+    )
+    assert info.quality_passed is True
+
+
 def test_failed_quality_is_refused_unless_a_reason_is_given(tmp_path: Path) -> None:
     folder = write_data(tmp_path / "data", quality_ok=False)
     with pytest.raises(InputError) as err:
@@ -43,7 +66,9 @@ def test_missing_manifest_says_how_to_build_it(tmp_path: Path) -> None:
 def test_split_is_deterministic_and_stable_under_additions() -> None:
     ids = [f"r{i}" for i in range(200)]
     val = split_ids(ids, fraction=0.1, max_val=64, seed=0)
-    assert len(val) == 20 and val == split_ids(list(reversed(ids)), fraction=0.1, max_val=64, seed=0)
+    assert len(val) == 20 and val == split_ids(
+        list(reversed(ids)), fraction=0.1, max_val=64, seed=0
+    )
     grown = split_ids([*ids, *(f"n{i}" for i in range(10))], fraction=0.1, max_val=64, seed=0)
     assert len(val & grown) >= 18  # adding records moves few items across the split
 
@@ -60,7 +85,9 @@ def test_training_text_is_generation_text(tiny_model_dir: Path, tmp_path: Path) 
     # ...and the completion is the answer up to one end-of-turn token, nothing after it.
     assert first.completion == row["messages"][1]["content"] + tok.eos_token
     pairs, _ = load_prefs(folder, tok, val_fraction=0.1, val_max=8, seed=0)
-    assert all(p.chosen.endswith(tok.eos_token) and p.rejected.count(tok.eos_token) == 1 for p in pairs)
+    assert all(
+        p.chosen.endswith(tok.eos_token) and p.rejected.count(tok.eos_token) == 1 for p in pairs
+    )
 
 
 def test_bad_record_names_file_line_and_field(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -28,7 +28,14 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) 
     cfg = load_config(
         "sft",
         None,
-        ["model=tiny-random", "max_steps=3", "micro_batch=4", "seq_len=128", "lr=0.02", "threads=1"],
+        [
+            "model=tiny-random",
+            "max_steps=3",
+            "micro_batch=4",
+            "seq_len=128",
+            "lr=0.02",
+            "threads=1",
+        ],
     )
     manifest = train(cfg, ws, show=False)
     return ws / "runs" / manifest.run_id
@@ -43,7 +50,9 @@ def test_merged_export_generates_like_base_plus_adapter(trained_run: Path) -> No
     base, tok = load("tiny-random")
     manifest = json.loads((trained_run / "manifest.json").read_text())
     with_adapter = PeftModel.from_pretrained(base, manifest["output"]).eval()
-    expected = [g.text for g in HFBackend("x", loaded=(with_adapter, tok)).generate(PROMPTS, params)]
+    expected = [
+        g.text for g in HFBackend("x", loaded=(with_adapter, tok)).generate(PROMPTS, params)
+    ]
     base_only = [g.text for g in HFBackend("tiny-random").generate(PROMPTS, params)]
     assert expected != base_only  # the adapter changed the model, so the test can fail
 
@@ -58,11 +67,13 @@ def test_merged_export_generates_like_base_plus_adapter(trained_run: Path) -> No
         gens = HFBackend(str(folders[dtype])).generate(PROMPTS, params)
         assert len(gens) == 2 and all(g.completion_tokens > 0 for g in gens)
     assert result.models[-1].size_bytes < result.models[0].size_bytes  # int8 is smaller
-    assert json.loads((trained_run / "export" / "export.json").read_text())["run_id"] == result.run_id
+    assert (
+        json.loads((trained_run / "export" / "export.json").read_text())["run_id"] == result.run_id
+    )
 
 
 def test_export_errors_are_clear(trained_run: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown export dtype"):
         export_run(trained_run, dtypes=["int4"])
-    with pytest.raises(InputError, match="no manifest.json"):
+    with pytest.raises(InputError, match=r"no manifest\.json"):
         export_run(tmp_path)

@@ -33,10 +33,16 @@ class _KillAt(TrainerCallback):
 
 
 def _losses(run_dir: Path) -> dict[int, float]:
-    return {s["step"]: s["loss"] for s in read_signals(run_dir / "signals.jsonl") if s["kind"] == "train"}
+    return {
+        s["step"]: s["loss"]
+        for s in read_signals(run_dir / "signals.jsonl")
+        if s["kind"] == "train"
+    }
 
 
-def test_run_record_binds_data_config_model_and_outputs(workspace: Path, tiny_model_dir: Path) -> None:
+def test_run_record_binds_data_config_model_and_outputs(
+    workspace: Path, tiny_model_dir: Path
+) -> None:
     manifest = train(_cfg("max_steps=2", "eval_every=2"), workspace, show=False)
     run_dir = workspace / "runs" / manifest.run_id
     on_disk = read_manifest(run_dir)
@@ -54,6 +60,9 @@ def test_run_record_binds_data_config_model_and_outputs(workspace: Path, tiny_mo
     assert on_disk.final_signals["step"] == 2 and "val_loss" in on_disk.final_signals
     # The adapter is in PEFT format, next to the tokenizer.
     assert (Path(on_disk.output or "") / "adapter_config.json").is_file()
+    audit = [json.loads(line) for line in (workspace / "reports" / "audit-log.jsonl").open()]
+    assert audit[-1]["kind"] == "training_run"
+    assert audit[-1]["payload"]["run_id"] == manifest.run_id
     signals = read_signals(run_dir / "signals.jsonl")
     train_rows = [s for s in signals if s["kind"] == "train"]
     assert [s["step"] for s in train_rows] == [1, 2]
@@ -61,7 +70,9 @@ def test_run_record_binds_data_config_model_and_outputs(workspace: Path, tiny_mo
 
 
 def test_resume_after_a_kill_gives_the_losses_of_an_uninterrupted_run(workspace: Path) -> None:
-    full = train(_cfg("max_steps=6", "save_every=3", "eval_every=3", "run_id=full"), workspace, show=False)
+    full = train(
+        _cfg("max_steps=6", "save_every=3", "eval_every=3", "run_id=full"), workspace, show=False
+    )
     with pytest.raises(KeyboardInterrupt):
         train(
             _cfg("max_steps=6", "save_every=3", "eval_every=3", "run_id=killed"),
@@ -84,14 +95,23 @@ def test_resume_after_a_kill_gives_the_losses_of_an_uninterrupted_run(workspace:
 
 
 def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_fails(workspace: Path) -> None:
-    cfg = _cfg("max_steps=8", "save_every=1", "eval_every=50", "lr=1e30", "max_grad_norm=1e30", "run_id=nan")
+    cfg = _cfg(
+        "max_steps=8",
+        "save_every=1",
+        "eval_every=50",
+        "lr=1e30",
+        "max_grad_norm=1e30",
+        "run_id=nan",
+    )
     with pytest.raises(TrainingDivergedError) as err:
         train(cfg, workspace, show=False)
     assert err.value.exit_code != 0
     run_dir = workspace / "runs" / "nan"
     manifest = read_manifest(run_dir)
     assert manifest.status == "diverged" and manifest.output is None
-    bad_step = next(s["step"] for s in read_signals(run_dir / "signals.jsonl") if s.get("event") == "diverged")
+    bad_step = next(
+        s["step"] for s in read_signals(run_dir / "signals.jsonl") if s.get("event") == "diverged"
+    )
     # No checkpoint holds the diverged weights, and the last one is named in the hint.
     assert manifest.checkpoints and max(c.step for c in manifest.checkpoints) < bad_step
     assert err.value.hint is not None and manifest.checkpoints[-1].path in err.value.hint
@@ -100,7 +120,12 @@ def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_fails(workspace: Path
 def test_early_stop_restores_the_best_checkpoint(workspace: Path) -> None:
     # A large constant learning rate makes validation loss rise after the first evaluation.
     cfg = _cfg(
-        "max_steps=40", "eval_every=2", "patience=2", "lr=0.05", "lr_scheduler=constant", "run_id=es"
+        "max_steps=40",
+        "eval_every=2",
+        "patience=2",
+        "lr=0.05",
+        "lr_scheduler=constant",
+        "run_id=es",
     )
     manifest = train(cfg, workspace, show=False)
     assert manifest.status == "early_stopped" and manifest.stop_reason is not None

@@ -123,7 +123,7 @@ class Analyzer:
             if isinstance(r, ScoredPatternRecognizer) and r.supported_language == LANGUAGES[0]
         ]
         self.recognizers: list[ScoredPatternRecognizer] = recs
-        self._trigger = re.compile("|".join(f"(?P<{k}>{v})" for k, v in TRIGGERS.items()))
+        self._triggers = [(k, re.compile(v)) for k, v in TRIGGERS.items()]
         self._by_group: dict[str, list[ScoredPatternRecognizer]] = {k: [] for k in TRIGGERS}
         for r in recs:
             for g in r.TRIGGER_GROUPS:
@@ -131,11 +131,10 @@ class Analyzer:
 
     def candidates(self, text: str) -> list[ScoredPatternRecognizer]:
         """The recognizers whose trigger fires on ``text`` (empty for most texts)."""
-        fired: set[str] = set()
-        for m in self._trigger.finditer(text):
-            fired.add(m.lastgroup or "")
-            if len(fired) == len(TRIGGERS):
-                break
+        lower = text.lower()
+        fired = {
+            name for name, rx in self._triggers if rx.search(lower if name == "keyword" else text)
+        }
         if not fired:
             return []
         return [r for r in self.recognizers if fired.intersection(r.TRIGGER_GROUPS)]
@@ -143,7 +142,7 @@ class Analyzer:
     def analyze(self, text: str, threshold: float = 0.5) -> list[RecognizerResult]:
         if not text:
             return []
-        probe = text.translate(_FULLWIDTH)
+        probe = text if text.isascii() else text.translate(_FULLWIDTH)
         recs = self.candidates(probe)
         if not recs:
             return []

@@ -57,16 +57,13 @@ ENTITY_TYPES = (
 TRIGGERS: dict[str, str] = {
     "digits": r"\d{3}[ .\-]?\d{4}|\+\d",
     "at": r"@",
-    "ip": r"\d{1,3}\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
-    "secret": (
-        r"AKIA|ASIA|ABIA|ACCA|A3T|LTAI|AKID|sk-|[rs]k_live|eyJ|PRIVATE KEY|PuTTY|"
-        r"gh[pousr]_|gl[a-z]{2,6}-|GR1348941|xox[abposr]-|hooks\.slack|SG\.|sq0csp|"
-        r"_authToken|pypi-|AccountKey|(?:AC|SK)[a-z0-9]{32}|-us\d|"
-        r"[MNO][A-Za-z\d_\-]{23,25}\.|\d{8,10}:"
-    ),
-    "keyword": (
-        r"(?i:pass|pwd|secret|token|api[_\-]?key|access[_\-]?key|credential)|密码|口令|密钥"
-    ),
+    "ip": r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:",
+    # every token the secret recognizers know has a run of 16 token characters (keys, JWT
+    # parts, key bodies); a plain character-class run is ~6x cheaper to scan for than the
+    # alternation of the providers' prefixes
+    "secret": r"[A-Za-z0-9_\-]{16}|PRIVATE KEY|PuTTY|hooks\.slack|\d{8,10}:",
+    # searched in the lower-cased text (keywords of password-style assignments)
+    "keyword": r"pass|pwd|secret|token|api.?key|access.?key|credential|aws|密码|口令|密钥",
 }
 
 # Characters that may not touch a number on either side. CJK characters may: a card number

@@ -1,0 +1,445 @@
+"""``build_dataset``: failures -> de-identified buckets, SFT records, preference pairs.
+
+Read top to bottom, this is the whole stage: ingest (quarantine what is unusable),
+de-identify, bucket, write chosen answers, run the quality rules, then write the
+datasets, datasheet, manifest and an audit record. A failing rule (not overridden)
+blocks the build: ``quality.json``, ``quarantine.jsonl`` and the audit record are
+written, the datasets and the manifest are not (a stale manifest is removed, so no later
+stage trains on a dataset this build refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posttrain.data.config import DataConfig
+from posttrain.data.deid import Deidentifier, no_network
+from posttrain.data.ingest import FailureRecord, QuarantineItem, ingest
+from posttrain.data.labels import (
+    UNLABELED,
+    LabelInferer,
+    clauses_for,
+    load_contract_info,
+    required_classes,
+)
+from posttrain.data.quality import EvalPrompt, QualityInput, QualityReport, run_rules
+from posttrain.data.records import BucketedRecord, PrefPair, SftRecord, make_pair, make_sft
+from posttrain.data.report import (
+    AuditRecord,
+    BuildCounts,
+    ContractRef,
+    EvalSetInfo,
+    Manifest,
+    PolicyInfo,
+    data_version,
+    package_versions,
+    render_datasheet,
+)
+from posttrain.data.templates import detect_lang
+
+__all__ = ["DatasetBuild", "build_dataset"]
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class DatasetBuild(BaseModel):
+    """The result of :func:`build_dataset` (also what ``--json`` prints)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    status: Literal["built", "blocked"]
+    data_version: str | None
+    workspace: str
+    data_dir: str
+    counts: BuildCounts
+    quality_passed: bool
+    failing_rules: list[str]
+    overridden_rules: dict[str, str]
+    outputs: dict[str, str]  # name -> path
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> DatasetBuild:
+    """Run the data stage on ``cfg``; see the module docstring.
+
+    Raises :class:`~posttrain.errors.InputError` / ``ConfigError`` for unusable input
+    files or config (never for a bad record: those are quarantined).
+    """
+    progress = on_progress or (lambda stage, done, total: None)
+    timer = _Timer()
+    data_dir = cfg.resolve(cfg.output_dir)
+
+    # 1. ingest
+    progress("read", 0, 1)
+    inputs = [(cfg.resolve(p), cfg.display(p)) for p in cfg.inputs]
+    got = ingest(
+        inputs,
+        field_map=cfg.field_map,
+        labels=cfg.labels,
+        max_line_bytes=cfg.max_line_bytes,
+        max_text_chars=cfg.max_text_chars,
+    )
+    timer.lap("ingest")
+
+    # 2. contract, de-identification, buckets
+    contract_path = cfg.resolve(cfg.contract) if cfg.contract else None
+    contract = load_contract_info(contract_path, cfg.display(cfg.contract) if cfg.contract else None)
+    with no_network():
+        deid = Deidentifier(cfg.policy)
+    inferer = LabelInferer(cfg.label_rules)
+    records: list[BucketedRecord] = []
+    quarantine = list(got.quarantine)
+    pii: Counter[str] = Counter()
+    dropped = 0
+    total = len(got.records)
+    with no_network():
+        for n, rec in enumerate(got.records, 1):
+            out = _deidentify(rec, deid, inferer)
+            if isinstance(out, QuarantineItem):
+                quarantine.append(out)
+                dropped += 1
+            else:
+                records.append(out)
+                pii.update(out.pii)
+            if n % 2000 == 0 or n == total:
+                progress("de-identify", n, total)
+    # reasons can quote input (an unknown label, a duplicate id): de-identify them too
+    quarantine = [
+        q.model_copy(update={"reason": deid.redact_text(q.reason)}) for q in quarantine
+    ]
+    quarantine.sort(key=lambda q: (q.file, q.line))
+    timer.lap("deidentify")
+
+    # 3. chosen answers: preference pairs and SFT records
+    clause_map = {label: clauses_for(label, contract, cfg.label_aliases) for label in cfg.labels}
+    clause_map[UNLABELED] = []
+    pairs: list[PrefPair] = []
+    sft: list[SftRecord] = []
+    for rec in records:
+        pair = make_pair(rec, cfg.templates.get(rec.label, "none"), clause_map[rec.label], contract)
+        if pair is not None:
+            pairs.append(pair)
+            sft.append(make_sft(rec, pair))
+    timer.lap("records")
+
+    # 4. quality rules
+    evals, eval_infos = _eval_prompts(cfg, deid)
+    required = required_classes(contract, cfg.labels, cfg.label_aliases)
+    q_in = QualityInput(
+        records=records,
+        pairs=pairs,
+        output_texts=list(_output_texts(records, pairs, quarantine)),
+        eval_prompts=evals,
+        required_classes=required,
+        analyzer=deid.analyzer,
+        threshold=cfg.policy.score_threshold,
+    )
+    rules_total = 9
+    done = iter(range(1, rules_total + 1))
+    quality = run_rules(
+        q_in, cfg.quality, cfg.overrides, on_rule=lambda name: progress("quality", next(done), rules_total)
+    )
+    timer.lap("quality")
+
+    counts = BuildCounts(
+        read=got.read,
+        accepted=len(records),
+        quarantined=len(quarantine),
+        dropped_by_policy=dropped,
+        buckets=dict(sorted(Counter(r.label for r in records).items())),
+        label_sources=dict(sorted(Counter(r.label_source for r in records).items())),
+        languages=dict(sorted(Counter(r.lang for r in records).items())),
+        sft=len(sft),
+        prefs=len(pairs),
+        no_chosen=len(records) - len(pairs),
+        pii_replaced=dict(sorted(pii.items())),
+        quarantine_reasons=dict(sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())),
+    )
+    # accepted + quarantined == read is the ingest invariant; keep it honest here
+    if counts.accepted + counts.quarantined != counts.read:  # pragma: no cover
+        raise RuntimeError(f"record accounting broken: {counts}")
+
+    # 5. write
+    data_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Path] = {}
+    outputs["quarantine"] = _write_jsonl(data_dir / "quarantine.jsonl", quarantine)
+    outputs["quality"] = _write_text(
+        data_dir / "quality.json", quality.model_dump_json(indent=2) + "\n"
+    )
+    policy_info = PolicyInfo(
+        label=cfg.policy.label,
+        policy_id=cfg.policy.policy_id,
+        version=cfg.policy.version,
+        sha256=cfg.policy.content_hash(),
+        score_threshold=cfg.policy.score_threshold,
+        actions=dict(sorted(cfg.policy.actions.items())),
+    )
+    config_json = json.loads(cfg.model_dump_json())
+    config_json["workspace"] = "."  # the manifest describes the build, not where it ran
+    config_sha = hashlib.sha256(json.dumps(config_json, sort_keys=True).encode()).hexdigest()
+    overridden = {r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"}
+    version: str | None = None
+    if quality.passed:
+        outputs |= _write_datasets(data_dir, records, sft, pairs)
+        dataset_files = {
+            p.relative_to(data_dir).as_posix(): _sha(p)
+            for k, p in sorted(outputs.items())
+            if k not in ("quarantine", "quality")
+        }
+        version = data_version(dataset_files, policy_info.sha256)
+        contract_ref = ContractRef(
+            path=contract.path,
+            sha256=contract.sha256,
+            clauses=[c.id for c in contract.clauses],
+            required_classes=required,
+        )
+        ts = sorted(r.ts for r in records)
+        outputs["datasheet"] = _write_text(
+            data_dir / "DATASHEET.md",
+            render_datasheet(
+                product=contract.product,
+                version=version,
+                counts=counts,
+                inputs=got.files,
+                sources=dict(Counter(r.source for r in records)),
+                ts_range=(ts[0], ts[-1]) if ts else None,
+                policy=policy_info,
+                quality=quality,
+                contract=contract_ref,
+                eval_sets=eval_infos,
+            ),
+        )
+        manifest = Manifest(
+            data_version=version,
+            packages=package_versions(),
+            policy=policy_info,
+            counts=counts,
+            inputs=got.files,
+            contract=contract_ref,
+            eval_sets=eval_infos,
+            files={
+                p.relative_to(data_dir).as_posix(): _sha(p) for _, p in sorted(outputs.items())
+            },
+            config=config_json,
+            config_sha256=config_sha,
+            quality={r.name: r.status for r in quality.rules},
+            overrides=overridden,
+        )
+        outputs["manifest"] = _write_text(
+            data_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n"
+        )
+    else:
+        (data_dir / "manifest.json").unlink(missing_ok=True)
+    timer.lap("write")
+
+    audit = AuditRecord(
+        status="built" if quality.passed else "blocked",
+        data_version=version,
+        config_sha256=config_sha,
+        policy=cfg.policy.label,
+        inputs={f.path: f.sha256 for f in got.files},
+        counts={
+            "read": counts.read,
+            "accepted": counts.accepted,
+            "quarantined": counts.quarantined,
+            "sft": counts.sft,
+            "prefs": counts.prefs,
+        },
+        failing_rules=quality.failing,
+        overrides=overridden,
+    )
+    with (data_dir / "audit.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(audit.model_dump_json() + "\n")
+    outputs["audit"] = data_dir / "audit.jsonl"
+
+    return DatasetBuild(
+        status="built" if quality.passed else "blocked",
+        data_version=version,
+        workspace=str(cfg.workspace),
+        data_dir=str(data_dir),
+        counts=counts,
+        quality_passed=quality.passed,
+        failing_rules=quality.failing,
+        overridden_rules=overridden,
+        outputs={k: str(v) for k, v in sorted(outputs.items())},
+        seconds=timer.laps,
+    )
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+def _deidentify(
+    rec: FailureRecord, deid: Deidentifier, inferer: LabelInferer
+) -> BucketedRecord | QuarantineItem:
+    fields = {
+        "id": rec.id,
+        "prompt": rec.prompt,
+        "bad_answer": rec.bad_answer,
+        "ideal_answer": rec.ideal_answer,
+        "context": rec.context,
+        "source": rec.source,
+    }
+    res = deid.apply(fields)
+    if res.dropped_for:
+        return QuarantineItem(
+            file=rec.file,
+            line=rec.line,
+            reason="dropped by the de-identification policy: contains "
+            + ", ".join(res.dropped_for),
+            hint="the policy's action for these entity types is 'drop'",
+        )
+    f = res.fields
+    rid = f["id"] or rec.id
+    if rid != rec.id:  # an id that carried PII is replaced by a stable hash of itself
+        rid = "rec-" + hashlib.sha256(rec.id.encode()).hexdigest()[:16]
+    prompt, bad = f["prompt"] or "", f["bad_answer"] or ""
+    if rec.label:
+        label, how = rec.label, "given"
+    else:
+        label = inferer.infer(prompt, bad, f["context"])
+        how = "none" if label == UNLABELED else "rule"
+    return BucketedRecord.model_construct(
+        id=rid,
+        label=label,
+        label_source=how,
+        lang=detect_lang(prompt),
+        prompt=prompt,
+        bad_answer=bad,
+        ideal_answer=f["ideal_answer"],
+        context=f["context"],
+        source=f["source"] or "",
+        ts=rec.ts,
+        file=rec.file,
+        line=rec.line,
+        pii=res.entities,
+    )
+
+
+def _default_eval_sets(cfg: DataConfig) -> list[Path]:
+    paths = [cfg.resolve(Path("data/regression.jsonl"))]
+    suites = resources.files("posttrain.resources").joinpath("suites")
+    if suites.is_dir():
+        paths += sorted(Path(str(p)) for p in suites.iterdir() if p.name.endswith(".jsonl"))
+    return paths
+
+
+def _eval_prompts(cfg: DataConfig, deid: Deidentifier) -> tuple[list[EvalPrompt], list[EvalSetInfo]]:
+    """Prompts no training record may contain (read leniently: they are not our input)."""
+    paths = (
+        [cfg.resolve(p) for p in cfg.eval_sets] if cfg.eval_sets is not None else _default_eval_sets(cfg)
+    )
+    prompts: list[EvalPrompt] = []
+    infos: list[EvalSetInfo] = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        name = _display_eval(cfg, path)
+        n = bad = 0
+        for i, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                prompt = obj["prompt"]
+                if not isinstance(prompt, str):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+                continue
+            prompts.append(
+                EvalPrompt(set=name, id=str(obj.get("id", i)), prompt=deid.redact_text(prompt))
+            )
+            n += 1
+        infos.append(
+            EvalSetInfo(path=name, sha256=hashlib.sha256(data).hexdigest(), prompts=n, unreadable_lines=bad)
+        )
+    return prompts, infos
+
+
+def _display_eval(cfg: DataConfig, path: Path) -> str:
+    pkg = Path(str(resources.files("posttrain.resources")))
+    try:
+        return "posttrain:resources/" + path.resolve().relative_to(pkg.resolve()).as_posix()
+    except ValueError:
+        return cfg.display(path)
+
+
+def _output_texts(
+    records: list[BucketedRecord], pairs: list[PrefPair], quarantine: list[QuarantineItem]
+) -> Iterable[tuple[str, str]]:
+    for r in records:
+        for text in (r.id, r.prompt, r.bad_answer, r.ideal_answer, r.context, r.source):
+            if text:
+                yield r.id, text
+    for p in pairs:
+        if p.chosen_from != "ideal_answer":
+            yield p.id, p.chosen  # template text; the other fields are the record's
+    for q in quarantine:
+        yield f"{q.file}:{q.line}", q.reason + (f" {q.hint}" if q.hint else "")
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (")[0].split(":")[0].split(" at byte")[0].split(" at column")[0]
+
+
+def _write_datasets(
+    data_dir: Path, records: list[BucketedRecord], sft: list[SftRecord], pairs: list[PrefPair]
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    buckets_dir = data_dir / "buckets"
+    if buckets_dir.exists():
+        shutil.rmtree(buckets_dir)  # our own output: a bucket that vanished must not linger
+    by_label: dict[str, list[BucketedRecord]] = {}
+    for r in records:
+        by_label.setdefault(r.label, []).append(r)
+    for label, recs in sorted(by_label.items()):
+        out[f"bucket:{label}"] = _write_jsonl(buckets_dir / label / "failures.jsonl", recs)
+    out["buckets_index"] = _write_text(
+        buckets_dir / "index.json",
+        json.dumps({k: len(v) for k, v in sorted(by_label.items())}, indent=2) + "\n",
+    )
+    out["sft"] = _write_jsonl(data_dir / "sft.jsonl", sft)
+    out["prefs"] = _write_jsonl(data_dir / "prefs.jsonl", pairs)
+    return out
+
+
+def _write_jsonl(path: Path, items: Iterable[BaseModel]) -> Path:
+    # warnings=False: records.py puts plain dicts where chat Message models go
+    return _write_text(path, "".join(i.model_dump_json(warnings=False) + "\n" for i in items))
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self._t = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._t, 3)
+        self._t = now

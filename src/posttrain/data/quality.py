@@ -1,0 +1,344 @@
+"""Quality rules over the built records: each named, measured, thresholded, overridable.
+
+A rule is a function of a :class:`QualityInput` and the :class:`QualityConfig` to a
+:class:`RuleResult` (measured value, threshold, pass/fail, the ids it flags). A failing
+rule stops the build unless the config overrides it with a reason; the reason is written
+into ``quality.json`` and the audit record. Rules:
+
+``exact_duplicates``     same normalised (prompt, rejected) more than once
+``near_duplicates``      (prompt, rejected) pairs with char 4-gram Jaccard >= threshold
+``pair_similarity``      chosen vs rejected near-identical (char-bigram Jaccard > high:
+                         teaches nothing) or unrelated (different languages: teaches the
+                         wrong thing)
+``length_ratio``         mean len(chosen) / mean len(rejected) per bucket outside
+                         [low, high]
+                         (DPO learns length when one side is systematically longer)
+``class_coverage``       a class the contract requires has fewer pairs than the minimum
+``template_overuse``     one chosen text carries more than a share of all pairs
+``residual_pii``         PII or credentials found again in any output text
+``contamination``        a training prompt equals or nearly equals a regression-set or
+                         attack-suite prompt
+``unlabeled``            share of records no label or rule could classify
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posttrain.data._minhash import near_duplicate_pairs, normalize
+from posttrain.data.config import QualityConfig
+from posttrain.data.deid import Analyzer
+from posttrain.data.records import BucketedRecord, PrefPair
+from posttrain.data.templates import detect_lang
+
+__all__ = ["RULES", "EvalPrompt", "QualityInput", "QualityReport", "RuleResult", "run_rules"]
+
+_MAX_FLAGGED = 200
+
+
+class RuleResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str
+    value: float
+    threshold: str
+    status: Literal["pass", "fail", "overridden"]
+    flagged_count: int = 0
+    flagged: list[str] = Field(default_factory=list)  # record ids (first 200)
+    details: dict[str, object] = Field(default_factory=dict)
+    override_reason: str | None = None
+
+
+class QualityReport(BaseModel):
+    """``data/quality.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    passed: bool
+    rules: list[RuleResult]
+
+    @property
+    def failing(self) -> list[str]:
+        return [r.name for r in self.rules if r.status == "fail"]
+
+
+class EvalPrompt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    set: str
+    id: str
+    prompt: str
+
+
+class QualityInput:
+    """What the rules look at (already de-identified)."""
+
+    def __init__(
+        self,
+        records: list[BucketedRecord],
+        pairs: list[PrefPair],
+        output_texts: list[tuple[str, str]],
+        eval_prompts: list[EvalPrompt],
+        required_classes: list[str],
+        analyzer: Analyzer,
+        threshold: float,
+    ) -> None:
+        self.records = records
+        self.pairs = pairs
+        self.output_texts = output_texts  # (record id, text) for every text written
+        self.eval_prompts = eval_prompts
+        self.required_classes = required_classes
+        self.analyzer = analyzer
+        self.pii_threshold = threshold
+
+
+RuleFn = Callable[[QualityInput, QualityConfig], RuleResult]
+
+
+def _result(
+    name: str,
+    description: str,
+    value: float,
+    threshold: str,
+    ok: bool,
+    flagged: list[str],
+    **details: object,
+) -> RuleResult:
+    return RuleResult(
+        name=name,
+        description=description,
+        value=round(value, 4),
+        threshold=threshold,
+        status="pass" if ok else "fail",
+        flagged_count=len(flagged),
+        flagged=flagged[:_MAX_FLAGGED],
+        details=details,
+    )
+
+
+def _pair_text(r: BucketedRecord) -> str:
+    return f"{r.prompt}\n{r.bad_answer}"
+
+
+def exact_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
+    first: dict[str, str] = {}
+    flagged = []
+    for r in q.records:
+        key = normalize(_pair_text(r))
+        if key in first:
+            flagged.append(r.id)
+        else:
+            first[key] = r.id
+    frac = len(flagged) / max(1, len(q.records))
+    return _result(
+        "exact_duplicates",
+        "records whose normalised prompt and bad answer repeat an earlier record",
+        frac,
+        f"fraction <= {c.max_exact_duplicate_fraction}",
+        frac <= c.max_exact_duplicate_fraction,
+        flagged,
+    )
+
+
+def near_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
+    texts = [_pair_text(r) for r in q.records]
+    pairs = [
+        (i, j, s)
+        for i, j, s in near_duplicate_pairs(texts, c.near_duplicate_jaccard)
+        if normalize(texts[i]) != normalize(texts[j])  # exact copies are the other rule's
+    ]
+    later = sorted({j for _, j, _ in pairs})
+    flagged = [q.records[j].id for j in later]
+    frac = len(flagged) / max(1, len(q.records))
+    return _result(
+        "near_duplicates",
+        f"records whose prompt+bad answer has char 4-gram Jaccard >= "
+        f"{c.near_duplicate_jaccard} with an earlier record",
+        frac,
+        f"fraction <= {c.max_near_duplicate_fraction}",
+        frac <= c.max_near_duplicate_fraction,
+        flagged,
+        examples=[[q.records[i].id, q.records[j].id, s] for i, j, s in pairs[:20]],
+    )
+
+
+def _bigrams(text: str) -> set[str]:
+    t = normalize(text)
+    return {t[i : i + 2] for i in range(max(1, len(t) - 1))}
+
+
+def pair_similarity(q: QualityInput, c: QualityConfig) -> RuleResult:
+    # Near-identical: char-bigram Jaccard above the band. Unrelated: chosen and rejected in
+    # different languages. A lexical floor does not work as "unrelated": a good refusal
+    # and the compliant bad answer it replaces often share no word at all.
+    too_close, unrelated = [], []
+    for p in q.pairs:
+        if detect_lang(p.chosen) != detect_lang(p.rejected):
+            unrelated.append(p.id)
+            continue
+        a, b = _bigrams(p.chosen), _bigrams(p.rejected)
+        if len(a & b) / max(1, len(a | b)) > c.pair_similarity_high:
+            too_close.append(p.id)
+    bad = too_close + unrelated
+    frac = len(bad) / max(1, len(q.pairs))
+    return _result(
+        "pair_similarity",
+        f"pairs whose chosen/rejected char-bigram Jaccard is above {c.pair_similarity_high} "
+        "(near-identical) or whose chosen and rejected differ in language (unrelated)",
+        frac,
+        f"fraction <= {c.max_out_of_band_pair_fraction}",
+        frac <= c.max_out_of_band_pair_fraction,
+        bad,
+        near_identical=len(too_close),
+        unrelated=len(unrelated),
+    )
+
+
+def length_ratio(q: QualityInput, c: QualityConfig) -> RuleResult:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for p in q.pairs:
+        s = sums[p.tags[0]]
+        s[0] += len(p.chosen)
+        s[1] += len(p.rejected)
+    ratios = {b: s[0] / max(1, s[1]) for b, s in sorted(sums.items())}
+    off = [b for b, m in ratios.items() if not c.length_ratio_low <= m <= c.length_ratio_high]
+    worst = max(ratios.values(), key=lambda m: max(m, 1 / max(m, 1e-9)), default=1.0)
+    return _result(
+        "length_ratio",
+        "mean chosen length / mean rejected length, per bucket (DPO's length bias)",
+        worst,
+        f"every bucket in [{c.length_ratio_low}, {c.length_ratio_high}]",
+        not off,
+        [f"bucket:{b}" for b in off],
+        per_bucket={b: round(m, 3) for b, m in ratios.items()},
+    )
+
+
+def class_coverage(q: QualityInput, c: QualityConfig) -> RuleResult:
+    counts = Counter(p.tags[0] for p in q.pairs)
+    missing = [k for k in q.required_classes if counts.get(k, 0) < c.min_pairs_per_class]
+    covered = len(q.required_classes) - len(missing)
+    return _result(
+        "class_coverage",
+        "classes the contract requires (labels tied to its clauses) with enough pairs",
+        covered / max(1, len(q.required_classes)),
+        f"every required class has >= {c.min_pairs_per_class} pairs",
+        not missing,
+        [f"class:{k}" for k in missing],
+        pairs_per_class={k: counts.get(k, 0) for k in q.required_classes},
+    )
+
+
+def template_overuse(q: QualityInput, c: QualityConfig) -> RuleResult:
+    counts = Counter(normalize(p.chosen) for p in q.pairs)
+    if not counts:
+        return _result("template_overuse", "share of the most reused chosen text", 0.0,
+                       f"share <= {c.max_template_share}", True, [])
+    text, top = counts.most_common(1)[0]
+    share = top / len(q.pairs)
+    flagged = [p.id for p in q.pairs if normalize(p.chosen) == text] if share > c.max_template_share else []
+    return _result(
+        "template_overuse",
+        "share of all pairs whose chosen text is the single most reused one",
+        share,
+        f"share <= {c.max_template_share}",
+        share <= c.max_template_share,
+        flagged,
+        distinct_chosen=len(counts),
+    )
+
+
+def residual_pii(q: QualityInput, c: QualityConfig) -> RuleResult:
+    flagged: list[str] = []
+    kinds: Counter[str] = Counter()
+    for rid, text in q.output_texts:
+        found = q.analyzer.analyze(text, q.pii_threshold)
+        if found:
+            flagged.append(rid)
+            kinds.update(r.entity_type for r in found)
+    return _result(
+        "residual_pii",
+        "output texts in which the analyzer still finds PII or credentials",
+        len(flagged),
+        f"count <= {c.max_residual_pii}",
+        len(flagged) <= c.max_residual_pii,
+        sorted(set(flagged)),
+        entity_types=dict(sorted(kinds.items())),
+    )
+
+
+def contamination(q: QualityInput, c: QualityConfig) -> RuleResult:
+    evals = q.eval_prompts
+    exact = {normalize(e.prompt): e for e in evals}
+    hits: dict[str, str] = {}
+    for r in q.records:
+        e = exact.get(normalize(r.prompt))
+        if e is not None:
+            hits.setdefault(r.id, f"{e.set}:{e.id}")
+    texts = [e.prompt for e in evals] + [r.prompt for r in q.records]
+    for i, j, _ in near_duplicate_pairs(texts, c.contamination_jaccard, query_from=len(evals)):
+        r = q.records[j - len(evals)]
+        hits.setdefault(r.id, f"{evals[i].set}:{evals[i].id}")
+    flagged = sorted(hits)
+    return _result(
+        "contamination",
+        "training prompts equal or near-equal (char 4-gram Jaccard >= "
+        f"{c.contamination_jaccard}) to a regression or attack-suite prompt",
+        len(flagged),
+        f"count <= {c.max_contaminated}",
+        len(flagged) <= c.max_contaminated,
+        flagged,
+        eval_prompts=len(evals),
+        matches={k: hits[k] for k in flagged[:_MAX_FLAGGED]},
+    )
+
+
+def unlabeled(q: QualityInput, c: QualityConfig) -> RuleResult:
+    flagged = [r.id for r in q.records if r.label == "unlabeled"]
+    frac = len(flagged) / max(1, len(q.records))
+    return _result(
+        "unlabeled",
+        "records neither labelled nor recognised by a label rule",
+        frac,
+        f"fraction <= {c.max_unlabeled_fraction}",
+        frac <= c.max_unlabeled_fraction,
+        flagged,
+    )
+
+
+RULES: dict[str, RuleFn] = {
+    "exact_duplicates": exact_duplicates,
+    "near_duplicates": near_duplicates,
+    "pair_similarity": pair_similarity,
+    "length_ratio": length_ratio,
+    "class_coverage": class_coverage,
+    "template_overuse": template_overuse,
+    "residual_pii": residual_pii,
+    "contamination": contamination,
+    "unlabeled": unlabeled,
+}
+
+
+def run_rules(
+    q: QualityInput,
+    cfg: QualityConfig,
+    overrides: dict[str, str],
+    on_rule: Callable[[str], None] | None = None,
+) -> QualityReport:
+    """Run every rule; a failing rule with an override becomes ``overridden``."""
+    results = []
+    for name, fn in RULES.items():
+        if on_rule:
+            on_rule(name)
+        res = fn(q, cfg)
+        if res.status == "fail" and name in overrides:
+            res.status = "overridden"
+            res.override_reason = overrides[name]
+        results.append(res)
+    return QualityReport(passed=all(r.status != "fail" for r in results), rules=results)

@@ -1,0 +1,252 @@
+"""The build's paperwork: manifest, datasheet and audit record.
+
+The manifest and the datasheet hold no wall-clock time, so the same inputs and config
+give byte-identical files; the build time lives only in the audit record, which is
+appended (never rewritten) to ``data/audit.jsonl``. ``AuditRecord`` is a plain pydantic
+model so a later hash-chained audit log can take it over unchanged.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posttrain import __version__
+from posttrain.data.ingest import InputFile
+from posttrain.data.quality import QualityReport
+
+__all__ = ["AuditRecord", "BuildCounts", "EvalSetInfo", "Manifest", "render_datasheet"]
+
+MANIFEST_SCHEMA_VERSION = 1
+
+
+class BuildCounts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    read: int
+    accepted: int
+    quarantined: int
+    dropped_by_policy: int
+    buckets: dict[str, int]
+    label_sources: dict[str, int]
+    languages: dict[str, int]
+    sft: int
+    prefs: int
+    no_chosen: int  # accepted records for which no chosen answer could be written
+    pii_replaced: dict[str, int]
+    quarantine_reasons: dict[str, int]
+
+
+class EvalSetInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    sha256: str
+    prompts: int
+    unreadable_lines: int = 0
+
+
+class PolicyInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    policy_id: str
+    version: int
+    sha256: str
+    score_threshold: float
+    actions: dict[str, str]
+
+
+class ContractRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None
+    sha256: str | None
+    clauses: list[str]
+    required_classes: list[str]
+
+
+class Manifest(BaseModel):
+    """``data/manifest.json``; the schema is documented in :mod:`posttrain.data`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+    kind: str = "posttrain.dataset"
+    data_version: str
+    posttrain_version: str = __version__
+    packages: dict[str, str]
+    policy: PolicyInfo
+    counts: BuildCounts
+    inputs: list[InputFile]
+    contract: ContractRef
+    eval_sets: list[EvalSetInfo]
+    files: dict[str, str]  # path relative to the data dir -> sha256
+    config: dict[str, object]
+    config_sha256: str
+    quality: dict[str, str]  # rule -> pass | overridden
+    overrides: dict[str, str]
+
+
+class AuditRecord(BaseModel):
+    """One line of ``data/audit.jsonl`` per build, successful or blocked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    action: str = "data.build"
+    ts: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    actor: str = Field(default_factory=lambda: _safe(getpass.getuser))
+    status: str  # built | blocked
+    data_version: str | None
+    config_sha256: str
+    policy: str
+    inputs: dict[str, str]  # path -> sha256
+    counts: dict[str, int]
+    failing_rules: list[str]
+    overrides: dict[str, str]
+    git_revision: str | None = Field(default_factory=lambda: _git("rev-parse", "HEAD"))
+    git_dirty: bool | None = Field(default_factory=lambda: _git_dirty())
+    posttrain_version: str = __version__
+
+
+def _safe(fn) -> str:  # noqa: ANN001
+    try:
+        return str(fn())
+    except Exception:  # getpass fails without a login name in some containers
+        return "unknown"
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _git_dirty() -> bool | None:
+    if _git("rev-parse", "HEAD") is None:
+        return None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return bool(status)
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in ("presidio-analyzer", "presidio-anonymizer", "detect-secrets", "pydantic"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_version(dataset_files: dict[str, str], policy_sha: str) -> str:
+    """Content hash over the dataset files (path + sha256) and the policy."""
+    payload = json.dumps({"files": dataset_files, "policy": policy_sha}, sort_keys=True)
+    return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _table(rows: list[tuple[object, ...]], head: tuple[str, ...]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_datasheet(
+    *,
+    product: str,
+    version: str,
+    counts: BuildCounts,
+    inputs: list[InputFile],
+    sources: dict[str, int],
+    ts_range: tuple[str, str] | None,
+    policy: PolicyInfo,
+    quality: QualityReport,
+    contract: ContractRef,
+    eval_sets: list[EvalSetInfo],
+) -> str:
+    """``DATASHEET.md`` with the headings of Gebru et al., *Datasheets for Datasets*."""
+    q_rows = [
+        (r.name, r.value, r.threshold, r.status + (f" ({r.override_reason})" if r.override_reason else ""), r.flagged_count)
+        for r in quality.rules
+    ]
+    parts = [
+        f"# Datasheet: {product} post-training data\n",
+        f"Data version `{version}`, built by posttrain {__version__} under de-identification "
+        f"policy `{policy.label}` (sha256 `{policy.sha256[:16]}`).\n",
+        "## Motivation\n",
+        f"Supervised fine-tuning records and preference pairs that teach the {product} "
+        "assistant the behaviour its contract requires, built from observed failures "
+        "(production logs, tickets, red-teaming). Each record traces back to one failure "
+        "sample; the contract clauses it serves are in its tags.\n",
+        "## Composition\n",
+        f"{counts.accepted} accepted failure records in {len(counts.buckets)} buckets, "
+        f"{counts.sft} SFT records and {counts.prefs} preference pairs "
+        f"({counts.no_chosen} records have no chosen answer: no ideal answer and no template "
+        "for their label). Languages: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.languages.items()))
+        + ".\n",
+        _table(sorted(counts.buckets.items()), ("bucket", "records")) + "\n",
+        "Label sources (given in the input / inferred by rule / none): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.label_sources.items()))
+        + ".\n",
+        "Classes the contract requires: "
+        + (", ".join(contract.required_classes) or "(no contract)")
+        + ".\n",
+        "## Collection process\n",
+        "Input files (sha256):\n",
+        "\n".join(f"- `{f.path}` ({f.format}, {f.read} records, `{f.sha256[:16]}`)" for f in inputs)
+        + "\n",
+        "Sources: " + ", ".join(f"{k} ({v})" for k, v in sorted(sources.items())) + ".\n",
+        (f"Sample times from {ts_range[0]} to {ts_range[1]}.\n" if ts_range else ""),
+        "## Preprocessing / cleaning / labelling\n",
+        f"{counts.read} records read, {counts.accepted} accepted, {counts.quarantined} "
+        f"quarantined (`quarantine.jsonl`: file, line and reason, no content), of which "
+        f"{counts.dropped_by_policy} were dropped by the de-identification policy.\n",
+        _table(sorted(counts.quarantine_reasons.items(), key=lambda kv: -kv[1]), ("quarantine reason", "records"))
+        + "\n",
+        f"De-identification: policy `{policy.label}`; Presidio analyzer with offline pattern "
+        "recognizers (mainland ID numbers with checksum, mobiles with and without +86, "
+        "16-19 digit bank cards with Luhn, e-mails, IPs) and credential detectors "
+        "(detect-secrets plugins, cloud access keys, sk- keys, JWTs, private keys, "
+        f"password assignments); score threshold {policy.score_threshold}. Actions: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(policy.actions.items()))
+        + ". Spans replaced:\n",
+        _table(sorted(counts.pii_replaced.items()), ("entity", "spans")) + "\n",
+        "Labels come from the input; missing ones are inferred by the configured rules, "
+        "and records no rule recognises are bucketed as `unlabeled`. Chosen answers are the "
+        "reviewed ideal answers where given, else contract-derived templates.\n",
+        "Quality rules (`quality.json`):\n",
+        _table(q_rows, ("rule", "value", "threshold", "status", "flagged")) + "\n",
+        "## Uses\n",
+        "SFT (`sft.jsonl`, `messages` column) and DPO (`prefs.jsonl`, `trl` column) of the "
+        f"{product} assistant. Not for evaluation: prompts of the regression set and the "
+        "attack suites are checked against this data ("
+        + (", ".join(f"`{e.path}` {e.prompts}" for e in eval_sets) or "none found")
+        + ").\n",
+        "## Distribution\n",
+        "Internal to the team that owns the contract. Files carry no personal data by "
+        "construction (see the residual_pii rule); the raw failure files do and stay where "
+        "they are.\n",
+        "## Maintenance\n",
+        "Rebuilt with `posttrain data build` when new failures arrive; every build appends "
+        "an audit record to `audit.jsonl`, and `manifest.json` binds this data version to "
+        "its inputs, config and policy.\n",
+    ]
+    return "\n".join(parts)

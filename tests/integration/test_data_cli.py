@@ -1,0 +1,156 @@
+"""``posttrain data build`` / ``pii-eval`` end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from posttrain.cli import main
+from posttrain.data.pii_eval import load_labelled
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-bot"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def example_ws(tmp_path: Path) -> Path:
+    if not (EXAMPLE / "data" / "failures.jsonl").is_file():
+        pytest.skip("example workspace not present")
+    ws = tmp_path / "support-bot"
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns("sft.jsonl", "prefs.jsonl", "buckets"))
+    return ws
+
+
+def test_example_workspace_builds_and_is_reproducible(
+    example_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "data", "build", "--workspace", str(example_ws), "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    c = first["counts"]
+    assert c["accepted"] + c["quarantined"] == c["read"] > 0
+    data = example_ws / "data"
+    for name in ("sft.jsonl", "prefs.jsonl", "quarantine.jsonl", "quality.json",
+                 "DATASHEET.md", "manifest.json", "buckets/index.json"):
+        assert (data / name).is_file(), name
+    assert sum(1 for _ in (data / "buckets").glob("*/failures.jsonl")) == len(c["buckets"])
+    code, out = run(capsys, "data", "build", "--workspace", str(example_ws), "--json")
+    assert code == 0 and json.loads(out)["data_version"] == first["data_version"]
+    code, out = run(capsys, "data", "build", "--workspace", str(example_ws))
+    assert code == 0 and f"read {c['read']} = accepted {c['accepted']}" in out
+
+
+def test_broken_lines_are_reported_and_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    good = {"id": "a", "prompt": "Where is my parcel, it is late?", "bad_answer": "It was delivered.",
+            "label": "order_number", "source": "log", "ts": "2026-01-01T00:00:00Z"}
+    lines = [json.dumps(good), "{oops", json.dumps(good | {"label": "spam", "id": "b"}), "[]"]
+    (ws / "data" / "failures.jsonl").write_text("\n".join(lines) + "\n")
+    code, out = run(capsys, "data", "build", "-w", str(ws),
+                    "--override", "template_overuse=single-record smoke test workspace",
+                    "--override", "length_ratio=single-record smoke test workspace")
+    assert code == 0, out
+    assert "read 4 = accepted 1 + quarantined 3" in out
+    q = [json.loads(x) for x in (ws / "data" / "quarantine.jsonl").read_text().splitlines()]
+    assert [(x["file"], x["line"]) for x in q] == [("data/failures.jsonl", n) for n in (2, 3, 4)]
+    assert "Traceback" not in out
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "data", "build", "-w", str(tmp_path))
+    assert code == 2 and "input file not found" in out and "Traceback" not in out
+    code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--map", "prompt")
+    assert code == 2 and "expected KEY=VALUE" in out
+    code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--override", "nope=some long reason")
+    assert code == 2 and "unknown rule" in out
+
+
+def test_blocked_build_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    rec = {"id": "a", "prompt": "Where is my parcel?", "bad_answer": "Delivered.", "label": "order_number",
+           "source": "log", "ts": "2026-01-01"}
+    (ws / "data" / "failures.jsonl").write_text(json.dumps(rec) + "\n" + json.dumps(rec | {"id": "b"}) + "\n")
+    code, out = run(capsys, "data", "build", "-w", str(ws))
+    assert code == 1 and "rule failed: exact_duplicates" in out and "blocked" in out
+
+
+def test_pii_eval_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "data", "pii-eval", "--json")
+    res = json.loads(out)
+    assert code == 0 and res["recall"] >= 0.99 and res["precision"] >= 0.95
+    code, out = run(capsys, "data", "pii-eval")
+    assert code == 0 and "BANK_CARD" in out and "pass" in out
+
+
+def _forms(value: str) -> set[str]:
+    """The value as written, and its digits-only form for numbers written with separators."""
+    forms = {value}
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 11 and len(digits) >= len(value) * 0.6:
+        forms.add(digits)
+    if value.startswith("-----BEGIN"):
+        forms |= {line for line in value.splitlines()[1:-1]}  # every key body line
+    return forms
+
+
+def test_no_pii_from_the_labelled_set_reaches_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = [i for i in load_labelled() if i.entities]
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    labels = ["privacy", "jailbreak", "order_number", "out_of_scope"]
+    lines = []
+    for n, item in enumerate(items):
+        other = items[(n + 7) % len(items)].text
+        rec = {
+            "id": f"pii-{n}",
+            "prompt": f"Case {n}: {item.text}",
+            "bad_answer": f"Sure, I noted it. {other} (ticket {n})",
+            "ideal_answer": f"Thanks, I won't repeat {other} here. Ticket {n} is with a human agent." if n % 3 == 0 else None,
+            "context": item.text if n % 4 == 0 else None,
+            "label": labels[n % len(labels)],
+            "source": "redteam",
+            "ts": "2026-08-01T10:00:00Z",
+        }
+        lines.append(json.dumps({k: v for k, v in rec.items() if v is not None}, ensure_ascii=False))
+    # PII in broken lines, in an unknown label and in an id must not leak either
+    lines.append(f'{{"id": "x", "prompt": "{items[0].entities[0].value}"')
+    lines.append(json.dumps({"id": items[1].entities[0].value, "prompt": "hi there", "bad_answer": "b",
+                             "label": items[2].entities[0].value[:30], "source": "s", "ts": "2026-01-01"}))
+    (ws / "data" / "failures.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    overrides = ["template_overuse=synthetic leak-test workspace", "length_ratio=synthetic leak-test workspace",
+                 "near_duplicates=synthetic leak-test workspace", "pair_similarity=synthetic leak-test workspace"]
+    args = ["data", "build", "-w", str(ws)] + [a for o in overrides for a in ("--override", o)]
+    code, log = run(capsys, *args)
+    assert code == 0, log
+    code, log_json = run(capsys, *args, "--json")
+    assert code == 0, log_json
+
+    outputs = [p for p in (ws / "data").rglob("*") if p.is_file() and p.name != "failures.jsonl"]
+    assert {p.name for p in outputs} >= {"sft.jsonl", "prefs.jsonl", "quarantine.jsonl", "quality.json",
+                                         "DATASHEET.md", "manifest.json", "audit.jsonl"}
+    corpus = {str(p.relative_to(ws)): p.read_text(encoding="utf-8") for p in outputs}
+    corpus["<cli output>"] = log + log_json
+    leaks = []
+    for item in items:
+        for ent in item.entities:
+            for form in _forms(ent.value):
+                for name, text in corpus.items():
+                    if form in text:
+                        leaks.append((item.id, ent.type, name))
+    assert leaks == []
+    # and the PII really was there to leak: placeholders replaced it
+    assert "<BANK_CARD_1>" in corpus["data/prefs.jsonl"] and "<ID_CARD_1>" in corpus["data/sft.jsonl"]

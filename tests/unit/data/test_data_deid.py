@@ -1,0 +1,175 @@
+"""De-identification: recognizers, policy actions, offline guarantee, the labelled set."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from posttrain.data.deid import (
+    Analyzer,
+    DeidPolicy,
+    Deidentifier,
+    NetworkAccessError,
+    id_card_checksum_ok,
+    luhn_ok,
+    no_network,
+)
+from posttrain.data.pii_eval import default_set_path, evaluate_pii, load_labelled
+from posttrain.errors import ConfigError
+
+
+def spans(analyzer: Analyzer, text: str) -> list[tuple[str, str]]:
+    return [(r.entity_type, text[r.start : r.end]) for r in analyzer.analyze(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("卡号6222021234567890128请查收", ("BANK_CARD", "6222021234567890128")),
+        ("refund to 4111 1111 1111 1111 please", ("BANK_CARD", "4111 1111 1111 1111")),
+        ("手机+86 138-0013-8000联系我", ("PHONE", "+86 138-0013-8000")),
+        ("电话13800138000", ("PHONE", "13800138000")),
+        ("身份证11010519491231002X", ("ID_CARD", "11010519491231002X")),
+        ("邮箱zhang.san@example.com谢谢", ("EMAIL", "zhang.san@example.com")),
+        ("key LTAI5tQ9xYzAbCdEfGh12xy", ("API_KEY", "LTAI5tQ9xYzAbCdEfGh12xy")),
+        ("id AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA ok", ("API_KEY", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA")),
+        ("password=Hunter22!", ("PASSWORD", "Hunter22!")),
+        ("密码是Abc12345请帮我登录", ("PASSWORD", "Abc12345")),
+    ],
+)
+def test_recognizers_find_chinese_and_english_pii(
+    analyzer: Analyzer, text: str, expected: tuple[str, str]
+) -> None:
+    assert expected in spans(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where is my order SM-2026-0042317?",
+        "运单号SF1402345678901，价格¥1,299.00，2026-03-14到货",
+        "the password is incorrect, my token expired",
+        "app version 10.2.3.4 crashes",
+        "客服热线 400-800-8888",
+    ],
+)
+def test_hard_negatives_are_left_alone(analyzer: Analyzer, text: str) -> None:
+    assert spans(analyzer, text) == []
+
+
+def test_luhn_raises_the_card_score(analyzer: Analyzer) -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    # without context a Luhn-invalid 16-digit number is not a card; with Luhn it is
+    assert spans(analyzer, "num 4111111111111111 x") == [("BANK_CARD", "4111111111111111")]
+    assert spans(analyzer, "num 4111111111111112 x") == []
+    # card context words lift a Luhn-invalid number over the threshold
+    assert spans(analyzer, "卡号4111111111111112") == [("BANK_CARD", "4111111111111112")]
+
+
+def test_id_number_needs_a_valid_checksum(analyzer: Analyzer) -> None:
+    assert id_card_checksum_ok("11010519491231002X")
+    assert not id_card_checksum_ok("110105194912310021")
+    assert ("ID_CARD", "110105194912310021") not in spans(analyzer, "身份证110105194912310021")
+
+
+def test_placeholders_are_typed_and_consistent_within_a_record() -> None:
+    d = Deidentifier(DeidPolicy())
+    out = d.apply(
+        {
+            "prompt": "call 13800138000 or 139 0013 8000, mail a@example.com",
+            "bad_answer": "I called 138-0013-8000 already",
+        }
+    )
+    assert out.fields == {
+        "prompt": "call <PHONE_1> or <PHONE_2>, mail <EMAIL_1>",
+        "bad_answer": "I called <PHONE_1> already",
+    }
+    assert out.entities == {"PHONE": 3, "EMAIL": 1}
+
+
+def test_hash_action_needs_a_key_and_is_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = DeidPolicy(actions={"EMAIL": "hash"})
+    monkeypatch.delenv("POSTTRAIN_DEID_KEY", raising=False)
+    with pytest.raises(ConfigError, match="POSTTRAIN_DEID_KEY"):
+        Deidentifier(policy)
+    monkeypatch.setenv("POSTTRAIN_DEID_KEY", "k1")
+    a = Deidentifier(policy).redact_text("mail a@example.com")
+    monkeypatch.setenv("POSTTRAIN_DEID_KEY", "k2")
+    b = Deidentifier(policy).redact_text("mail a@example.com")
+    assert a.startswith("mail <EMAIL:") and a != b and "example" not in a
+
+
+def test_drop_action_drops_the_record() -> None:
+    d = Deidentifier(DeidPolicy(actions={"PRIVATE_KEY": "drop"}))
+    out = d.apply({"p": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"})
+    assert out.dropped_for == ["PRIVATE_KEY"] and out.fields == {}
+
+
+def test_policy_rejects_unknown_entity_types() -> None:
+    with pytest.raises(ValueError, match="unknown entity types"):
+        DeidPolicy(actions={"NAME": "drop"})
+
+
+def test_network_access_fails_loudly() -> None:
+    with no_network(), pytest.raises(NetworkAccessError):
+        socket.create_connection(("127.0.0.1", 9))
+    # and the guard is lifted afterwards
+    assert socket.create_connection is not None
+
+
+def test_analyzer_is_built_without_any_nlp_model() -> None:
+    code = (
+        "import sys; from posttrain.data.deid import Analyzer; a = Analyzer();"
+        "print(type(a.engine.nlp_engine).__name__, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["NoOpNlpEngine", "False"]
+
+
+def test_fast_path_equals_presidio_engine_on_the_labelled_set(analyzer: Analyzer) -> None:
+    for item in load_labelled():
+        fast = [(r.entity_type, r.start, r.end) for r in analyzer.analyze(item.text)]
+        engine = [(r.entity_type, r.start, r.end) for r in analyzer.analyze_with_engine(item.text)]
+        assert fast == engine, item.id
+
+
+def test_labelled_set_is_large_bilingual_and_reproducible() -> None:
+    items = load_labelled()
+    assert len(items) >= 300
+    assert {i.lang for i in items} == {"en", "zh"}
+    assert sum(1 for i in items if not i.entities) >= 100
+    for i in items:
+        for e in i.entities:
+            assert i.text[e.start : e.end] == e.value
+    script = Path(default_set_path()).with_name("make_labelled.py")
+    ns: dict[str, object] = {"__name__": "make_labelled", "__file__": str(script)}
+    exec(compile(script.read_text(), str(script), "exec"), ns)
+    rebuilt = ns["build"]()  # type: ignore[operator]
+    shipped = [json.loads(line) for line in default_set_path().read_text().splitlines()]
+    assert rebuilt == shipped
+
+
+def test_pii_eval_meets_the_targets(analyzer: Analyzer) -> None:
+    res = evaluate_pii(analyzer=analyzer)
+    assert res.recall >= 0.99 and res.precision >= 0.95, (res.missed, res.false_positives)
+    assert res.passed
+    assert set(res.per_entity) >= {"ID_CARD", "PHONE", "BANK_CARD", "EMAIL", "IP", "API_KEY"}
+
+
+def test_pii_eval_reports_misses(tmp_path: Path, analyzer: Analyzer) -> None:
+    bad = tmp_path / "set.jsonl"
+    text = "my name is Zhang San"
+    bad.write_text(
+        json.dumps(
+            {"id": "x", "lang": "en", "text": text, "kind": "positive",
+             "entities": [{"type": "PHONE", "start": 11, "end": 20, "value": "Zhang San"}]}
+        )
+        + "\n"
+    )
+    res = evaluate_pii(bad, analyzer=analyzer)
+    assert res.recall == 0.0 and not res.passed and res.missed == ["x"]
