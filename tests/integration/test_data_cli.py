@@ -1,5 +1,7 @@
 """``posttrain data build`` / ``pii-eval`` end to end through the CLI."""
 
+# ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
+
 from __future__ import annotations
 
 import json
@@ -26,7 +28,9 @@ def example_ws(tmp_path: Path) -> Path:
     if not (EXAMPLE / "data" / "failures.jsonl").is_file():
         pytest.skip("example workspace not present")
     ws = tmp_path / "support-bot"
-    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns("sft.jsonl", "prefs.jsonl", "buckets"))
+    shutil.copytree(
+        EXAMPLE, ws, ignore=shutil.ignore_patterns("sft.jsonl", "prefs.jsonl", "buckets")
+    )
     return ws
 
 
@@ -39,8 +43,15 @@ def test_example_workspace_builds_and_is_reproducible(
     c = first["counts"]
     assert c["accepted"] + c["quarantined"] == c["read"] > 0
     data = example_ws / "data"
-    for name in ("sft.jsonl", "prefs.jsonl", "quarantine.jsonl", "quality.json",
-                 "DATASHEET.md", "manifest.json", "buckets/index.json"):
+    for name in (
+        "sft.jsonl",
+        "prefs.jsonl",
+        "quarantine.jsonl",
+        "quality.json",
+        "DATASHEET.md",
+        "manifest.json",
+        "buckets/index.json",
+    ):
         assert (data / name).is_file(), name
     assert sum(1 for _ in (data / "buckets").glob("*/failures.jsonl")) == len(c["buckets"])
     code, out = run(capsys, "data", "build", "--workspace", str(example_ws), "--json")
@@ -49,16 +60,32 @@ def test_example_workspace_builds_and_is_reproducible(
     assert code == 0 and f"read {c['read']} = accepted {c['accepted']}" in out
 
 
-def test_broken_lines_are_reported_and_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_lines_are_reported_and_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws = tmp_path / "ws"
     (ws / "data").mkdir(parents=True)
-    good = {"id": "a", "prompt": "Where is my parcel, it is late?", "bad_answer": "It was delivered.",
-            "label": "order_number", "source": "log", "ts": "2026-01-01T00:00:00Z"}
+    good = {
+        "id": "a",
+        "prompt": "Where is my parcel, it is late?",
+        "bad_answer": "It was delivered.",
+        "label": "order_number",
+        "source": "log",
+        "ts": "2026-01-01T00:00:00Z",
+    }
     lines = [json.dumps(good), "{oops", json.dumps(good | {"label": "spam", "id": "b"}), "[]"]
     (ws / "data" / "failures.jsonl").write_text("\n".join(lines) + "\n")
-    code, out = run(capsys, "data", "build", "-w", str(ws),
-                    "--override", "template_overuse=single-record smoke test workspace",
-                    "--override", "length_ratio=single-record smoke test workspace")
+    code, out = run(
+        capsys,
+        "data",
+        "build",
+        "-w",
+        str(ws),
+        "--override",
+        "template_overuse=single-record smoke test workspace",
+        "--override",
+        "length_ratio=single-record smoke test workspace",
+    )
     assert code == 0, out
     assert "read 4 = accepted 1 + quarantined 3" in out
     q = [json.loads(x) for x in (ws / "data" / "quarantine.jsonl").read_text().splitlines()]
@@ -66,21 +93,33 @@ def test_broken_lines_are_reported_and_counted(tmp_path: Path, capsys: pytest.Ca
     assert "Traceback" not in out
 
 
-def test_usage_errors_exit_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = run(capsys, "data", "build", "-w", str(tmp_path))
     assert code == 2 and "input file not found" in out and "Traceback" not in out
     code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--map", "prompt")
     assert code == 2 and "expected KEY=VALUE" in out
-    code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--override", "nope=some long reason")
+    code, out = run(
+        capsys, "data", "build", "-w", str(tmp_path), "--override", "nope=some long reason"
+    )
     assert code == 2 and "unknown rule" in out
 
 
 def test_blocked_build_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = tmp_path / "ws"
     (ws / "data").mkdir(parents=True)
-    rec = {"id": "a", "prompt": "Where is my parcel?", "bad_answer": "Delivered.", "label": "order_number",
-           "source": "log", "ts": "2026-01-01"}
-    (ws / "data" / "failures.jsonl").write_text(json.dumps(rec) + "\n" + json.dumps(rec | {"id": "b"}) + "\n")
+    rec = {
+        "id": "a",
+        "prompt": "Where is my parcel?",
+        "bad_answer": "Delivered.",
+        "label": "order_number",
+        "source": "log",
+        "ts": "2026-01-01",
+    }
+    (ws / "data" / "failures.jsonl").write_text(
+        json.dumps(rec) + "\n" + json.dumps(rec | {"id": "b"}) + "\n"
+    )
     code, out = run(capsys, "data", "build", "-w", str(ws))
     assert code == 1 and "rule failed: exact_duplicates" in out and "blocked" in out
 
@@ -118,21 +157,39 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
             "id": f"pii-{n}",
             "prompt": f"Case {n}: {item.text}",
             "bad_answer": f"Sure, I noted it. {other} (ticket {n})",
-            "ideal_answer": f"Thanks, I won't repeat {other} here. Ticket {n} is with a human agent." if n % 3 == 0 else None,
+            "ideal_answer": f"Thanks, I won't repeat {other} here. Ticket {n} is with a human agent."
+            if n % 3 == 0
+            else None,
             "context": item.text if n % 4 == 0 else None,
             "label": labels[n % len(labels)],
             "source": "redteam",
             "ts": "2026-08-01T10:00:00Z",
         }
-        lines.append(json.dumps({k: v for k, v in rec.items() if v is not None}, ensure_ascii=False))
+        lines.append(
+            json.dumps({k: v for k, v in rec.items() if v is not None}, ensure_ascii=False)
+        )
     # PII in broken lines, in an unknown label and in an id must not leak either
     lines.append(f'{{"id": "x", "prompt": "{items[0].entities[0].value}"')
-    lines.append(json.dumps({"id": items[1].entities[0].value, "prompt": "hi there", "bad_answer": "b",
-                             "label": items[2].entities[0].value[:30], "source": "s", "ts": "2026-01-01"}))
+    lines.append(
+        json.dumps(
+            {
+                "id": items[1].entities[0].value,
+                "prompt": "hi there",
+                "bad_answer": "b",
+                "label": items[2].entities[0].value[:30],
+                "source": "s",
+                "ts": "2026-01-01",
+            }
+        )
+    )
     (ws / "data" / "failures.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    overrides = ["template_overuse=synthetic leak-test workspace", "length_ratio=synthetic leak-test workspace",
-                 "near_duplicates=synthetic leak-test workspace", "pair_similarity=synthetic leak-test workspace"]
+    overrides = [
+        "template_overuse=synthetic leak-test workspace",
+        "length_ratio=synthetic leak-test workspace",
+        "near_duplicates=synthetic leak-test workspace",
+        "pair_similarity=synthetic leak-test workspace",
+    ]
     args = ["data", "build", "-w", str(ws)] + [a for o in overrides for a in ("--override", o)]
     code, log = run(capsys, *args)
     assert code == 0, log
@@ -140,8 +197,15 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
     assert code == 0, log_json
 
     outputs = [p for p in (ws / "data").rglob("*") if p.is_file() and p.name != "failures.jsonl"]
-    assert {p.name for p in outputs} >= {"sft.jsonl", "prefs.jsonl", "quarantine.jsonl", "quality.json",
-                                         "DATASHEET.md", "manifest.json", "audit.jsonl"}
+    assert {p.name for p in outputs} >= {
+        "sft.jsonl",
+        "prefs.jsonl",
+        "quarantine.jsonl",
+        "quality.json",
+        "DATASHEET.md",
+        "manifest.json",
+        "audit.jsonl",
+    }
     corpus = {str(p.relative_to(ws)): p.read_text(encoding="utf-8") for p in outputs}
     corpus["<cli output>"] = log + log_json
     leaks = []
@@ -153,4 +217,6 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
                         leaks.append((item.id, ent.type, name))
     assert leaks == []
     # and the PII really was there to leak: placeholders replaced it
-    assert "<BANK_CARD_1>" in corpus["data/prefs.jsonl"] and "<ID_CARD_1>" in corpus["data/sft.jsonl"]
+    assert (
+        "<BANK_CARD_1>" in corpus["data/prefs.jsonl"] and "<ID_CARD_1>" in corpus["data/sft.jsonl"]
+    )

@@ -88,9 +88,7 @@ def _count_near(png: Path, colour: str, tol: int = 40) -> int:
     target = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
     img = Image.open(png).convert("RGB")
     return sum(
-        1
-        for px in img.getdata()
-        if all(abs(a - b) <= tol for a, b in zip(px, target, strict=True))
+        1 for px in img.getdata() if all(abs(a - b) <= tol for a, b in zip(px, target, strict=True))
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
 from posttrain import __version__
 from posttrain.cli._app import app
@@ -37,10 +38,18 @@ def _root(
 
 def _register() -> None:
     # One import per stage; each module adds its commands to `app`.
-    from posttrain.cli import chat, checks, contract, evaluate, models, workspace  # noqa: F401
-    from posttrain.cli import gate  # noqa: F401
-    from posttrain.cli import data  # noqa: F401
-    from posttrain.cli import train  # noqa: F401
+    from posttrain.cli import (  # noqa: F401
+        chat,
+        checks,
+        contract,
+        data,
+        evaluate,
+        gate,
+        models,
+        run,
+        train,
+        workspace,
+    )
 
 
 _register()
@@ -63,13 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        raise
+    except TyperException as exc:  # the CLI's own usage errors (bad option, missing arg)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        return int(getattr(exc, "exit_code", 2))
     return rv if isinstance(rv, int) else 0
 
 

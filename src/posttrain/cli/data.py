@@ -16,7 +16,9 @@ from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
 from posttrain.errors import UsageError
 
-data_app = typer.Typer(help="Failures -> de-identified SFT records and preference pairs.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Failures -> de-identified SFT records and preference pairs.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
@@ -34,7 +36,10 @@ def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
 def build(
     workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="Workspace folder."),
     inputs: list[Path] = typer.Option(
-        [], "--input", "-i", help="Failure file(s): .jsonl, .csv or .parquet [default: data/failures.jsonl]."
+        [],
+        "--input",
+        "-i",
+        help="Failure file(s): .jsonl, .csv or .parquet [default: data/failures.jsonl].",
     ),
     maps: list[str] = typer.Option(
         [], "--map", help="Field mapping OURS=THEIRS, e.g. --map prompt=text (repeatable)."
@@ -42,7 +47,9 @@ def build(
     overrides: list[str] = typer.Option(
         [], "--override", help='Let a failing rule pass: RULE="reason" (recorded; repeatable).'
     ),
-    config: Path | None = typer.Option(None, "--config", help="YAML data config (DataConfig fields)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML data config (DataConfig fields)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the DatasetBuild as JSON."),
 ) -> None:
     """Build sft.jsonl, prefs.jsonl, buckets, quality.json, datasheet and manifest."""
@@ -56,7 +63,9 @@ def build(
     ov = _pairs(overrides, "--override", 'near_duplicates="templated FAQ, reviewed by A. Li"')
     unknown = sorted(set(ov) - set(RULES))
     if unknown:
-        raise UsageError(f"--override: unknown rule(s) {unknown}", hint=f"rules: {', '.join(RULES)}")
+        raise UsageError(
+            f"--override: unknown rule(s) {unknown}", hint=f"rules: {', '.join(RULES)}"
+        )
     if config is not None:
         cfg = load_data_config(config, **fields)
     else:
@@ -96,7 +105,7 @@ def build(
         raise typer.Exit(1)
 
 
-def _render(result) -> None:  # noqa: ANN001
+def _render(result) -> None:
     c = result.counts
     table = Table(title="buckets", show_edge=False)
     table.add_column("label")
@@ -123,14 +132,16 @@ def _render(result) -> None:  # noqa: ANN001
         console.print(f"[green]built[/] data version {result.data_version} in {result.data_dir}")
     else:
         console.print(
-            "[red]blocked[/]: fix the data or override with --override RULE=\"reason\"; "
+            '[red]blocked[/]: fix the data or override with --override RULE="reason"; '
             "no dataset or manifest was written"
         )
 
 
 @data_app.command("pii-eval")
 def pii_eval(
-    labelled: Path | None = typer.Option(None, "--set", help="Labelled set [default: the shipped one]."),
+    labelled: Path | None = typer.Option(
+        None, "--set", help="Labelled set [default: the shipped one]."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Recall and precision of de-identification on the labelled PII set."""
@@ -140,11 +151,20 @@ def pii_eval(
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
-        table = Table(title=f"PII eval ({result.items} strings, policy {result.policy})", show_edge=False)
+        table = Table(
+            title=f"PII eval ({result.items} strings, policy {result.policy})", show_edge=False
+        )
         for col in ("entity", "expected", "found", "recall", "detections", "precision"):
             table.add_column(col, justify="left" if col == "entity" else "right")
         for etype, s in result.per_entity.items():
-            table.add_row(etype, str(s.expected), str(s.found), f"{s.recall:.4f}", str(s.detections), f"{s.precision:.4f}")
+            table.add_row(
+                etype,
+                str(s.expected),
+                str(s.found),
+                f"{s.recall:.4f}",
+                str(s.detections),
+                f"{s.precision:.4f}",
+            )
         console.print(table)
         mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
         console.print(

@@ -10,6 +10,7 @@ exact Jaccard similarity of their n-gram sets. Deterministic (fixed seeds, no ``
 from __future__ import annotations
 
 import unicodedata
+
 import numpy as np
 
 __all__ = ["jaccard", "near_duplicate_pairs", "normalize", "shingles"]

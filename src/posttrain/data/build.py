@@ -33,7 +33,7 @@ from posttrain.data.labels import (
     load_contract_info,
     required_classes,
 )
-from posttrain.data.quality import EvalPrompt, QualityInput, QualityReport, run_rules
+from posttrain.data.quality import EvalPrompt, QualityInput, run_rules
 from posttrain.data.records import BucketedRecord, PrefPair, SftRecord, make_pair, make_sft
 from posttrain.data.report import (
     AuditRecord,
@@ -95,7 +95,9 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
 
     # 2. contract, de-identification, buckets
     contract_path = cfg.resolve(cfg.contract) if cfg.contract else None
-    contract = load_contract_info(contract_path, cfg.display(cfg.contract) if cfg.contract else None)
+    contract = load_contract_info(
+        contract_path, cfg.display(cfg.contract) if cfg.contract else None
+    )
     with no_network():
         deid = Deidentifier(cfg.policy)
     inferer = LabelInferer(cfg.label_rules)
@@ -116,9 +118,7 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
             if n % 2000 == 0 or n == total:
                 progress("de-identify", n, total)
     # reasons can quote input (an unknown label, a duplicate id): de-identify them too
-    quarantine = [
-        q.model_copy(update={"reason": deid.redact_text(q.reason)}) for q in quarantine
-    ]
+    quarantine = [q.model_copy(update={"reason": deid.redact_text(q.reason)}) for q in quarantine]
     quarantine.sort(key=lambda q: (q.file, q.line))
     timer.lap("deidentify")
 
@@ -149,7 +149,10 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
     rules_total = 9
     done = iter(range(1, rules_total + 1))
     quality = run_rules(
-        q_in, cfg.quality, cfg.overrides, on_rule=lambda name: progress("quality", next(done), rules_total)
+        q_in,
+        cfg.quality,
+        cfg.overrides,
+        on_rule=lambda name: progress("quality", next(done), rules_total),
     )
     timer.lap("quality")
 
@@ -165,7 +168,9 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
         prefs=len(pairs),
         no_chosen=len(records) - len(pairs),
         pii_replaced=dict(sorted(pii.items())),
-        quarantine_reasons=dict(sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())),
+        quarantine_reasons=dict(
+            sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())
+        ),
     )
     # accepted + quarantined == read is the ingest invariant; keep it honest here
     if counts.accepted + counts.quarantined != counts.read:  # pragma: no cover
@@ -189,7 +194,9 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
     config_json = json.loads(cfg.model_dump_json())
     config_json["workspace"] = "."  # the manifest describes the build, not where it ran
     config_sha = hashlib.sha256(json.dumps(config_json, sort_keys=True).encode()).hexdigest()
-    overridden = {r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"}
+    overridden = {
+        r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"
+    }
     version: str | None = None
     if quality.passed:
         outputs |= _write_datasets(data_dir, records, sft, pairs)
@@ -229,9 +236,7 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
             inputs=got.files,
             contract=contract_ref,
             eval_sets=eval_infos,
-            files={
-                p.relative_to(data_dir).as_posix(): _sha(p) for _, p in sorted(outputs.items())
-            },
+            files={p.relative_to(data_dir).as_posix(): _sha(p) for _, p in sorted(outputs.items())},
             config=config_json,
             config_sha256=config_sha,
             quality={r.name: r.status for r in quality.rules},
@@ -336,10 +341,14 @@ def _default_eval_sets(cfg: DataConfig) -> list[Path]:
     return paths
 
 
-def _eval_prompts(cfg: DataConfig, deid: Deidentifier) -> tuple[list[EvalPrompt], list[EvalSetInfo]]:
+def _eval_prompts(
+    cfg: DataConfig, deid: Deidentifier
+) -> tuple[list[EvalPrompt], list[EvalSetInfo]]:
     """Prompts no training record may contain (read leniently: they are not our input)."""
     paths = (
-        [cfg.resolve(p) for p in cfg.eval_sets] if cfg.eval_sets is not None else _default_eval_sets(cfg)
+        [cfg.resolve(p) for p in cfg.eval_sets]
+        if cfg.eval_sets is not None
+        else _default_eval_sets(cfg)
     )
     prompts: list[EvalPrompt] = []
     infos: list[EvalSetInfo] = []
@@ -365,7 +374,9 @@ def _eval_prompts(cfg: DataConfig, deid: Deidentifier) -> tuple[list[EvalPrompt]
             )
             n += 1
         infos.append(
-            EvalSetInfo(path=name, sha256=hashlib.sha256(data).hexdigest(), prompts=n, unreadable_lines=bad)
+            EvalSetInfo(
+                path=name, sha256=hashlib.sha256(data).hexdigest(), prompts=n, unreadable_lines=bad
+            )
         )
     return prompts, infos
 

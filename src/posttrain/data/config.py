@@ -5,6 +5,8 @@ workspace, an optional ``--config`` YAML file and its flags. Paths are kept as g
 resolved against the workspace by the build; the manifest records them relative to it.
 """
 
+# ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -238,11 +238,21 @@ def class_coverage(q: QualityInput, c: QualityConfig) -> RuleResult:
 def template_overuse(q: QualityInput, c: QualityConfig) -> RuleResult:
     counts = Counter(normalize(p.chosen) for p in q.pairs)
     if not counts:
-        return _result("template_overuse", "share of the most reused chosen text", 0.0,
-                       f"share <= {c.max_template_share}", True, [])
+        return _result(
+            "template_overuse",
+            "share of the most reused chosen text",
+            0.0,
+            f"share <= {c.max_template_share}",
+            True,
+            [],
+        )
     text, top = counts.most_common(1)[0]
     share = top / len(q.pairs)
-    flagged = [p.id for p in q.pairs if normalize(p.chosen) == text] if share > c.max_template_share else []
+    flagged = (
+        [p.id for p in q.pairs if normalize(p.chosen) == text]
+        if share > c.max_template_share
+        else []
+    )
     return _result(
         "template_overuse",
         "share of all pairs whose chosen text is the single most reused one",

@@ -105,9 +105,7 @@ def _first_sentence(text: str, limit: int = 180) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _chosen(
-    rec: BucketedRecord, kind: TemplateKind
-) -> tuple[str, str] | None:
+def _chosen(rec: BucketedRecord, kind: TemplateKind) -> tuple[str, str] | None:
     if rec.ideal_answer:
         return rec.ideal_answer, "ideal_answer"
     tpl = render_template(kind, rec.label, rec.lang, rec.id)
@@ -118,9 +116,7 @@ def _chosen(
 
 def _why(rec: BucketedRecord, clauses: list[str], contract: ContractInfo, origin: str) -> str:
     rules = {c.id: c.rule for c in contract.clauses}
-    basis = (
-        f"; clause {clauses[0]}: {_first_sentence(rules[clauses[0]])}" if clauses else ""
-    )
+    basis = f"; clause {clauses[0]}: {_first_sentence(rules[clauses[0]])}" if clauses else ""
     src = "the reviewed ideal answer" if origin == "ideal_answer" else f"the contract {origin}"
     return (
         f"The observed answer failed as {rec.label} "
@@ -146,8 +142,12 @@ def make_pair(
         chosen=chosen,
         rejected=rec.bad_answer,
         reason=_why(rec, clauses, contract, origin),
-        tags=[rec.label, *clauses, f"lang:{rec.lang}",
-              "chosen:ideal" if origin == "ideal_answer" else "chosen:template"],
+        tags=[
+            rec.label,
+            *clauses,
+            f"lang:{rec.lang}",
+            "chosen:ideal" if origin == "ideal_answer" else "chosen:template",
+        ],
         source=rec.source,
         ts=rec.ts,
         lang=rec.lang,

@@ -117,7 +117,7 @@ class AuditRecord(BaseModel):
     posttrain_version: str = __version__
 
 
-def _safe(fn) -> str:  # noqa: ANN001
+def _safe(fn) -> str:
     try:
         return str(fn())
     except Exception:  # getpass fails without a login name in some containers
@@ -127,7 +127,10 @@ def _safe(fn) -> str:  # noqa: ANN001
 def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5,
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
     except (OSError, subprocess.SubprocessError):
@@ -183,7 +186,13 @@ def render_datasheet(
 ) -> str:
     """``DATASHEET.md`` with the headings of Gebru et al., *Datasheets for Datasets*."""
     q_rows = [
-        (r.name, r.value, r.threshold, r.status + (f" ({r.override_reason})" if r.override_reason else ""), r.flagged_count)
+        (
+            r.name,
+            r.value,
+            r.threshold,
+            r.status + (f" ({r.override_reason})" if r.override_reason else ""),
+            r.flagged_count,
+        )
         for r in quality.rules
     ]
     parts = [
@@ -219,7 +228,10 @@ def render_datasheet(
         f"{counts.read} records read, {counts.accepted} accepted, {counts.quarantined} "
         f"quarantined (`quarantine.jsonl`: file, line and reason, no content), of which "
         f"{counts.dropped_by_policy} were dropped by the de-identification policy.\n",
-        _table(sorted(counts.quarantine_reasons.items(), key=lambda kv: -kv[1]), ("quarantine reason", "records"))
+        _table(
+            sorted(counts.quarantine_reasons.items(), key=lambda kv: -kv[1]),
+            ("quarantine reason", "records"),
+        )
         + "\n",
         f"De-identification: policy `{policy.label}`; Presidio analyzer with offline pattern "
         "recognizers (mainland ID numbers with checksum, mobiles with and without +86, "

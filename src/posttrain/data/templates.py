@@ -10,6 +10,8 @@ record id, so one sentence does not carry a whole bucket (the template-overuse r
 watches that). The language follows the prompt (``reply_in_user_language``).
 """
 
+# ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
+
 from __future__ import annotations
 
 import hashlib

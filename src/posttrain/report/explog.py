@@ -17,7 +17,7 @@ from filelock import FileLock
 
 from posttrain.report.model import KEY_METRICS, RunReport
 
-__all__ = ["LOG_HEADER", "render_entry", "upsert_entry", "read_entry_ids"]
+__all__ = ["LOG_HEADER", "read_entry_ids", "render_entry", "upsert_entry"]
 
 LOG_HEADER = (
     "# Experiment log\n\n"

@@ -59,7 +59,9 @@ def _num(x: float | None, digits: int = 3, signed: bool = False) -> str:
     return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
-def _table(headers: Sequence[str], rows: Iterable[tuple[Sequence[str], str]], numeric: set[int]) -> str:
+def _table(
+    headers: Sequence[str], rows: Iterable[tuple[Sequence[str], str]], numeric: set[int]
+) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for cells, css in rows:
@@ -130,7 +132,9 @@ def _metrics(report: RunReport) -> str:
         p = "–"
         css = ""
         if d is not None and d.delta is not None:
-            delta = f"{d.delta:+.3f} [{_num(d.ci_low, signed=True)}, {_num(d.ci_high, signed=True)}]"
+            delta = (
+                f"{d.delta:+.3f} [{_num(d.ci_low, signed=True)}, {_num(d.ci_high, signed=True)}]"
+            )
             p = f"{d.p_value:.3g}"
             css = "fail" if d.worse else ""
         rows.append(((escape(metric), _fmt_rate(b), _fmt_rate(c), delta, p), css))
@@ -219,8 +223,14 @@ def _gate(report: RunReport) -> str:
 def _flips(report: RunReport, limit: int = 40) -> str:
     parts = []
     for title, flips in (
-        ("Newly failing (passed on the baseline, fail on the candidate)", report.compare.newly_failing),
-        ("Newly passing (failed on the baseline, pass on the candidate)", report.compare.newly_passing),
+        (
+            "Newly failing (passed on the baseline, fail on the candidate)",
+            report.compare.newly_failing,
+        ),
+        (
+            "Newly passing (failed on the baseline, pass on the candidate)",
+            report.compare.newly_passing,
+        ),
     ):
         rows = [
             (
@@ -240,7 +250,13 @@ def _flips(report: RunReport, limit: int = 40) -> str:
         if rows:
             parts.append(
                 _table(
-                    ("item", "class / lang", "clause changes", "baseline answer", "candidate answer"),
+                    (
+                        "item",
+                        "class / lang",
+                        "clause changes",
+                        "baseline answer",
+                        "candidate answer",
+                    ),
                     rows,
                     set(),
                 )
@@ -299,7 +315,7 @@ def render_html(report: RunReport, plots: Sequence[Plot] | None = None) -> str:
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_CSS}</style></head><body>"
-        f"<h1>{escape(title)} <span class=\"badge {badge}\">{escape(decision)}</span></h1>"
+        f'<h1>{escape(title)} <span class="badge {badge}">{escape(decision)}</span></h1>'
         f'<p class="meta">{escape(report.candidate.label)} {escape(report.candidate.model)} vs '
         f"{escape(report.baseline.label)} {escape(report.baseline.model)} · written "
         f"{escape(report.created_at)} · workspace {escape(report.workspace)}</p>"

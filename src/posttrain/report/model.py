@@ -142,7 +142,9 @@ def training_info(run_dir: Path) -> TrainingInfo:
 
     manifest = read_manifest(run_dir)
     rows = read_signals(run_dir / SIGNALS_FILE)
-    tokens = max((int(r.get("tokens", 0) or 0) for r in rows if r.get("kind") == "train"), default=0)
+    tokens = max(
+        (int(r.get("tokens", 0) or 0) for r in rows if r.get("kind") == "train"), default=0
+    )
     return TrainingInfo(
         run_id=manifest.run_id,
         recipe=manifest.recipe,

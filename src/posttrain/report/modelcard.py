@@ -73,9 +73,7 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
     product = ctx.product or report.product or "the product"
     base = ctx.base_model or report.baseline.model
     langs = sorted({r.lang for r in report.candidate.metrics.rates if r.lang != "all"})
-    classes = [
-        c for c in ATTACK_CLASSES if report.candidate.rate("attack_hit_rate", c) is not None
-    ]
+    classes = [c for c in ATTACK_CLASSES if report.candidate.rate("attack_hit_rate", c) is not None]
     recipes = " → ".join(f"{t.recipe} ({t.config.get('method', 'lora')})" for t in report.training)
     v = report.verdict
     out: list[str] = [
@@ -101,7 +99,8 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         "",
         "## Intended use",
         "",
-        f"- Primary use: {ctx.product_description or report.product or 'the product the contract describes'}",
+        "- Primary use: "
+        + (ctx.product_description or report.product or "the product the contract describes"),
         "- Primary users: the product's customers, through the product's own front end, under "
         "the behaviour contract's system prompt (the prompt it was evaluated with).",
         "- Out of scope: use without the contract's system prompt; any domain the contract "
@@ -160,7 +159,8 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             )
         if counts.get("languages"):
             out.append(
-                "- Languages: " + ", ".join(f"{k} {n}" for k, n in sorted(counts["languages"].items()))
+                "- Languages: "
+                + ", ".join(f"{k} {n}" for k, n in sorted(counts["languages"].items()))
             )
     if ctx.deid_policy:
         out.append(f"- De-identification: {ctx.deid_policy}; no PII or credentials are trained on.")
@@ -177,26 +177,28 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             out.append(f"| {metric} | {_rate(b)} | {_rate(c)} |")
     lat = report.candidate.metrics.latency
     if lat.p95_s is not None:
+        blat = report.baseline.metrics.latency
         out.append(
-            f"| latency P50 / P95 (s) | {report.baseline.metrics.latency.p50_s or 0:.2f} / "
-            f"{report.baseline.metrics.latency.p95_s or 0:.2f} | {lat.p50_s or 0:.2f} / {lat.p95_s:.2f} |"
+            f"| latency P50 / P95 (s) | {blat.p50_s or 0:.2f} / {blat.p95_s or 0:.2f} | "
+            f"{lat.p50_s or 0:.2f} / {lat.p95_s:.2f} |"
         )
     out += [
         "",
         "### Safety results per attack class and language",
         "",
-        "| class | language | attack hit rate [95% CI] (k/n) | leak rate | baseline attack hit rate |",
+        "| class | language | attack hit rate [95% CI] (k/n) | leak rate "
+        "| baseline attack hit rate |",
         "|---|---|---|---|---|",
     ]
-    for c in classes:
+    for cls in classes:
         for lang in ["all", *langs]:
-            row = report.candidate.rate("attack_hit_rate", c, lang)
+            row = report.candidate.rate("attack_hit_rate", cls, lang)
             if row is None:
                 continue
             out.append(
-                f"| {c} | {lang} | {_rate(row)} | "
-                f"{_rate(report.candidate.rate('leak_rate', c, lang))} | "
-                f"{_rate(report.baseline.rate('attack_hit_rate', c, lang))} |"
+                f"| {cls} | {lang} | {_rate(row)} | "
+                f"{_rate(report.candidate.rate('leak_rate', cls, lang))} | "
+                f"{_rate(report.baseline.rate('attack_hit_rate', cls, lang))} |"
             )
     if v is not None:
         out += ["", "### Gate", ""]
@@ -236,7 +238,9 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         f"- {_link('gate verdict', report.verdict_path, card_dir)}",
     ]
     for t in report.training:
-        out.append(f"- {_link(f'training run {t.run_id}', str(Path(t.path) / 'manifest.json'), card_dir)}")
+        out.append(
+            f"- {_link(f'training run {t.run_id}', str(Path(t.path) / 'manifest.json'), card_dir)}"
+        )
     return "\n".join(out) + "\n"
 
 

@@ -212,8 +212,20 @@ def _latency_plot(base: EvalSide, cand: EvalSide) -> Plot | None:
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     xs = range(len(pairs))
     w = 0.38
-    ax.bar([x - w / 2 for x in xs], [b or 0 for _, b, _ in pairs], w, color=BASELINE_COLOUR, label=base.label)
-    ax.bar([x + w / 2 for x in xs], [c or 0 for _, _, c in pairs], w, color=CANDIDATE_COLOUR, label=cand.label)
+    ax.bar(
+        [x - w / 2 for x in xs],
+        [b or 0 for _, b, _ in pairs],
+        w,
+        color=BASELINE_COLOUR,
+        label=base.label,
+    )
+    ax.bar(
+        [x + w / 2 for x in xs],
+        [c or 0 for _, _, c in pairs],
+        w,
+        color=CANDIDATE_COLOUR,
+        label=cand.label,
+    )
     ax.set_xticks(list(xs))
     ax.set_xticklabels([p for p, _, _ in pairs])
     ax.set_ylabel("seconds per answer")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 PROMPTS = [
     "Where is my parcel? It was due on Monday and the tracking page has not moved.",
     "I want to return the blender I bought last week, the lid is cracked.",

@@ -12,8 +12,8 @@ import pytest
 
 from posttrain.data.deid import (
     Analyzer,
-    DeidPolicy,
     Deidentifier,
+    DeidPolicy,
     NetworkAccessError,
     id_card_checksum_ok,
     luhn_ok,
@@ -37,7 +37,10 @@ def spans(analyzer: Analyzer, text: str) -> list[tuple[str, str]]:
         ("身份证11010519491231002X", ("ID_CARD", "11010519491231002X")),
         ("邮箱zhang.san@example.com谢谢", ("EMAIL", "zhang.san@example.com")),
         ("key LTAI5tQ9xYzAbCdEfGh12xy", ("API_KEY", "LTAI5tQ9xYzAbCdEfGh12xy")),
-        ("id AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA ok", ("API_KEY", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA")),
+        (
+            "id AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA ok",
+            ("API_KEY", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"),
+        ),
         ("password=Hunter22!", ("PASSWORD", "Hunter22!")),
         ("密码是Abc12345请帮我登录", ("PASSWORD", "Abc12345")),
     ],
@@ -166,8 +169,13 @@ def test_pii_eval_reports_misses(tmp_path: Path, analyzer: Analyzer) -> None:
     text = "my name is Zhang San"
     bad.write_text(
         json.dumps(
-            {"id": "x", "lang": "en", "text": text, "kind": "positive",
-             "entities": [{"type": "PHONE", "start": 11, "end": 20, "value": "Zhang San"}]}
+            {
+                "id": "x",
+                "lang": "en",
+                "text": text,
+                "kind": "positive",
+                "entities": [{"type": "PHONE", "start": 11, "end": 20, "value": "Zhang San"}],
+            }
         )
         + "\n"
     )

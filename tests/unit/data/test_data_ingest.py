@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from datahelpers import record
 
 from posttrain.data.ingest import ingest
 from posttrain.errors import InputError
-from datahelpers import record
 
 LABELS = ["order_number", "jailbreak", "privacy"]
 
 
-def run(path: Path, **kw: object):  # noqa: ANN201
+def run(path: Path, **kw: object):
     args: dict[str, object] = {
         "field_map": {},
         "labels": LABELS,
@@ -68,8 +68,12 @@ BROKEN_JSONL: list[tuple[str, bytes, str]] = [
     ("oversized_line", js(prompt="x" * 13000).encode(), "oversized line"),
     ("too_long_text", js(prompt="y" * 1500).encode(), "too long"),
     ("nul_char", js(prompt="a\u0000b").encode(), "control characters"),
-    ("lone_surrogate", b'{"id": "s1", "prompt": "\\ud800 x", "bad_answer": "b", '
-     b'"source": "s", "ts": "2026-01-01"}', "lone surrogate"),
+    (
+        "lone_surrogate",
+        b'{"id": "s1", "prompt": "\\ud800 x", "bad_answer": "b", '
+        b'"source": "s", "ts": "2026-01-01"}',
+        "lone surrogate",
+    ),
     ("duplicate_key", b'{"id": "a", "id": "b"}', 'duplicate key "id"'),
     ("nan_value", b'{"id": NaN}', "NaN"),
     ("huge_int", b'{"id": ' + b"9" * 5000 + b"}", "invalid JSON value"),
@@ -139,7 +143,7 @@ def test_bom_crlf_and_label_case_are_accepted(tmp_path: Path) -> None:
 
 HEADER = "id,prompt,bad_answer,label,source,ts\n"
 BROKEN_CSV: list[tuple[str, str, str]] = [
-    ("too_many_cells", 'x1,p,b,jailbreak,s,2026-01-01,extra\n', "7 cells but the header has 6"),
+    ("too_many_cells", "x1,p,b,jailbreak,s,2026-01-01,extra\n", "7 cells but the header has 6"),
     ("too_few_cells", "x2,p,b\n", "3 cells"),
     ("csv_missing_value", "x3,,b,jailbreak,s,2026-01-01\n", 'field "prompt" is missing'),
     ("csv_bad_label", "x4,p,b,nope,s,2026-01-01\n", 'unknown label "nope"'),

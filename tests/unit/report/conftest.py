@@ -56,9 +56,19 @@ def write_results(
             for i in range(n):
                 items.append(_item(i, cls, cls, lang, i % hit_every == 0, False, text))
         for i in range(n):
-            items.append(_item(i, "regression", None, lang, i % regression_fail_every == 0, False, text))
             items.append(
-                _item(i, "over_refusal", "over_refusal", lang, False, i % refuse_benign_every == 0, text)
+                _item(i, "regression", None, lang, i % regression_fail_every == 0, False, text)
+            )
+            items.append(
+                _item(
+                    i,
+                    "over_refusal",
+                    "over_refusal",
+                    lang,
+                    False,
+                    i % refuse_benign_every == 0,
+                    text,
+                )
             )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "items.jsonl").write_text(

@@ -50,7 +50,8 @@ def _images(html: str) -> list[bytes]:
 
 
 def test_html_report_embeds_one_png_per_plot_and_loads_nothing_from_elsewhere(
-    tmp_path: Path, results  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    results,  # type: ignore[no-untyped-def]
 ) -> None:
     report = _report(tmp_path, results)
     path = write_html_report(report, tmp_path / "out" / "report.html")
@@ -79,7 +80,8 @@ def test_flips_are_listed_and_model_text_is_escaped(tmp_path: Path, results) -> 
     assert report.compare.newly_passing
     flip = report.compare.newly_passing[0]
     assert f"{flip.suite}/{flip.id}" in html
-    assert f"Newly passing (failed on the baseline, pass on the candidate): {len(report.compare.newly_passing)}" in html
+    n = len(report.compare.newly_passing)
+    assert f"Newly passing (failed on the baseline, pass on the candidate): {n}" in html
 
 
 def test_loss_plot_appears_with_a_training_run(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]
@@ -114,14 +116,24 @@ def test_experiment_log_has_one_entry_per_run(tmp_path: Path, results) -> None: 
     assert text.count("## loop-1 ") == 1
     assert "rerun: still blocked" in text and "safer on jailbreaks" in text  # loop-2 kept
     entry = text.split("<!-- posttrain-run: loop-1 -->")[1].split("<!-- /posttrain-run")[0]
-    for field in ("run_id", "data version", "config", "metrics", "verdict", "conclusion", "rollback decision"):
+    for field in (
+        "run_id",
+        "data version",
+        "config",
+        "metrics",
+        "verdict",
+        "conclusion",
+        "rollback decision",
+    ):
         assert f"**{field}**" in entry
     assert "sha256:feed" in entry and "attack_hit_rate" in entry
 
 
 @pytest.mark.parametrize("with_datasheet", [True, False])
 def test_model_card_has_mitchell_headings_and_safety_per_class_and_language(
-    tmp_path: Path, results, with_datasheet: bool  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    results,
+    with_datasheet: bool,  # type: ignore[no-untyped-def]
 ) -> None:
     report = _report(tmp_path, results)
     sheet = tmp_path / "data" / "DATASHEET.md"

@@ -19,9 +19,9 @@ finally:
     for _m in _hidden:
         del sys.modules[_m]
 
-from posttrain.data.deid.engine import Analyzer, NetworkAccessError, build_analyzer, no_network
-from posttrain.data.deid.policy import DeidPolicy, Deidentifier, RecordDeid
-from posttrain.data.deid.recognizers import ENTITY_TYPES, id_card_checksum_ok, luhn_ok
+from posttrain.data.deid.engine import Analyzer, NetworkAccessError, build_analyzer, no_network  # noqa: E402
+from posttrain.data.deid.policy import Deidentifier, DeidPolicy, RecordDeid  # noqa: E402
+from posttrain.data.deid.recognizers import ENTITY_TYPES, id_card_checksum_ok, luhn_ok  # noqa: E402
 
 __all__ = [
     "ENTITY_TYPES",

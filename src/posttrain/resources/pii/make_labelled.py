@@ -9,6 +9,8 @@ in the providers' formats. Each line: ``id``, ``lang`` (en/zh), ``text``, ``enti
 ``negative:<what>`` for hard negatives that must not be flagged).
 """
 
+# ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
+
 from __future__ import annotations
 
 import base64
@@ -140,7 +142,7 @@ def positives(rng: random.Random) -> list[tuple[str, str, list[tuple[str, str]]]
             rng.choice(["Call me on {0} tomorrow", "my mobile is {0}", "You can reach me at {0}."]),
             ("PHONE", f"+86 {mobile(rng)}" if i % 2 else mobile(rng)),
         )
-    for i in range(6):
+    for _i in range(6):
         add(
             "en",
             "Please call {0} after 5pm",
@@ -194,7 +196,7 @@ def positives(rng: random.Random) -> list[tuple[str, str, list[tuple[str, str]]]
             ),
             ("BANK_CARD", grouped if i % 2 else c),
         )
-    for i in range(4):
+    for _i in range(4):
         # no Luhn, but the context says card
         add("zh", "银行卡号：{0}", ("BANK_CARD", luhn_fail("6222", 19, rng)))
         add("en", "card number {0}", ("BANK_CARD", luhn_fail("4", 16, rng)))
@@ -271,17 +273,17 @@ def positives(rng: random.Random) -> list[tuple[str, str, list[tuple[str, str]]]
             rng.choice(["我的AccessKey是{0}，帮我查下", "密钥ID {0} 泄露了吗", "调用时带上{0}"]),
             ("API_KEY", keys[(i + 3) % len(keys)]()),
         )
-    for i in range(12):
+    for _i in range(12):
         add(
             "en",
             rng.choice(["Authorization: Bearer {0}", "my session token {0}"]),
             ("JWT", jwt(rng)),
         )
         add("zh", "这是我的登录令牌{0}，为什么过期了", ("JWT", jwt(rng)))
-    for i in range(10):
+    for _i in range(10):
         add("en", "my deploy key:\n{0}\nwhy does it fail?", ("PRIVATE_KEY", private_key(rng)))
         add("zh", "私钥如下\n{0}\n请帮我配置", ("PRIVATE_KEY", private_key(rng)))
-    for i in range(14):
+    for _i in range(14):
         add(
             "en",
             rng.choice(

@@ -1,0 +1,304 @@
+"""``posttrain ladder``: climb only as far as the evidence demands.
+
+Rung 0 is the base model, rung 1 the contract guard around it (system prompt +
+validation + retry / fallback, :class:`~posttrain.evaluate.Guard`), rung 2 SFT, rung 3
+SFT + DPO. Every rung is evaluated on the same sample and judged by the same gate
+against rung 0; for each the ladder reports the verdict, the key metrics with their
+intervals and the cost (wall time, tokens trained, GPU-hours estimated at a given model
+size by the training stage's estimator), and names the cheapest rung that passes.
+
+The loop (:func:`~posttrain.pipeline.loop.run_loop` with DPO) provides rungs 0, 2 and 3:
+whatever ``posttrain run`` already did is reused (same loop folder, same training runs,
+cached answers). The guard and the SFT-only model are extra stages of the same loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posttrain.evaluate.metrics import RateRow
+from posttrain.pipeline import stages as st
+from posttrain.pipeline.loop import (
+    Observer,
+    StageTiming,
+    evaluate_model,
+    open_loop,
+    run_loop,
+    run_stage,
+)
+from posttrain.pipeline.state import LoopConfig
+
+__all__ = ["LADDER_METRICS", "LadderResult", "Rung", "RungCost", "render_markdown", "run_ladder"]
+
+LADDER_METRICS = (
+    "attack_hit_rate",
+    "leak_rate",
+    "over_refusal_rate",
+    "regression_pass_rate",
+    "format_validity",
+)
+
+
+class RungCost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Training wall time (cumulative over the rung's runs) + this rung's evaluation time.
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    tokens_trained: int = 0
+    # Estimated GPU-hours to train the same tokens at ``size`` (0 for rungs 0 and 1).
+    gpu_hours: float = 0.0
+    size: str = "7B"
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return self.train_s + self.eval_s
+
+
+class Rung(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    name: str
+    model: str
+    eval_dir: str
+    decision: Literal["PASS", "BLOCK", "INCONCLUSIVE"]
+    verdict_path: str
+    blocking: list[str] = Field(default_factory=list)
+    metrics: dict[str, RateRow | None] = Field(default_factory=dict)
+    cost: RungCost
+
+
+class LadderResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    kind: Literal["ladder"] = "ladder"
+    loop_id: str
+    workspace: str
+    size: str
+    rungs: list[Rung]
+    recommended: int | None
+    recommendation: str
+    report: str | None = None
+    stages: list[StageTiming] = Field(default_factory=list)
+
+
+def _metrics(eval_dir: Path) -> dict[str, RateRow | None]:
+    from posttrain.evaluate import compute_metrics
+    from posttrain.evaluate.compare import load_results
+
+    m = compute_metrics(load_results(eval_dir))
+    return {name: m.get(name) for name in LADDER_METRICS}
+
+
+def _gpu_hours(run: dict[str, Any], size: str) -> tuple[float, str | None]:
+    from posttrain.report.model import training_info
+    from posttrain.train.estimate import estimate
+
+    info = training_info(Path(run["run_dir"]))
+    if not info.tokens:
+        return 0.0, f"{info.run_id}: no token count in its signals; GPU-hours not estimated"
+    c = info.config
+    recipe = info.recipe if info.recipe in ("sft", "dpo", "reward", "ppo") else "sft"
+    est = estimate(
+        {
+            "model": size,
+            "method": c.get("method", "lora"),
+            "recipe": recipe,
+            "seq_len": c.get("seq_len", 2048),
+            "micro_batch": c.get("micro_batch", 1),
+            "grad_accum": c.get("grad_accum", 1),
+            "lora_r": c.get("lora_r", 16),
+            "tokens": float(info.tokens),
+        }
+    )
+    return est.gpu_hours, None
+
+
+def run_ladder(
+    cfg: LoopConfig, *, size: str = "7B", observer: Observer | None = None
+) -> LadderResult:
+    """Evaluate and gate every rung; see the module docstring. Raises what
+    :func:`~posttrain.pipeline.loop.run_loop` raises."""
+    from posttrain.contract import load_contract
+    from posttrain.evaluate import Guard
+    from posttrain.evaluate.lazy import LazyBackend
+
+    obs = observer or Observer()
+    cfg = cfg.model_copy(update={"dpo": True})
+    loop = run_loop(cfg, observer=obs, stop_after="gate")
+    loop_dir, state = open_loop(cfg)
+    timings: list[StageTiming] = list(loop.stages)
+    out = state.stages
+
+    def stage(name: str, inputs: Any, fn: Any, detail: str = "") -> dict[str, Any]:
+        return run_stage(loop_dir, state, name, inputs, fn, obs, timings, detail)
+
+    base, cand = out["eval_base"].outputs, out["eval_candidate"].outputs
+    sft, dpo = out["sft"].outputs, out["dpo"].outputs
+    base_dir = Path(base["dir"])
+    sample = {"options": cfg.identity(), "contract": state.inputs.get("contract.yaml")}
+
+    # rung 1: the guard around the base model
+    guard = stage(
+        "ladder_guard_eval",
+        {**sample, "model": cfg.model, "guard": 2},
+        lambda: evaluate_model(
+            cfg,
+            f"guard+{cfg.model}",
+            Guard(
+                LazyBackend("hf", cfg.model, batch_size=cfg.batch_size),
+                load_contract(cfg.ws.contract),
+            ),
+            loop_dir / "eval" / "guard",
+            obs,
+        ),
+        "evaluate the base model behind the contract guard",
+    )
+    # rung 2: the SFT model alone
+    sft_export = stage(
+        "ladder_sft_export",
+        {"run": sft["run_id"]},
+        lambda: st.export_candidate(Path(sft["run_dir"])),
+    )
+    sft_eval = stage(
+        "ladder_sft_eval",
+        {**sample, "model": sft_export["fingerprint"]},
+        lambda: evaluate_model(
+            cfg,
+            sft_export["model_path"],
+            LazyBackend("hf", sft_export["model_path"], batch_size=cfg.batch_size),
+            loop_dir / "eval" / "sft",
+            obs,
+        ),
+        "evaluate the SFT model",
+    )
+    sides = [
+        (0, "base model", cfg.model, base, []),
+        (1, "guard (prompt + validation + retry/fallback)", f"guard+{cfg.model}", guard, []),
+        (2, "SFT", sft_export["model_path"], sft_eval, [sft]),
+        (3, "SFT + DPO", cand["model"], cand, [sft, dpo]),
+    ]
+    rungs: list[Rung] = []
+    for index, name, model, ev, runs in sides:
+        verdict = (
+            out["gate"].outputs
+            if index == 3
+            else stage(
+                f"ladder_gate_{index}",
+                {"base": base, "rung": ev, "policy": state.inputs.get("gate.yaml")},
+                lambda ev=ev, index=index: st.run_gate(
+                    cfg, base_dir, Path(ev["dir"]), loop_dir / f"verdict-rung{index}.json"
+                ),
+            )
+        )
+        cost = RungCost(
+            train_s=sum(float(r.get("wall_s", 0.0)) for r in runs),
+            eval_s=float(ev.get("eval_s", 0.0)),
+            tokens_trained=sum(int(r.get("tokens", 0)) for r in runs),
+            size=size,
+        )
+        for r in runs:
+            hours, note = _gpu_hours(r, size)
+            cost.gpu_hours += hours
+            if note:
+                cost.notes.append(note)
+        if index == 1:
+            cost.notes.append("no training; pays at inference: retries and fallbacks per answer")
+        rungs.append(
+            Rung(
+                index=index,
+                name=name,
+                model=model,
+                eval_dir=ev["dir"],
+                decision=verdict["decision"],
+                verdict_path=verdict["verdict_path"],
+                blocking=list(verdict.get("blocking", [])),
+                metrics=_metrics(Path(ev["dir"])),
+                cost=cost,
+            )
+        )
+    passing = [r for r in rungs if r.decision == "PASS"]
+    if passing:
+        best = passing[0]
+        text = (
+            f"rung {best.index} ({best.name}) is the cheapest rung that passes the gate; "
+            "stop climbing there."
+        )
+    else:
+        best = None
+        text = (
+            "no rung passes the gate: fix the data or the contract before climbing further "
+            "(see each rung's blocking rules)."
+        )
+    result = LadderResult(
+        loop_id=state.loop_id,
+        workspace=str(cfg.workspace),
+        size=size,
+        rungs=rungs,
+        recommended=best.index if best else None,
+        recommendation=text,
+        stages=timings,
+    )
+    path = cfg.ws.root.resolve() / "reports" / "posttrain" / state.loop_id / "ladder.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.report = str(path)
+    path.write_text(render_markdown(result), encoding="utf-8")
+    path.with_suffix(".json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _fmt(row: RateRow | None) -> str:
+    if row is None or row.rate is None:
+        return "–"
+    return f"{row.rate:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+
+
+def render_markdown(result: LadderResult) -> str:
+    """The per-rung table and the recommendation as Markdown."""
+    head = [
+        "rung",
+        "decision",
+        *LADDER_METRICS,
+        "wall s",
+        "tokens trained",
+        f"GPU-h @ {result.size}",
+    ]
+    lines = [
+        f"# The ladder ({result.loop_id})",
+        "",
+        f"**Recommendation:** {result.recommendation}",
+        "",
+        "Rates with 95% Wilson intervals; every rung gated against rung 0 on the same items.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r in result.rungs:
+        cells = [
+            f"{r.index} {r.name}",
+            r.decision,
+            *[_fmt(r.metrics.get(m)) for m in LADDER_METRICS],
+            f"{r.cost.wall_s:.0f}",
+            str(r.cost.tokens_trained),
+            f"{r.cost.gpu_hours:.3g}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for r in result.rungs:
+        if r.blocking or r.cost.notes:
+            lines.append(
+                f"- rung {r.index}: "
+                + "; ".join(
+                    [
+                        *(f"blocking {', '.join(r.blocking)}" for _ in [0] if r.blocking),
+                        *r.cost.notes,
+                    ]
+                )
+            )
+    return "\n".join(lines) + "\n"
