@@ -10,7 +10,7 @@
    extrapolates to N; our analyzer runs on the same texts for a direct ratio;
 4. recall of both on the PII planted in those records and on the labelled PII set.
 
-No spaCy model wheel installs offline from PyPI under its official name, so the spaCy
+The official spaCy model wheels are not on PyPI (only unvetted re-uploads), so the spaCy
 pipeline is ``spacy.blank("en")`` wired into Presidio's ``SpacyNlpEngine`` (no NER: the
 baseline is *faster* than with ``en_core_web_lg``, and misses names it could find).
 """
@@ -205,8 +205,9 @@ def main() -> None:
         "",
         "Baseline: Presidio "
         "`AnalyzerEngine` with `load_predefined_recognizers()` (all predefined recognizers) and "
-        '`SpacyNlpEngine` over `spacy.blank("en")`: no spaCy model wheel installs offline from '
-        "PyPI under its official name, and Presidio's `load()` would download one. Without NER "
+        '`SpacyNlpEngine` over `spacy.blank("en")`: the official spaCy model wheels are not on '
+        "PyPI (only unvetted third-party re-uploads, not installed), and Presidio's `load()` "
+        "would download one. Without NER "
         "the baseline is faster than with `en_core_web_lg`, so the ratio is conservative. Ours: "
         "the same Presidio recognizer/anonymizer structure with our recognizers, a combined "
         "trigger prefilter and direct recognizer calls (the engine's per-call overhead alone is "

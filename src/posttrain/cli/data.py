@@ -7,14 +7,25 @@ missed), 2 unusable input file, config or flag.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
 from posttrain.errors import UsageError
+
+if TYPE_CHECKING:
+    from posttrain.data import DatasetBuild
 
 data_app = typer.Typer(
     help="Failures -> de-identified SFT records and preference pairs.", no_args_is_help=True
@@ -88,7 +99,7 @@ def build(
         disable=json_out,
         transient=True,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -105,7 +116,7 @@ def build(
         raise typer.Exit(1)
 
 
-def _render(result) -> None:
+def _render(result: DatasetBuild) -> None:
     c = result.counts
     table = Table(title="buckets", show_edge=False)
     table.add_column("label")

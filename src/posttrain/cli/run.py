@@ -37,17 +37,17 @@ EvalLimitOpt = Annotated[
     typer.Option(
         "--eval-limit",
         min=1,
-        help="Attack/over-refusal items per class and language [default: 15 with quick, else all].",
+        help="Attack/over-refusal items per class and language (default: 15 with quick, else all).",
     ),
 ]
 RegLimitOpt = Annotated[
     int | None,
-    typer.Option("--regression-limit", min=1, help="Regression items per language [all]."),
+    typer.Option("--regression-limit", min=1, help="Regression items per language (default: all)."),
 ]
 TokensOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Tokens per answer.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Answers per backend call.")]
 PolicyOpt = Annotated[
-    Path | None, typer.Option("--policy", help="Gate policy [workspace gate.yaml].")
+    Path | None, typer.Option("--policy", help="Gate policy (default: the workspace gate.yaml).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
@@ -158,7 +158,10 @@ def run_cmd(
     profile: ProfileOpt = "quick",
     dpo: Annotated[
         bool | None,
-        typer.Option("--dpo/--no-dpo", help="Train DPO on top of SFT [if configs/align/dpo.yaml]."),
+        typer.Option(
+            "--dpo/--no-dpo",
+            help="Train DPO on top of SFT (default: when configs/align/dpo.yaml exists).",
+        ),
     ] = None,
     overrides: OverrideOpt = None,
     eval_limit: EvalLimitOpt = None,
@@ -196,14 +199,21 @@ def run_cmd(
         raise typer.Exit(result.exit_code)
     console.print(_stage_table(result.stages, result.total_s))
     style = _STYLE.get(result.decision, "bold")
-    console.print(f"verdict: [{style}]{result.decision}[/]  ({result.verdict_path})")
-    for rule in result.blocking:
-        console.print(f"  blocking: {rule}")
+    console.print(
+        f"verdict: [{style}]{result.decision}[/]  ({result.verdict_path})", soft_wrap=True
+    )
+    if result.blocking:
+        shown = ", ".join(result.blocking[:6])
+        more = f" and {len(result.blocking) - 6} more" if len(result.blocking) > 6 else ""
+        console.print(f"  blocking: {shown}{more} (see the report's gate table)")
     if result.version:
         promoted = " and promoted to champion" if result.promoted else ""
-        console.print(f"registered {result.version}{promoted}; model card: {result.model_card}")
-    console.print(f"experiment log: {result.experiment_log}")
-    console.print(f"report: [bold]{result.report}[/]")
+        console.print(
+            f"registered {result.version}{promoted}; model card: {result.model_card}",
+            soft_wrap=True,
+        )
+    console.print(f"experiment log: {result.experiment_log}", soft_wrap=True)
+    console.print(f"report: [bold]{result.report}[/]", soft_wrap=True)
     raise typer.Exit(result.exit_code)
 
 
@@ -248,8 +258,19 @@ def ladder_cmd(
         print_json(result.model_dump(mode="json"))
         raise typer.Exit(code)
     table = Table(title=f"the ladder ({result.loop_id}); rates with 95% intervals")
-    for col in ("rung", "decision", *LADDER_METRICS, "wall s", "tokens", f"GPU-h @{size}"):
-        table.add_column(col)
+    heads = {
+        "attack_hit_rate": "attack hit",
+        "leak_rate": "leak",
+        "over_refusal_rate": "over-refusal",
+        "regression_pass_rate": "regression pass",
+        "format_validity": "format ok",
+    }
+    table.add_column("rung", no_wrap=True)
+    table.add_column("decision", no_wrap=True)
+    for m in LADDER_METRICS:
+        table.add_column(heads.get(m, m))
+    for col in ("wall s", "tokens", f"GPU-h @{size}"):
+        table.add_column(col, justify="right")
     for r in result.rungs:
         cells = []
         for m in LADDER_METRICS:
@@ -257,7 +278,7 @@ def ladder_cmd(
             cells.append(
                 "–"
                 if row is None or row.rate is None
-                else f"{row.rate:.2f} [{row.ci_low:.2f},{row.ci_high:.2f}]"
+                else f"{row.rate:.2f}\n[{row.ci_low:.2f},{row.ci_high:.2f}]"
             )
         table.add_row(
             f"{r.index} {r.name}",
@@ -269,14 +290,14 @@ def ladder_cmd(
         )
     console.print(table)
     console.print(f"[bold]recommendation:[/] {result.recommendation}")
-    console.print(f"ladder report: {result.report}")
+    console.print(f"ladder report: {result.report}", soft_wrap=True)
     raise typer.Exit(code)
 
 
 @app.command("report")
 def report_cmd(
     loop: Annotated[
-        str | None, typer.Argument(help="Loop id or folder [default: the newest loop].")
+        str | None, typer.Argument(help="Loop id or folder (default: the newest loop).")
     ] = None,
     workspace: WorkspaceOpt = Path("."),
     json_out: JsonOpt = False,
@@ -288,7 +309,7 @@ def report_cmd(
     if json_out:
         print_json(paths)
         return
-    console.print(f"experiment log: {paths['log_path']}")
+    console.print(f"experiment log: {paths['log_path']}", soft_wrap=True)
     if paths.get("card_path"):
-        console.print(f"model card: {paths['card_path']}")
-    console.print(f"report: [bold]{paths['report_path']}[/]")
+        console.print(f"model card: {paths['card_path']}", soft_wrap=True)
+    console.print(f"report: [bold]{paths['report_path']}[/]", soft_wrap=True)

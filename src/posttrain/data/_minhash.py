@@ -71,15 +71,20 @@ def _signatures(texts: list[str], n: int, perms: int, sample: int = 4) -> np.nda
         h = _mix(h[keep])
         counts = np.bincount(owner, minlength=len(texts))
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        # Permutations by XOR with random masks of one well-mixed hash: one array op per
-        # permutation instead of a multiply-add-mix (far cheaper; fine for LSH candidates,
-        # which are then confirmed with the exact Jaccard).
-        masks = np.random.default_rng(1234).integers(0, 2**63, size=perms, dtype=np.uint64)
+        # Permutations of one well-mixed hash by xor + odd multiply: two array ops per
+        # permutation instead of a full re-mix (candidates are confirmed exactly).
+        rng = np.random.default_rng(1234)
+        masks = rng.integers(0, 2**63, size=perms, dtype=np.uint64)
+        mults = rng.integers(0, 2**63, size=perms, dtype=np.uint64) | np.uint64(1)
         sig = np.empty((len(texts), perms), dtype=np.uint64)
         empty = counts == 0
         for p in range(perms):
             if len(h):
-                col = np.minimum.reduceat(h ^ masks[p], np.minimum(offsets, len(h) - 1))
+                # xor then multiply by an odd constant: a bijection of uint64 whose order
+                # is far less correlated across permutations than xor alone
+                col = np.minimum.reduceat(
+                    (h ^ masks[p]) * mults[p], np.minimum(offsets, len(h) - 1)
+                )
             else:
                 col = np.zeros(len(texts), dtype=np.uint64)
             # a text with no sampled n-gram gets a signature of its own (no false pairs;
@@ -127,16 +132,18 @@ def near_duplicate_pairs(
     cand.sort(axis=1)
     if query_from is not None:
         cand = cand[(cand[:, 0] < query_from) & (cand[:, 1] >= query_from)]
-    # estimated Jaccard from the signatures: exact checks only where they can succeed
+    # Jaccard estimated from the signatures (std ~0.06 at 40 permutations) drops pairs
+    # that cannot reach the threshold; the rest get the exact n-gram Jaccard
     est = (sig[cand[:, 0]] == sig[cand[:, 1]]).mean(axis=1)
-    cand = np.unique(cand[est >= threshold - 0.1], axis=0)
-    cands = [(int(i), int(j)) for i, j in cand]
-    out = []
+    keep = est >= threshold - 0.1
+    cand = cand[keep]
+    out: list[tuple[int, int, float]] = []
     cache: dict[int, set[str]] = {}
-    for i, j in cands:
+    for i, j in cand.tolist():
         si = cache.setdefault(i, shingles(texts[i], n))
         sj = cache.setdefault(j, shingles(texts[j], n))
         jac = jaccard(si, sj)
         if jac >= threshold:
             out.append((i, j, round(jac, 4)))
+    out.sort()
     return out

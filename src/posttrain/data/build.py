@@ -127,11 +127,12 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
     clause_map[UNLABELED] = []
     pairs: list[PrefPair] = []
     sft: list[SftRecord] = []
-    for rec in records:
-        pair = make_pair(rec, cfg.templates.get(rec.label, "none"), clause_map[rec.label], contract)
+    for brec in records:
+        kind = cfg.templates.get(brec.label, "none")
+        pair = make_pair(brec, kind, clause_map.get(brec.label, []), contract)
         if pair is not None:
             pairs.append(pair)
-            sft.append(make_sft(rec, pair))
+            sft.append(make_sft(brec, pair))
     timer.lap("records")
 
     # 4. quality rules

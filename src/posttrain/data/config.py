@@ -109,7 +109,7 @@ def _default_rules() -> list[LabelRule]:
             r"(?i)\b(stupid|idiot|dumb|shut up|deal with it|not my problem|whatever)\b|爱买不买|笨蛋|白痴|闭嘴|烦不烦",
         ),
     ]
-    return [LabelRule(label=label, field=field, pattern=p) for label, field, p in r]  # type: ignore[arg-type]
+    return [LabelRule.model_validate({"label": la, "field": f, "pattern": p}) for la, f, p in r]
 
 
 def _default_templates() -> dict[str, TemplateKind]:

@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import subprocess
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -117,7 +118,7 @@ class AuditRecord(BaseModel):
     posttrain_version: str = __version__
 
 
-def _safe(fn) -> str:
+def _safe(fn: Callable[[], object]) -> str:
     try:
         return str(fn())
     except Exception:  # getpass fails without a login name in some containers
@@ -165,7 +166,7 @@ def data_version(dataset_files: dict[str, str], policy_sha: str) -> str:
     return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _table(rows: list[tuple[object, ...]], head: tuple[str, ...]) -> str:
+def _table(rows: Sequence[Sequence[object]], head: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -195,6 +196,7 @@ def render_datasheet(
         )
         for r in quality.rules
     ]
+    reasons = sorted(counts.quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     parts = [
         f"# Datasheet: {product} post-training data\n",
         f"Data version `{version}`, built by posttrain {__version__} under de-identification "
@@ -229,7 +231,7 @@ def render_datasheet(
         f"quarantined (`quarantine.jsonl`: file, line and reason, no content), of which "
         f"{counts.dropped_by_policy} were dropped by the de-identification policy.\n",
         _table(
-            sorted(counts.quarantine_reasons.items(), key=lambda kv: -kv[1]),
+            reasons,
             ("quarantine reason", "records"),
         )
         + "\n",

@@ -2,8 +2,10 @@
 
 Prompts are rendered with :func:`posttrain.models.chat.render` (the same function training
 uses), sorted by length so each batch pads little, generated under ``torch.inference_mode``
-and returned in input order. Decoding is greedy, or sampled with a seed; it stops at the
-model's end-of-turn token, at ``max_new_tokens`` or at a stop string.
+and returned in input order. The token prefix a batch shares (the contract's system prompt)
+is run through the model once and its key/value cache reused for every prompt. Decoding is
+greedy, or sampled with a seed; it stops at the model's end-of-turn token, at
+``max_new_tokens`` or at a stop string.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from posttrain.models.chat import render
 
 __all__ = ["HFBackend"]
 
+# Below this many shared tokens, reusing a prefix cache saves less than copying it costs.
+MIN_PREFIX_TOKENS = 16
+
 
 class HFBackend:
     """Generate with a local transformers model (a known name or an HF folder)."""
@@ -38,9 +43,11 @@ class HFBackend:
         num_threads: int | None = None,
         dtype: str = "float32",
         loaded: tuple[Any, Any] | None = None,
+        prefix_cache: bool = True,
     ) -> None:
         """``loaded`` takes an already loaded ``(model, tokenizer)`` pair (e.g. a model
-        being trained) instead of loading ``model`` from disk."""
+        being trained) instead of loading ``model`` from disk. ``prefix_cache`` reads the
+        token prefix a batch shares (the system prompt) once instead of once per prompt."""
         import torch
 
         from posttrain.models import fingerprint, load
@@ -53,6 +60,9 @@ class HFBackend:
             torch.set_num_threads(num_threads)
         self.model_name = model
         self.batch_size = batch_size
+        self.prefix_cache = prefix_cache
+        self._prefix_key: tuple[int, ...] | None = None
+        self._prefix_kv: Any = None
         if loaded is None:
             self.model, self.tokenizer = load(model, dtype=dtype)
             self._fingerprint: str | None = fingerprint(model)
@@ -96,33 +106,73 @@ class HFBackend:
         *,
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
+        # The prefix cache lives for one call: a model being trained changes between calls.
+        self._prefix_key, self._prefix_kv = None, None
         prompts = [self.render(c) for c in conversations]
-        lengths = [len(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         # Longest first: similar lengths share a batch, so little compute goes to padding,
         # and an out-of-memory error shows up in the first batch rather than the last.
-        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+        order = sorted(range(len(prompts)), key=lambda i: -len(ids[i]))
         results: list[Generation | None] = [None] * len(prompts)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            batch = self._generate_batch([prompts[i] for i in idx], params, seed_offset=start)
+            batch = self._generate_batch([ids[i] for i in idx], params, seed_offset=start)
             for i, gen in zip(idx, batch, strict=True):
                 results[i] = gen
             if on_progress is not None:
                 on_progress(len(idx))
         return [r for r in results if r is not None]
 
-    def _generate_batch(
-        self, prompts: list[str], params: GenerationParams, *, seed_offset: int
-    ) -> list[Generation]:
+    def _shared_prefix(self, batch: list[list[int]]) -> int:
+        """Length of the token prefix all prompts of ``batch`` share (the system prompt,
+        usually), keeping at least one token of each prompt outside it."""
+        if not self.prefix_cache or len(batch) == 0:
+            return 0
+        limit = min(len(ids) for ids in batch) - 1
+        first = batch[0]
+        k = 0
+        while k < limit and all(ids[k] == first[k] for ids in batch):
+            k += 1
+        return k if k >= MIN_PREFIX_TOKENS else 0
+
+    def _prefix_state(self, prefix: tuple[int, ...]) -> Any:
+        """The key/value cache of ``prefix`` (batch of one), computed once and reused."""
         import torch
 
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        if self._prefix_key != prefix:
+            with torch.inference_mode():
+                out = self.model(input_ids=torch.tensor([prefix]), use_cache=True)
+            self._prefix_key, self._prefix_kv = prefix, out.past_key_values
+        return self._prefix_kv
+
+    def _generate_batch(
+        self, batch: list[list[int]], params: GenerationParams, *, seed_offset: int
+    ) -> list[Generation]:
+        import copy
+
+        import torch
+
+        pad = int(self.tokenizer.pad_token_id)
+        k = self._shared_prefix(batch)
+        width = max(len(ids) for ids in batch) - k
+        # Padding goes between the shared prefix and each prompt's own tail (left padding
+        # when there is no shared prefix): the masked-out slots get no attention and
+        # position ids follow the mask, so every prompt sees exactly its own text.
+        rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
+        masks = [[1] * k + [0] * (width - (len(ids) - k)) + [1] * (len(ids) - k) for ids in batch]
+        enc = {"input_ids": torch.tensor(rows), "attention_mask": torch.tensor(masks)}
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
             "eos_token_id": self._stop_ids,
-            "pad_token_id": self.tokenizer.pad_token_id,
+            "pad_token_id": pad,
             "do_sample": not params.greedy,
         }
+        if k:
+            # The shared prefix is read once per backend, not once per prompt: with the
+            # contract's ~600-token system prompt this is most of an evaluation's compute.
+            past = copy.deepcopy(self._prefix_state(tuple(batch[0][:k])))
+            past.batch_repeat_interleave(len(batch))
+            kwargs["past_key_values"] = past
         if params.greedy:
             # Unset sampling knobs a checkpoint's generation_config may carry, so greedy
             # decoding does not warn about them.
@@ -146,7 +196,7 @@ class HFBackend:
         generations = []
         for row, mask in zip(out, enc["attention_mask"], strict=True):
             new = row[prompt_len:].tolist()
-            stop_at = next((k for k, t in enumerate(new) if t in self._stop_ids), None)
+            stop_at = next((j for j, t in enumerate(new) if t in self._stop_ids), None)
             finish: FinishReason
             if stop_at is not None:
                 completion_ids, finish = new[:stop_at], "stop"

@@ -33,6 +33,13 @@ from posttrain.pipeline.state import LoopConfig
 
 __all__ = ["LADDER_METRICS", "LadderResult", "Rung", "RungCost", "render_markdown", "run_ladder"]
 
+# What each rung adds, for the reports.
+RUNG_DESCRIPTIONS = {
+    "base": "the base model under the contract's system prompt",
+    "guard": "+ output validation, retry with the error, safe fallback (no training)",
+    "SFT": "+ LoRA SFT on the audited SFT records",
+    "SFT+DPO": "+ DPO on the preference pairs, on top of the SFT adapter",
+}
 LADDER_METRICS = (
     "attack_hit_rate",
     "leak_rate",
@@ -117,6 +124,10 @@ def _gpu_hours(run: dict[str, Any], size: str) -> tuple[float, str | None]:
             "tokens": float(info.tokens),
         }
     )
+    # The estimator rounds to 3 decimals, which is 0 for a CPU-sized run; recompute from
+    # its throughput so small rungs still compare.
+    if est.tokens_per_s > 0:
+        return info.tokens / est.tokens_per_s / 3600 * est.input.gpus, None
     return est.gpu_hours, None
 
 
@@ -179,10 +190,10 @@ def run_ladder(
         "evaluate the SFT model",
     )
     sides = [
-        (0, "base model", cfg.model, base, []),
-        (1, "guard (prompt + validation + retry/fallback)", f"guard+{cfg.model}", guard, []),
+        (0, "base", cfg.model, base, []),
+        (1, "guard", f"guard+{cfg.model}", guard, []),
         (2, "SFT", sft_export["model_path"], sft_eval, [sft]),
-        (3, "SFT + DPO", cand["model"], cand, [sft, dpo]),
+        (3, "SFT+DPO", cand["model"], cand, [sft, dpo]),
     ]
     rungs: list[Rung] = []
     for index, name, model, ev, runs in sides:
@@ -289,6 +300,9 @@ def render_markdown(result: LadderResult) -> str:
             f"{r.cost.gpu_hours:.3g}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for r in result.rungs:
+        lines.append(f"- rung {r.index} {r.name}: {RUNG_DESCRIPTIONS.get(r.name, '')}")
     lines.append("")
     for r in result.rungs:
         if r.blocking or r.cost.notes:

@@ -357,17 +357,17 @@ def _release(
     champion = registry.state().aliases.get("champion")
     decision = verdict["decision"]
     if decision != "PASS":
-        why = (
-            "blocking rule(s) " + ", ".join(verdict.get("blocking", []))
-            if verdict.get("blocking")
-            else ""
-        )
-        conclusion = (
-            f"{decision}: the candidate does not clear the gate ({why})."
-            if decision == "BLOCK"
-            else f"INCONCLUSIVE: too few samples to judge {why}; evaluate on more items "
-            "(--eval-limit) before a person decides."
-        )
+        failed = _few(verdict.get("failed", []))
+        unsure = _few(verdict.get("inconclusive", []))
+        if decision == "BLOCK":
+            conclusion = f"BLOCK: hard rule(s) broken: {failed}" + (
+                f"; too few samples to judge {unsure}" if unsure != "none" else ""
+            )
+        else:
+            conclusion = (
+                f"INCONCLUSIVE: too few samples to judge {unsure}; evaluate on more items "
+                "(--eval-limit) before a person decides"
+            )
         keep = (
             f"champion stays {champion}"
             if champion
@@ -401,6 +401,13 @@ def _release(
         "rollback_decision": f"release in stages; if a live safety metric regresses, roll back to "
         f"{target} (`posttrain rollback`).",
     }
+
+
+def _few(ids: list[str], n: int = 4) -> str:
+    if not ids:
+        return "none"
+    more = f" and {len(ids) - n} more" if len(ids) > n else ""
+    return ", ".join(ids[:n]) + more
 
 
 def _reports(

@@ -298,5 +298,13 @@ def run_gate(cfg: LoopConfig, baseline: Path, candidate: Path, out: Path) -> dic
         "verdict_id": verdict.id,
         "verdict_path": str(path),
         "blocking": blocking,
+        "failed": list(
+            dict.fromkeys(r.id for r in verdict.rules if r.status == "fail" and not r.waived_by)
+        ),
+        "inconclusive": list(
+            dict.fromkeys(
+                r.id for r in verdict.rules if r.status == "inconclusive" and r.severity == "hard"
+            )
+        ),
         "alerts": [r.id for r in verdict.rules if r.status == "alert"],
     }

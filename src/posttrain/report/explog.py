@@ -106,7 +106,7 @@ def upsert_entry(path: Path, report: RunReport, *, report_path: Path | None = No
     entry = render_entry(report, report_path=report_path)
     begin = _BEGIN.format(run_id=report.run_id)
     end = _END.format(run_id=report.run_id)
-    with FileLock(str(path) + ".lock", timeout=60):
+    with FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60):
         text = path.read_text(encoding="utf-8") if path.is_file() else LOG_HEADER
         start = text.find(begin)
         stop = text.find(end, start) if start >= 0 else -1

@@ -90,3 +90,31 @@ def test_unknown_backend_and_bad_options(tiny_model_dir) -> None:  # type: ignor
         make_backend("vllm-direct", "tiny-random")
     with pytest.raises(UsageError, match="batch_size"):
         make_backend("hf", "tiny-random", batch_size=0)
+
+
+def test_prefix_cache_changes_nothing_but_speed(tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    """A long shared system prompt is read once; the answers are those of plain padding."""
+    from posttrain.generation.hf import HFBackend
+
+    system = ChatMessage(role="system", content="You are ShopMate. Ask for the order number. " * 4)
+    convs = [[system, *p[-1:]] for p in PROMPTS]
+    cached = HFBackend("tiny-random", batch_size=3)
+    plain = HFBackend("tiny-random", batch_size=3, prefix_cache=False)
+    assert (
+        cached._shared_prefix(
+            [
+                cached.tokenizer(cached.render(c), add_special_tokens=False)["input_ids"]
+                for c in convs
+            ]
+        )
+        > 100
+    )
+    for params in (
+        GenerationParams(max_new_tokens=12),
+        GenerationParams(max_new_tokens=12, temperature=1.0, seed=3),
+    ):
+        a = cached.generate(convs, params)
+        b = plain.generate(convs, params)
+        assert [g.text for g in a] == [g.text for g in b]
+        assert [g.prompt_tokens for g in a] == [g.prompt_tokens for g in b]
+        assert [g.completion_tokens for g in a] == [g.completion_tokens for g in b]

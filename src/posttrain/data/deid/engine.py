@@ -60,19 +60,20 @@ def no_network() -> Iterator[None]:
         socket.create_connection,
         socket.getaddrinfo,
     )
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.create_connection = refuse
-    socket.getaddrinfo = refuse
+    setattr(socket.socket, "connect", refuse)  # noqa: B010 - patching a C type's method
+    setattr(socket.socket, "connect_ex", refuse)  # noqa: B010
+    setattr(socket, "create_connection", refuse)  # noqa: B010
+    setattr(socket, "getaddrinfo", refuse)  # noqa: B010
     try:
         yield
     finally:
-        (
-            socket.socket.connect,
-            socket.socket.connect_ex,
-            socket.create_connection,  # type: ignore[method-assign]
-            socket.getaddrinfo,
-        ) = saved
+        for owner, name, fn in zip(
+            (socket.socket, socket.socket, socket, socket),
+            ("connect", "connect_ex", "create_connection", "getaddrinfo"),
+            saved,
+            strict=True,
+        ):
+            setattr(owner, name, fn)
 
 
 def build_analyzer() -> AnalyzerEngine:

@@ -141,7 +141,9 @@ class Deidentifier:
                 for etype in {r.entity_type for r in results}
             }
             out[name] = self._anonymizer.anonymize(
-                text=text, analyzer_results=results, operators=operators
+                text=text,
+                analyzer_results=results,  # type: ignore[arg-type]  # same fields, other class
+                operators=operators,
             ).text
         return RecordDeid(fields=out, entities=dict(counts))
 

@@ -27,7 +27,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
@@ -142,7 +142,7 @@ class ScoredPatternRecognizer(PatternRecognizer):
         """Validate ``value``; return a new score, or ``None`` to reject the match."""
         return score
 
-    def analyze(  # type: ignore[override]
+    def analyze(
         self,
         text: str,
         entities: Sequence[str] | None = None,
@@ -177,7 +177,7 @@ class ScoredPatternRecognizer(PatternRecognizer):
                         end=end,
                         score=round(score, 4),
                         recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
                             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                             "pattern": spec.name,
                         },
@@ -417,7 +417,7 @@ def _detect_secrets_specs() -> tuple[_Spec, ...]:
         twilio,
     )
 
-    plugins = [
+    plugins: list[type[Any]] = [
         aws.AWSKeyDetector,
         azure_storage_key.AzureStorageKeyDetector,
         basic_auth.BasicAuthDetector,
