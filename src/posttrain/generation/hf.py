@@ -114,9 +114,11 @@ class HFBackend:
         # and an out-of-memory error shows up in the first batch rather than the last.
         order = sorted(range(len(prompts)), key=lambda i: -len(ids[i]))
         results: list[Generation | None] = [None] * len(prompts)
+        # The prefix shared by every prompt of the call, so its cache serves all batches.
+        k = self._shared_prefix(ids)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            batch = self._generate_batch([ids[i] for i in idx], params, seed_offset=start)
+            batch = self._generate_batch([ids[i] for i in idx], params, k, seed_offset=start)
             for i, gen in zip(idx, batch, strict=True):
                 results[i] = gen
             if on_progress is not None:
@@ -124,8 +126,8 @@ class HFBackend:
         return [r for r in results if r is not None]
 
     def _shared_prefix(self, batch: list[list[int]]) -> int:
-        """Length of the token prefix all prompts of ``batch`` share (the system prompt,
-        usually), keeping at least one token of each prompt outside it."""
+        """Length of the token prefix all prompts share (the system prompt, usually),
+        keeping at least one token of each prompt outside it."""
         if not self.prefix_cache or len(batch) == 0:
             return 0
         limit = min(len(ids) for ids in batch) - 1
@@ -146,14 +148,13 @@ class HFBackend:
         return self._prefix_kv
 
     def _generate_batch(
-        self, batch: list[list[int]], params: GenerationParams, *, seed_offset: int
+        self, batch: list[list[int]], params: GenerationParams, k: int, *, seed_offset: int
     ) -> list[Generation]:
         import copy
 
         import torch
 
         pad = int(self.tokenizer.pad_token_id)
-        k = self._shared_prefix(batch)
         width = max(len(ids) for ids in batch) - k
         # Padding goes between the shared prefix and each prompt's own tail (left padding
         # when there is no shared prefix): the masked-out slots get no attention and
