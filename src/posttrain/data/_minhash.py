@@ -24,7 +24,10 @@ def normalize(text: str) -> str:
 
 
 def shingles(text: str, n: int = 4) -> set[str]:
-    t = normalize(text)
+    return _shingle_set(normalize(text), n)
+
+
+def _shingle_set(t: str, n: int) -> set[str]:
     if len(t) <= n:
         return {t}
     return {t[i : i + n] for i in range(len(t) - n + 1)}
@@ -45,8 +48,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _signatures(texts: list[str], n: int, perms: int, sample: int = 4) -> np.ndarray:
-    norm = [normalize(t) for t in texts]
+def _signatures(norm: list[str], n: int, perms: int, sample: int = 4) -> np.ndarray:
+    texts = norm
     # each text contributes len - n + 1 n-grams; pad short texts to length n
     padded = [t if len(t) >= n else t + "\x00" * (n - len(t)) for t in norm]
     lengths = np.fromiter((len(t) for t in padded), dtype=np.int64, count=len(padded))
@@ -102,15 +105,18 @@ def near_duplicate_pairs(
     bands: int = 8,
     rows: int = 5,
     query_from: int | None = None,
+    normalized: bool = False,
 ) -> list[tuple[int, int, float]]:
     """Pairs ``(i, j, jaccard)`` with ``i < j`` whose n-gram Jaccard is ``>= threshold``.
 
     With ``query_from=k`` only pairs with ``i < k <= j`` are returned (texts before ``k``
     are an index, texts from ``k`` on are queries: used for train/eval contamination).
+    ``normalized=True`` says the texts already went through :func:`normalize`.
     """
     if len(texts) < 2:
         return []
-    sig = _signatures(texts, n, bands * rows)
+    norm = texts if normalized else [normalize(t) for t in texts]
+    sig = _signatures(norm, n, bands * rows)
     # Within an LSH bucket, pair every member with the bucket's first member and with its
     # predecessor: linear in the bucket size (templated data makes buckets of thousands),
     # and enough to flag every later member of a cluster of near-identical texts.
@@ -138,12 +144,61 @@ def near_duplicate_pairs(
     keep = est >= threshold - 0.1
     cand = cand[keep]
     out: list[tuple[int, int, float]] = []
-    cache: dict[int, set[str]] = {}
+    grams = _GramSets(norm, n)
     for i, j in cand.tolist():
-        si = cache.setdefault(i, shingles(texts[i], n))
-        sj = cache.setdefault(j, shingles(texts[j], n))
-        jac = jaccard(si, sj)
-        if jac >= threshold:
+        jac = grams.jaccard(i, j, threshold)
+        if jac is not None and jac >= threshold:
             out.append((i, j, round(jac, 4)))
     out.sort()
     return out
+
+
+class _GramSets:
+    """Exact n-gram sets of normalised texts, as sorted arrays of packed code points.
+
+    The same sets as :func:`shingles` (so the same Jaccard values), ~10x cheaper to build
+    and intersect than sets of substrings: each n-gram of a text whose code points all fit
+    in ``64 // n`` bits is packed into one ``uint64`` (exact, no hashing). Texts shorter
+    than ``n`` or with wider code points (emoji) fall back to sets of substrings.
+    """
+
+    def __init__(self, norm: list[str], n: int) -> None:
+        self.norm, self.n = norm, n
+        self.bits = 64 // n
+        self._packed: dict[int, np.ndarray | None] = {}
+        self._sets: dict[int, set[str]] = {}
+
+    def _array(self, i: int) -> np.ndarray | None:
+        if i in self._packed:
+            return self._packed[i]
+        t, n = self.norm[i], self.n
+        arr: np.ndarray | None = None
+        if len(t) >= n and n * 16 <= 64:
+            codes = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
+            if int(codes.max()) < (1 << self.bits):
+                c = codes.astype(np.uint64)
+                m = len(c) - n + 1
+                g = c[:m].copy()
+                for k in range(1, n):
+                    g <<= np.uint64(self.bits)
+                    g |= c[k : m + k]
+                arr = np.unique(g)
+        self._packed[i] = arr
+        return arr
+
+    def _set(self, i: int) -> set[str]:
+        if i not in self._sets:
+            self._sets[i] = _shingle_set(self.norm[i], self.n)
+        return self._sets[i]
+
+    def jaccard(self, i: int, j: int, threshold: float) -> float | None:
+        """Exact Jaccard of texts ``i`` and ``j``; ``None`` when it is surely below
+        ``threshold`` (the smaller set over the larger one bounds it)."""
+        a, b = self._array(i), self._array(j)
+        if a is None or b is None:
+            return jaccard(self._set(i), self._set(j))
+        la, lb = len(a), len(b)
+        if min(la, lb) < threshold * max(la, lb) - 1e-9:
+            return None
+        inter = int(np.intersect1d(a, b, assume_unique=True).size)
+        return inter / (la + lb - inter)

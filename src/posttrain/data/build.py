@@ -23,18 +23,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.data._workers import RecordWorkers, StageSpec, auto_workers
 from posttrain.data.config import DataConfig
-from posttrain.data.deid import Deidentifier, no_network
-from posttrain.data.ingest import FailureRecord, QuarantineItem, ingest
-from posttrain.data.labels import (
-    UNLABELED,
-    LabelInferer,
-    clauses_for,
-    load_contract_info,
-    required_classes,
-)
-from posttrain.data.quality import EvalPrompt, QualityInput, run_rules
-from posttrain.data.records import BucketedRecord, PrefPair, SftRecord, make_pair, make_sft
+from posttrain.data.ingest import QuarantineItem, ingest
+from posttrain.data.labels import UNLABELED, clauses_for, load_contract_info, required_classes
+from posttrain.data.quality import RULES, EvalPrompt, QualityInput, run_rules
+from posttrain.data.records import BucketedRecord, PrefPair, SftRecord
 from posttrain.data.report import (
     AuditRecord,
     BuildCounts,
@@ -46,7 +40,6 @@ from posttrain.data.report import (
     package_versions,
     render_datasheet,
 )
-from posttrain.data.templates import detect_lang
 
 __all__ = ["DatasetBuild", "build_dataset"]
 
@@ -71,8 +64,13 @@ class DatasetBuild(BaseModel):
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
-def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> DatasetBuild:
+def build_dataset(
+    cfg: DataConfig, *, on_progress: Progress | None = None, workers: int = 0
+) -> DatasetBuild:
     """Run the data stage on ``cfg``; see the module docstring.
+
+    ``workers`` processes de-identify the records (0: one per core for inputs of a few
+    MB and more, else 1 = in this process); the outputs do not depend on it.
 
     Raises :class:`~posttrain.errors.InputError` / ``ConfigError`` for unusable input
     files or config (never for a bad record: those are quarantined).
@@ -80,82 +78,87 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
     progress = on_progress or (lambda stage, done, total: None)
     timer = _Timer()
     data_dir = cfg.resolve(cfg.output_dir)
-
-    # 1. ingest
-    progress("read", 0, 1)
     inputs = [(cfg.resolve(p), cfg.display(p)) for p in cfg.inputs]
-    got = ingest(
-        inputs,
-        field_map=cfg.field_map,
-        labels=cfg.labels,
-        max_line_bytes=cfg.max_line_bytes,
-        max_text_chars=cfg.max_text_chars,
-    )
-    timer.lap("ingest")
 
-    # 2. contract, de-identification, buckets
+    # the contract first: the workers need it, and they start before the ingest
     contract_path = cfg.resolve(cfg.contract) if cfg.contract else None
     contract = load_contract_info(
         contract_path, cfg.display(cfg.contract) if cfg.contract else None
     )
-    with no_network():
-        deid = Deidentifier(cfg.policy)
-    inferer = LabelInferer(cfg.label_rules)
-    records: list[BucketedRecord] = []
-    quarantine = list(got.quarantine)
-    pii: Counter[str] = Counter()
-    dropped = 0
-    total = len(got.records)
-    with no_network():
-        for n, rec in enumerate(got.records, 1):
-            out = _deidentify(rec, deid, inferer)
-            if isinstance(out, QuarantineItem):
-                quarantine.append(out)
-                dropped += 1
-            else:
-                records.append(out)
-                pii.update(out.pii)
-            if n % 2000 == 0 or n == total:
-                progress("de-identify", n, total)
-    # reasons can quote input (an unknown label, a duplicate id): de-identify them too
-    quarantine = [q.model_copy(update={"reason": deid.redact_text(q.reason)}) for q in quarantine]
-    quarantine.sort(key=lambda q: (q.file, q.line))
-    timer.lap("deidentify")
-
-    # 3. chosen answers: preference pairs and SFT records
     clause_map = {label: clauses_for(label, contract, cfg.label_aliases) for label in cfg.labels}
     clause_map[UNLABELED] = []
-    pairs: list[PrefPair] = []
-    sft: list[SftRecord] = []
-    for brec in records:
-        kind = cfg.templates.get(brec.label, "none")
-        pair = make_pair(brec, kind, clause_map.get(brec.label, []), contract)
-        if pair is not None:
-            pairs.append(pair)
-            sft.append(make_sft(brec, pair))
-    timer.lap("records")
+    spec = StageSpec(
+        policy=cfg.policy,
+        label_rules=cfg.label_rules,
+        templates=cfg.templates,
+        clause_map=clause_map,
+        contract=contract,
+    )
+    n_workers = workers or auto_workers(sum(_size(p) for p, _ in inputs))
+    with RecordWorkers(spec, n_workers) as pool:
+        # 1. ingest (while the workers start)
+        progress("read", 0, 1)
+        got = ingest(
+            inputs,
+            field_map=cfg.field_map,
+            labels=cfg.labels,
+            max_line_bytes=cfg.max_line_bytes,
+            max_text_chars=cfg.max_text_chars,
+        )
+        timer.lap("ingest")
 
-    # 4. quality rules
-    evals, eval_infos = _eval_prompts(cfg, deid)
-    required = required_classes(contract, cfg.labels, cfg.label_aliases)
-    q_in = QualityInput(
-        records=records,
-        pairs=pairs,
-        output_texts=list(_output_texts(records, pairs, quarantine)),
-        eval_prompts=evals,
-        required_classes=required,
-        analyzer=deid.analyzer,
-        threshold=cfg.policy.score_threshold,
-    )
-    rules_total = 9
-    done = iter(range(1, rules_total + 1))
-    quality = run_rules(
-        q_in,
-        cfg.quality,
-        cfg.overrides,
-        on_rule=lambda name: progress("quality", next(done), rules_total),
-    )
-    timer.lap("quality")
+        # 2. de-identification, buckets, preference pairs and SFT records
+        records: list[BucketedRecord] = []
+        pairs: list[PrefPair] = []
+        sft: list[SftRecord] = []
+        rescan: list[tuple[str, str]] = []  # written texts the residual-PII rule looks at
+        quarantine = list(got.quarantine)
+        pii: Counter[str] = Counter()
+        dropped = n = 0
+        total = len(got.records)
+        progress("de-identify", 0, total)
+        for chunk in pool.records(got.records):
+            for out in chunk:
+                if isinstance(out.item, QuarantineItem):
+                    quarantine.append(out.item)
+                    dropped += 1
+                    continue
+                records.append(out.item)
+                pii.update(out.item.pii)
+                rescan.extend(out.rescan)
+                if out.pair is not None and out.sft is not None:
+                    pairs.append(out.pair)
+                    sft.append(out.sft)
+            n += len(chunk)
+            progress("de-identify", n, total)
+        # reasons can quote input (an unknown label, a duplicate id): de-identify them too
+        reasons = pool.redact([q.reason for q in quarantine])
+        quarantine = [
+            q.model_copy(update={"reason": r}) for q, r in zip(quarantine, reasons, strict=True)
+        ]
+        quarantine.sort(key=lambda q: (q.file, q.line))
+        timer.lap("deidentify")
+
+        # 3. quality rules
+        evals, eval_infos = _eval_prompts(cfg, pool.redact)
+        required = required_classes(contract, cfg.labels, cfg.label_aliases)
+        q_in = QualityInput(
+            records=records,
+            pairs=pairs,
+            output_texts=rescan + list(_output_texts(pairs, quarantine)),
+            eval_prompts=evals,
+            required_classes=required,
+            scan=pool.scan,
+        )
+        rules_total = len(RULES)
+        done = iter(range(1, rules_total + 1))
+        quality = run_rules(
+            q_in,
+            cfg.quality,
+            cfg.overrides,
+            on_rule=lambda name: progress("quality", next(done), rules_total),
+        )
+        timer.lap("quality")
 
     counts = BuildCounts(
         read=got.read,
@@ -287,53 +290,6 @@ def build_dataset(cfg: DataConfig, *, on_progress: Progress | None = None) -> Da
 # --- steps -------------------------------------------------------------------------------
 
 
-def _deidentify(
-    rec: FailureRecord, deid: Deidentifier, inferer: LabelInferer
-) -> BucketedRecord | QuarantineItem:
-    fields = {
-        "id": rec.id,
-        "prompt": rec.prompt,
-        "bad_answer": rec.bad_answer,
-        "ideal_answer": rec.ideal_answer,
-        "context": rec.context,
-        "source": rec.source,
-    }
-    res = deid.apply(fields)
-    if res.dropped_for:
-        return QuarantineItem(
-            file=rec.file,
-            line=rec.line,
-            reason="dropped by the de-identification policy: contains "
-            + ", ".join(res.dropped_for),
-            hint="the policy's action for these entity types is 'drop'",
-        )
-    f = res.fields
-    rid = f["id"] or rec.id
-    if rid != rec.id:  # an id that carried PII is replaced by a stable hash of itself
-        rid = "rec-" + hashlib.sha256(rec.id.encode()).hexdigest()[:16]
-    prompt, bad = f["prompt"] or "", f["bad_answer"] or ""
-    if rec.label:
-        label, how = rec.label, "given"
-    else:
-        label = inferer.infer(prompt, bad, f["context"])
-        how = "none" if label == UNLABELED else "rule"
-    return BucketedRecord.model_construct(
-        id=rid,
-        label=label,
-        label_source=how,
-        lang=detect_lang(prompt),
-        prompt=prompt,
-        bad_answer=bad,
-        ideal_answer=f["ideal_answer"],
-        context=f["context"],
-        source=f["source"] or "",
-        ts=rec.ts,
-        file=rec.file,
-        line=rec.line,
-        pii=res.entities,
-    )
-
-
 def _default_eval_sets(cfg: DataConfig) -> list[Path]:
     paths = [cfg.resolve(Path("data/regression.jsonl"))]
     suites = resources.files("posttrain.resources").joinpath("suites")
@@ -343,7 +299,7 @@ def _default_eval_sets(cfg: DataConfig) -> list[Path]:
 
 
 def _eval_prompts(
-    cfg: DataConfig, deid: Deidentifier
+    cfg: DataConfig, redact: Callable[[list[str]], list[str]]
 ) -> tuple[list[EvalPrompt], list[EvalSetInfo]]:
     """Prompts no training record may contain (read leniently: they are not our input)."""
     paths = (
@@ -351,7 +307,7 @@ def _eval_prompts(
         if cfg.eval_sets is not None
         else _default_eval_sets(cfg)
     )
-    prompts: list[EvalPrompt] = []
+    found: list[tuple[str, str, str]] = []  # set, id, prompt (before redaction)
     infos: list[EvalSetInfo] = []
     for path in paths:
         if not path.is_file():
@@ -370,15 +326,18 @@ def _eval_prompts(
             except (ValueError, KeyError, TypeError):
                 bad += 1
                 continue
-            prompts.append(
-                EvalPrompt(set=name, id=str(obj.get("id", i)), prompt=deid.redact_text(prompt))
-            )
+            found.append((name, str(obj.get("id", i)), prompt))
             n += 1
         infos.append(
             EvalSetInfo(
                 path=name, sha256=hashlib.sha256(data).hexdigest(), prompts=n, unreadable_lines=bad
             )
         )
+    redacted = redact([prompt for _, _, prompt in found])
+    prompts = [
+        EvalPrompt(set=name, id=pid, prompt=text)
+        for (name, pid, _), text in zip(found, redacted, strict=True)
+    ]
     return prompts, infos
 
 
@@ -391,17 +350,21 @@ def _display_eval(cfg: DataConfig, path: Path) -> str:
 
 
 def _output_texts(
-    records: list[BucketedRecord], pairs: list[PrefPair], quarantine: list[QuarantineItem]
+    pairs: list[PrefPair], quarantine: list[QuarantineItem]
 ) -> Iterable[tuple[str, str]]:
-    for r in records:
-        for text in (r.id, r.prompt, r.bad_answer, r.ideal_answer, r.context, r.source):
-            if text:
-                yield r.id, text
+    """Written texts that de-identification did not analyse: rescanned for residual PII."""
     for p in pairs:
         if p.chosen_from != "ideal_answer":
             yield p.id, p.chosen  # template text; the other fields are the record's
     for q in quarantine:
         yield f"{q.file}:{q.line}", q.reason + (f" {q.hint}" if q.hint else "")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # ingest reports it
 
 
 def _reason_kind(reason: str) -> str:

@@ -19,11 +19,15 @@ import json
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from posttrain.data.deid import ENTITY_TYPES, Analyzer, DeidPolicy
+from posttrain.data.deid import ENTITY_TYPES, DeidPolicy
 from posttrain.errors import InputError
+
+if TYPE_CHECKING:
+    from posttrain.data.deid import Analyzer
 
 __all__ = ["EntityScore", "LabelledItem", "PiiEvalResult", "evaluate_pii", "load_labelled"]
 
@@ -109,6 +113,8 @@ def evaluate_pii(
     path: Path | None = None, policy: DeidPolicy | None = None, analyzer: Analyzer | None = None
 ) -> PiiEvalResult:
     """Run the analyzer over the labelled set and score it per entity type."""
+    from posttrain.data.deid import Analyzer  # imports Presidio: on first use only
+
     policy = policy or DeidPolicy()
     analyzer = analyzer or Analyzer()
     items = load_labelled(path)

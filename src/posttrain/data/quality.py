@@ -24,18 +24,30 @@ into ``quality.json`` and the audit record. Rules:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from posttrain.data._minhash import near_duplicate_pairs, normalize
 from posttrain.data.config import QualityConfig
-from posttrain.data.deid import Analyzer
 from posttrain.data.records import BucketedRecord, PrefPair
 from posttrain.data.templates import detect_lang
 
-__all__ = ["RULES", "EvalPrompt", "QualityInput", "QualityReport", "RuleResult", "run_rules"]
+__all__ = [
+    "RULES",
+    "EvalPrompt",
+    "PiiScan",
+    "QualityInput",
+    "QualityReport",
+    "RuleResult",
+    "run_rules",
+]
+
+# texts -> the entity types the analyzer finds in each (the build passes one that spreads
+# the texts over its worker processes; tests pass ``Analyzer.scan``)
+PiiScan = Callable[[Sequence[str]], list[list[str]]]
 
 _MAX_FLAGGED = 200
 
@@ -77,7 +89,13 @@ class EvalPrompt(BaseModel):
 
 
 class QualityInput:
-    """What the rules look at (already de-identified)."""
+    """What the rules look at (already de-identified).
+
+    ``output_texts`` are the ``(record id, text)`` pairs the residual-PII rule rescans:
+    every text written, except those the de-identification pass already analysed with
+    the same analyzer and threshold and left unchanged (a rescan would find nothing
+    again). ``scan`` runs the analyzer over a list of texts.
+    """
 
     def __init__(
         self,
@@ -86,16 +104,29 @@ class QualityInput:
         output_texts: list[tuple[str, str]],
         eval_prompts: list[EvalPrompt],
         required_classes: list[str],
-        analyzer: Analyzer,
-        threshold: float,
+        scan: PiiScan,
     ) -> None:
         self.records = records
         self.pairs = pairs
-        self.output_texts = output_texts  # (record id, text) for every text written
+        self.output_texts = output_texts
         self.eval_prompts = eval_prompts
         self.required_classes = required_classes
-        self.analyzer = analyzer
-        self.pii_threshold = threshold
+        self.scan = scan
+
+    # normalised forms, computed once and shared by the rules that need them
+    @cached_property
+    def norm_pair_texts(self) -> list[str]:
+        return [normalize(_pair_text(r)) for r in self.records]
+
+    @cached_property
+    def norm_prompts(self) -> list[str]:
+        return [normalize(r.prompt) for r in self.records]
+
+    @cached_property
+    def norm_chosen(self) -> list[str]:
+        memo: dict[str, str] = {}  # templated chosen texts repeat
+        return [memo[c] if c in memo else memo.setdefault(c, normalize(c)) for c in
+                (p.chosen for p in self.pairs)]
 
 
 RuleFn = Callable[[QualityInput, QualityConfig], RuleResult]
@@ -129,8 +160,7 @@ def _pair_text(r: BucketedRecord) -> str:
 def exact_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
     first: dict[str, str] = {}
     flagged = []
-    for r in q.records:
-        key = normalize(_pair_text(r))
+    for r, key in zip(q.records, q.norm_pair_texts, strict=True):
         if key in first:
             flagged.append(r.id)
         else:
@@ -147,11 +177,11 @@ def exact_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
 
 
 def near_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
-    texts = [_pair_text(r) for r in q.records]
+    texts = q.norm_pair_texts
     pairs = [
         (i, j, s)
-        for i, j, s in near_duplicate_pairs(texts, c.near_duplicate_jaccard)
-        if normalize(texts[i]) != normalize(texts[j])  # exact copies are the other rule's
+        for i, j, s in near_duplicate_pairs(texts, c.near_duplicate_jaccard, normalized=True)
+        if texts[i] != texts[j]  # exact copies are the other rule's
     ]
     later = sorted({j for _, j, _ in pairs})
     flagged = [q.records[j].id for j in later]
@@ -168,8 +198,8 @@ def near_duplicates(q: QualityInput, c: QualityConfig) -> RuleResult:
     )
 
 
-def _bigrams(text: str) -> set[str]:
-    t = normalize(text)
+def _bigrams(t: str) -> set[str]:
+    # of a normalised text
     return {t[i : i + 2] for i in range(max(1, len(t) - 1))}
 
 
@@ -178,11 +208,15 @@ def pair_similarity(q: QualityInput, c: QualityConfig) -> RuleResult:
     # different languages. A lexical floor does not work as "unrelated": a good refusal
     # and the compliant bad answer it replaces often share no word at all.
     too_close, unrelated = [], []
-    for p in q.pairs:
-        if detect_lang(p.chosen) != detect_lang(p.rejected):
+    langs: dict[str, str] = {}  # templated chosen texts repeat: one look each
+    grams: dict[str, set[str]] = {}
+    for p, chosen in zip(q.pairs, q.norm_chosen, strict=True):
+        lang = langs.get(p.chosen) or langs.setdefault(p.chosen, detect_lang(p.chosen))
+        if lang != detect_lang(p.rejected):
             unrelated.append(p.id)
             continue
-        a, b = _bigrams(p.chosen), _bigrams(p.rejected)
+        a = grams.get(chosen) or grams.setdefault(chosen, _bigrams(chosen))
+        b = _bigrams(normalize(p.rejected))
         if len(a & b) / max(1, len(a | b)) > c.pair_similarity_high:
             too_close.append(p.id)
     bad = too_close + unrelated
@@ -236,7 +270,7 @@ def class_coverage(q: QualityInput, c: QualityConfig) -> RuleResult:
 
 
 def template_overuse(q: QualityInput, c: QualityConfig) -> RuleResult:
-    counts = Counter(normalize(p.chosen) for p in q.pairs)
+    counts = Counter(q.norm_chosen)
     if not counts:
         return _result(
             "template_overuse",
@@ -249,7 +283,7 @@ def template_overuse(q: QualityInput, c: QualityConfig) -> RuleResult:
     text, top = counts.most_common(1)[0]
     share = top / len(q.pairs)
     flagged = (
-        [p.id for p in q.pairs if normalize(p.chosen) == text]
+        [p.id for p, n in zip(q.pairs, q.norm_chosen, strict=True) if n == text]
         if share > c.max_template_share
         else []
     )
@@ -267,11 +301,13 @@ def template_overuse(q: QualityInput, c: QualityConfig) -> RuleResult:
 def residual_pii(q: QualityInput, c: QualityConfig) -> RuleResult:
     flagged: list[str] = []
     kinds: Counter[str] = Counter()
+    unique = list(dict.fromkeys(text for _, text in q.output_texts))  # each text once
+    found = dict(zip(unique, q.scan(unique), strict=True))
     for rid, text in q.output_texts:
-        found = q.analyzer.analyze(text, q.pii_threshold)
-        if found:
+        types = found[text]
+        if types:
             flagged.append(rid)
-            kinds.update(r.entity_type for r in found)
+            kinds.update(types)
     return _result(
         "residual_pii",
         "output texts in which the analyzer still finds PII or credentials",
@@ -285,14 +321,17 @@ def residual_pii(q: QualityInput, c: QualityConfig) -> RuleResult:
 
 def contamination(q: QualityInput, c: QualityConfig) -> RuleResult:
     evals = q.eval_prompts
-    exact = {normalize(e.prompt): e for e in evals}
+    norm_evals = [normalize(e.prompt) for e in evals]
+    exact = dict(zip(norm_evals, evals, strict=True))
     hits: dict[str, str] = {}
-    for r in q.records:
-        e = exact.get(normalize(r.prompt))
+    for r, prompt in zip(q.records, q.norm_prompts, strict=True):
+        e = exact.get(prompt)
         if e is not None:
             hits.setdefault(r.id, f"{e.set}:{e.id}")
-    texts = [e.prompt for e in evals] + [r.prompt for r in q.records]
-    for i, j, _ in near_duplicate_pairs(texts, c.contamination_jaccard, query_from=len(evals)):
+    texts = norm_evals + q.norm_prompts
+    for i, j, _ in near_duplicate_pairs(
+        texts, c.contamination_jaccard, query_from=len(evals), normalized=True
+    ):
         r = q.records[j - len(evals)]
         hits.setdefault(r.id, f"{evals[i].set}:{evals[i].id}")
     flagged = sorted(hits)

@@ -201,6 +201,8 @@ def _summary(name: str, out: dict[str, Any]) -> str:
     if name in ("sft", "dpo"):
         how = "reused" if out.get("reused") else "trained"
         return f"{how} {out.get('run_id')} ({out.get('tokens')} tokens)"
+    if name == "export":
+        return str(out.get("model_path", ""))
     if name.startswith("eval"):
         return f"{out.get('n_items')} items ({out.get('n_cached')} cached)"
     if name == "gate":

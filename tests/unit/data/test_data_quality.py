@@ -38,7 +38,7 @@ def run(
     **cfg: object,
 ):
     pairs = [p for r in records if (p := make_pair(r, "refusal", [], ContractInfo())) is not None]
-    q = QualityInput(records, pairs, texts or [], evals or [], required or [], analyzer, 0.5)
+    q = QualityInput(records, pairs, texts or [], evals or [], required or [], analyzer.scan)
     report = run_rules(q, QualityConfig(**cfg), {})
     return {r.name: r for r in report.rules}
 

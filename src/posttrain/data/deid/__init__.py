@@ -2,26 +2,27 @@
 
 Public API: :class:`Analyzer` (find spans), :class:`DeidPolicy` (what to do per entity
 type), :class:`Deidentifier` (apply a policy to a record's fields), :func:`no_network`.
+
+Presidio is imported on first use of a name that needs it (``Analyzer``,
+``Deidentifier``, ``build_analyzer``, the checksum helpers), the ordinary way: importing
+``posttrain.data`` loads no Presidio, and so does the parent process of a parallel data
+build (its worker processes do the de-identification; see
+:func:`~posttrain.data.deid.offline.import_presidio_in_worker`).
 """
 
-import sys
+from __future__ import annotations
 
-# presidio_analyzer imports transformers and torch (for NLP engines we never use): ~10 s
-# on this machine. Where neither is loaded yet, hide them while presidio imports; its
-# optional-dependency fallbacks take over and the import takes ~1.5 s.
-_hidden = [m for m in ("torch", "transformers") if m not in sys.modules]
-for _m in _hidden:
-    sys.modules[_m] = None  # type: ignore[assignment]
-try:
-    import presidio_analyzer  # noqa: F401
-    import presidio_anonymizer  # noqa: F401
-finally:
-    for _m in _hidden:
-        del sys.modules[_m]
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from posttrain.data.deid.engine import Analyzer, NetworkAccessError, build_analyzer, no_network  # noqa: E402
-from posttrain.data.deid.policy import Deidentifier, DeidPolicy, RecordDeid  # noqa: E402
-from posttrain.data.deid.recognizers import ENTITY_TYPES, id_card_checksum_ok, luhn_ok  # noqa: E402
+from posttrain.data.deid.entities import ENTITY_TYPES
+from posttrain.data.deid.offline import NetworkAccessError, no_network
+from posttrain.data.deid.policy import DeidPolicy, RecordDeid
+
+if TYPE_CHECKING:
+    from posttrain.data.deid.deidentifier import Deidentifier
+    from posttrain.data.deid.engine import Analyzer, build_analyzer
+    from posttrain.data.deid.recognizers import id_card_checksum_ok, luhn_ok
 
 __all__ = [
     "ENTITY_TYPES",
@@ -35,3 +36,19 @@ __all__ = [
     "luhn_ok",
     "no_network",
 ]
+
+_LAZY = {
+    "Analyzer": "posttrain.data.deid.engine",
+    "build_analyzer": "posttrain.data.deid.engine",
+    "Deidentifier": "posttrain.data.deid.deidentifier",
+    "id_card_checksum_ok": "posttrain.data.deid.recognizers",
+    "luhn_ok": "posttrain.data.deid.recognizers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,17 +16,14 @@ enhancement, explanations) is ~75 us a text, which alone would spend the 60 s bu
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Sequence
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
+from posttrain.data.deid.offline import NetworkAccessError, no_network
 from posttrain.data.deid.recognizers import TRIGGERS, ScoredPatternRecognizer, default_recognizers
-from posttrain.errors import PosttrainError
 
 __all__ = ["LANGUAGES", "Analyzer", "NetworkAccessError", "build_analyzer", "no_network"]
 
@@ -35,45 +32,6 @@ LANGUAGES = ("en", "zh")
 # Full-width digits and plus sign map one-to-one onto ASCII, so spans found in the
 # translated text are spans of the original (１３８００１３８０００ is still a phone number).
 _FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+"})
-
-
-class NetworkAccessError(PosttrainError):
-    """Something tried to reach the network while de-identification must run offline."""
-
-    exit_code = 3
-
-
-@contextlib.contextmanager
-def no_network() -> Iterator[None]:
-    """Make every socket connection and DNS lookup raise :class:`NetworkAccessError`."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise NetworkAccessError(
-            f"network access attempted during offline de-identification ({args[:2]!r})",
-            hint="a recognizer or NLP engine tried to download something; "
-            "de-identification must run offline",
-        )
-
-    saved = (
-        socket.socket.connect,
-        socket.socket.connect_ex,
-        socket.create_connection,
-        socket.getaddrinfo,
-    )
-    setattr(socket.socket, "connect", refuse)  # noqa: B010 - patching a C type's method
-    setattr(socket.socket, "connect_ex", refuse)  # noqa: B010
-    setattr(socket, "create_connection", refuse)  # noqa: B010
-    setattr(socket, "getaddrinfo", refuse)  # noqa: B010
-    try:
-        yield
-    finally:
-        for owner, name, fn in zip(
-            (socket.socket, socket.socket, socket, socket),
-            ("connect", "connect_ex", "create_connection", "getaddrinfo"),
-            saved,
-            strict=True,
-        ):
-            setattr(owner, name, fn)
 
 
 def build_analyzer() -> AnalyzerEngine:
@@ -110,10 +68,18 @@ def resolve_overlaps(results: list[RecognizerResult], threshold: float) -> list[
     return kept
 
 
+_HAS_FULLWIDTH = re.compile("[\uff10-\uff19\uff0b]")
+
+# How many texts found clean an Analyzer remembers (repeated texts, e.g. a record's
+# `source` or a reused answer, are looked at once); cleared when full.
+_CLEAN_MEMO = 200_000
+
+
 class Analyzer:
     """Finds PII and credentials in text; the hot path of the data build.
 
-    ``analyze(text, threshold)`` returns non-overlapping :class:`RecognizerResult` spans.
+    ``analyze(text, threshold)`` returns non-overlapping :class:`RecognizerResult` spans;
+    ``scan(texts, threshold)`` the entity types found in each of many texts.
     """
 
     def __init__(self, engine: AnalyzerEngine | None = None) -> None:
@@ -124,18 +90,26 @@ class Analyzer:
             if isinstance(r, ScoredPatternRecognizer) and r.supported_language == LANGUAGES[0]
         ]
         self.recognizers: list[ScoredPatternRecognizer] = recs
-        self._triggers = [(k, re.compile(v)) for k, v in TRIGGERS.items()]
-        self._by_group: dict[str, list[ScoredPatternRecognizer]] = {k: [] for k in TRIGGERS}
-        for r in recs:
-            for g in r.TRIGGER_GROUPS:
-                self._by_group[g].append(r)
+        self._triggers = [
+            (name, [(lit, re.compile(rx) if rx else None) for lit, rx in alts])
+            for name, alts in TRIGGERS.items()
+        ]
+        self._clean: dict[float, set[str]] = {}  # threshold -> texts with no result
+
+    def _fired(self, text: str) -> set[str]:
+        lower = text.lower()
+        fired = set()
+        for name, alts in self._triggers:
+            probe = lower if name == "keyword" else text
+            for lit, rx in alts:
+                if (lit is None or lit in probe) and (rx is None or rx.search(probe)):
+                    fired.add(name)
+                    break
+        return fired
 
     def candidates(self, text: str) -> list[ScoredPatternRecognizer]:
         """The recognizers whose trigger fires on ``text`` (empty for most texts)."""
-        lower = text.lower()
-        fired = {
-            name for name, rx in self._triggers if rx.search(lower if name == "keyword" else text)
-        }
+        fired = self._fired(text)
         if not fired:
             return []
         return [r for r in self.recognizers if fired.intersection(r.TRIGGER_GROUPS)]
@@ -143,14 +117,28 @@ class Analyzer:
     def analyze(self, text: str, threshold: float = 0.5) -> list[RecognizerResult]:
         if not text:
             return []
-        probe = text if text.isascii() else text.translate(_FULLWIDTH)
-        recs = self.candidates(probe)
-        if not recs:
+        clean = self._clean.get(threshold)
+        if clean is not None and text in clean:
             return []
-        raw: list[RecognizerResult] = []
-        for r in recs:
-            raw.extend(r.analyze(probe))
-        return resolve_overlaps(raw, threshold)
+        probe = text
+        if not text.isascii() and _HAS_FULLWIDTH.search(text):
+            probe = text.translate(_FULLWIDTH)
+        out: list[RecognizerResult] = []
+        recs = self.candidates(probe)
+        if recs:
+            raw: list[RecognizerResult] = []
+            for r in recs:
+                raw.extend(r.analyze(probe))
+            out = resolve_overlaps(raw, threshold)
+        if not out:
+            if clean is None or len(clean) >= _CLEAN_MEMO:
+                clean = self._clean[threshold] = set()
+            clean.add(text)
+        return out
+
+    def scan(self, texts: Sequence[str], threshold: float = 0.5) -> list[list[str]]:
+        """The entity types found in each text (one list per text, in span order)."""
+        return [[r.entity_type for r in self.analyze(t, threshold)] for t in texts]
 
     def analyze_with_engine(self, text: str, threshold: float = 0.5) -> list[RecognizerResult]:
         """The same analysis through ``AnalyzerEngine.analyze`` (slow; for checks and bench)."""

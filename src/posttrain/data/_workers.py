@@ -1,0 +1,246 @@
+"""The per-record work of a data build, spread over worker processes.
+
+De-identification (and what follows it per record: the label, the preference pair, the
+SFT record) is independent from record to record, so :class:`RecordWorkers` cuts the
+accepted records into chunks and maps them over ``workers`` processes with
+``Pool.imap``, which returns the chunks in input order: the output does not depend on
+the number of workers (placeholders are numbered within a record, never across). The
+residual-PII rescan and the redaction of free-standing texts go through the same
+processes.
+
+The workers are *spawned* (fresh interpreters, not forks of a process that may hold
+torch threads) as soon as the build starts, so their start-up overlaps the parent's
+ingest. They import Presidio without torch/transformers
+(:func:`~posttrain.data.deid.offline.import_presidio_in_worker`: safe there, as they
+never import torch); the parent never imports Presidio at all. With ``workers=1``
+everything runs in this process and Presidio is imported the ordinary way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from posttrain.data.config import LabelRule, TemplateKind
+from posttrain.data.deid import DeidPolicy, no_network
+from posttrain.data.ingest import FailureRecord, QuarantineItem
+from posttrain.data.labels import UNLABELED, ContractInfo, LabelInferer
+from posttrain.data.records import BucketedRecord, PrefPair, SftRecord, make_pair, make_sft
+from posttrain.data.templates import detect_lang
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
+
+    from posttrain.data.deid import Deidentifier
+
+__all__ = ["RecordOut", "RecordWorkers", "StageSpec", "auto_workers"]
+
+# Records per task: large enough that pickling and scheduling stay a few percent of the
+# work, small enough that two workers finish within a chunk of each other.
+CHUNK = 1000
+# Below this much input, starting processes costs more than it saves.
+PARALLEL_MIN_BYTES = 2_000_000
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def auto_workers(input_bytes: int) -> int:
+    """Worker processes for a build reading ``input_bytes`` of failures (``--workers 0``)."""
+    if input_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Everything the per-record work depends on (sent once to each worker)."""
+
+    policy: DeidPolicy
+    label_rules: list[LabelRule]
+    templates: dict[str, TemplateKind]
+    clause_map: dict[str, list[str]]
+    contract: ContractInfo
+
+
+class RecordOut(NamedTuple):
+    """One accepted record after de-identification."""
+
+    item: BucketedRecord | QuarantineItem  # a quarantined item when the policy drops it
+    # (record id, text) of the texts de-identification changed: the only written record
+    # texts the residual-PII rule has to look at again (the others were analysed with the
+    # same analyzer and threshold and found clean)
+    rescan: list[tuple[str, str]]
+    pair: PrefPair | None
+    sft: SftRecord | None
+
+
+class _Stage:
+    """The per-process state: a de-identifier and a label inferer."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        from posttrain.data.deid import Deidentifier
+
+        self.spec = spec
+        with no_network():
+            self.deid: Deidentifier = Deidentifier(spec.policy)
+        self.inferer = LabelInferer(spec.label_rules)
+
+    def records(self, recs: Sequence[FailureRecord]) -> list[RecordOut]:
+        with no_network():
+            return [self._record(r) for r in recs]
+
+    def redact(self, texts: Sequence[str]) -> list[str]:
+        with no_network():
+            return [self.deid.redact_text(t) for t in texts]
+
+    def scan(self, texts: Sequence[str]) -> list[list[str]]:
+        with no_network():
+            return self.deid.analyzer.scan(texts, self.spec.policy.score_threshold)
+
+    def _record(self, rec: FailureRecord) -> RecordOut:
+        fields = {
+            "id": rec.id,
+            "prompt": rec.prompt,
+            "bad_answer": rec.bad_answer,
+            "ideal_answer": rec.ideal_answer,
+            "context": rec.context,
+            "source": rec.source,
+        }
+        res = self.deid.apply(fields)
+        if res.dropped_for:
+            item = QuarantineItem(
+                file=rec.file,
+                line=rec.line,
+                reason="dropped by the de-identification policy: contains "
+                + ", ".join(res.dropped_for),
+                hint="the policy's action for these entity types is 'drop'",
+            )
+            return RecordOut(item, [], None, None)
+        f = res.fields
+        rid = f["id"] or rec.id
+        if rid != rec.id:  # an id that carried PII is replaced by a stable hash of itself
+            rid = "rec-" + hashlib.sha256(rec.id.encode()).hexdigest()[:16]
+        prompt, bad = f["prompt"] or "", f["bad_answer"] or ""
+        if rec.label:
+            label, how = rec.label, "given"
+        else:
+            label = self.inferer.infer(prompt, bad, f["context"])
+            how = "none" if label == UNLABELED else "rule"
+        brec = BucketedRecord.model_construct(
+            id=rid,
+            label=label,
+            label_source=how,
+            lang=detect_lang(prompt),
+            prompt=prompt,
+            bad_answer=bad,
+            ideal_answer=f["ideal_answer"],
+            context=f["context"],
+            source=f["source"] or "",
+            ts=rec.ts,
+            file=rec.file,
+            line=rec.line,
+            pii=res.entities,
+        )
+        rescan = [(rid, v) for k, v in f.items() if k != "id" and v and v != fields[k]]
+        if rid != rec.id:
+            rescan.append((rid, rid))
+        kind = self.spec.templates.get(label, "none")
+        pair = make_pair(brec, kind, self.spec.clause_map.get(label, []), self.spec.contract)
+        return RecordOut(brec, rescan, pair, make_sft(brec, pair) if pair else None)
+
+
+# --- worker side ---------------------------------------------------------------------
+
+_STATE: _Stage | None = None
+_INIT_ERROR: BaseException | None = None
+
+
+def _init_worker(spec: StageSpec) -> None:
+    global _STATE, _INIT_ERROR
+    # An initializer that raises makes Pool start a replacement forever: keep the error
+    # and raise it from the first task instead, where the parent sees it.
+    try:
+        from posttrain.data.deid.offline import import_presidio_in_worker
+
+        import_presidio_in_worker()
+        _STATE = _Stage(spec)
+    except BaseException as exc:  # noqa: BLE001 - re-raised by _run
+        _INIT_ERROR = exc
+
+
+def _run(method: str, arg: Any) -> Any:
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
+    assert _STATE is not None  # set by _init_worker
+    return getattr(_STATE, method)(arg)
+
+
+class _Call:
+    """A picklable ``partial(_run, method)``."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __call__(self, arg: Any) -> Any:
+        return _run(self.method, arg)
+
+
+# --- parent side ---------------------------------------------------------------------
+
+
+class RecordWorkers:
+    """``workers`` processes (or this one, for ``workers=1``) doing the per-record work.
+
+    Use as a context manager; the processes start at construction.
+    """
+
+    def __init__(self, spec: StageSpec, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        spec.policy.hash_key()  # a missing key is a ConfigError here, not in a worker
+        self.spec, self.workers = spec, workers
+        self._local: _Stage | None = None
+        self._pool: Pool | None = None
+        if workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(spec,))
+
+    def __enter__(self) -> RecordWorkers:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self._pool is not None:
+            if exc_type is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def _map(self, method: str, items: Sequence[T], chunk: int) -> Iterator[list[R]]:
+        chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+        if self._pool is not None:
+            yield from self._pool.imap(_Call(method), chunks)
+            return
+        if self._local is None:
+            self._local = _Stage(self.spec)
+        fn: Callable[[Sequence[T]], list[R]] = getattr(self._local, method)
+        for c in chunks:
+            yield fn(c)
+
+    def records(self, recs: Sequence[FailureRecord]) -> Iterator[list[RecordOut]]:
+        """De-identified records, chunk by chunk, in input order."""
+        yield from self._map("records", recs, CHUNK)
+
+    def redact(self, texts: Sequence[str]) -> list[str]:
+        """Each text de-identified on its own (messages, eval prompts)."""
+        return [t for part in self._map("redact", texts, 4 * CHUNK) for t in part]
+
+    def scan(self, texts: Sequence[str]) -> list[list[str]]:
+        """The entity types the analyzer finds in each text (the residual-PII rescan)."""
+        return [t for part in self._map("scan", texts, 4 * CHUNK) for t in part]
