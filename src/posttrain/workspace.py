@@ -22,7 +22,22 @@ from posttrain.errors import UsageError
 __all__ = ["EXAMPLE_NAME", "Workspace", "example_dir", "init_workspace"]
 
 EXAMPLE_NAME = "support-bot"
-_IGNORED = shutil.ignore_patterns("runs", "reports", ".posttrain", "__pycache__", "*.pyc")
+# Outputs of the example's own runs (git-ignored there) are not part of a new workspace.
+_IGNORED = shutil.ignore_patterns(
+    "runs",
+    "reports",
+    ".posttrain",
+    "__pycache__",
+    "*.pyc",
+    "buckets",
+    "sft.jsonl",
+    "prefs.jsonl",
+    "quarantine.jsonl",
+    "quality.json",
+    "DATASHEET.md",
+    "manifest.json",
+    "audit.jsonl",
+)
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,14 @@ def near_duplicate_pairs(
         same = np.concatenate(([False], sk[1:] == sk[:-1]))
         group_start = np.maximum.accumulate(np.where(~same, np.arange(len(sk)), 0))
         idx = np.flatnonzero(same)
-        found.append(np.stack([order[group_start[idx]], order[idx]], axis=1))
-        found.append(np.stack([order[idx - 1], order[idx]], axis=1))
+        for pairs in (
+            np.stack([order[group_start[idx]], order[idx]], axis=1),
+            np.stack([order[idx - 1], order[idx]], axis=1),
+        ):
+            if query_from is not None:  # only index-query pairs count: drop the rest early
+                lo, hi = pairs.min(axis=1), pairs.max(axis=1)
+                pairs = pairs[(lo < query_from) & (hi >= query_from)]
+            found.append(pairs)
     cand = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
     cand = cand[cand[:, 0] != cand[:, 1]]
     cand.sort(axis=1)
@@ -182,7 +188,12 @@ class _GramSets:
                 for k in range(1, n):
                     g <<= np.uint64(self.bits)
                     g |= c[k : m + k]
-                arr = np.unique(g)
+                # np.unique's overhead is several times the work on a few hundred items
+                g.sort()
+                first = np.empty(m, dtype=bool)
+                first[0] = True
+                np.not_equal(g[1:], g[:-1], out=first[1:])
+                arr = g[first]
         self._packed[i] = arr
         return arr
 

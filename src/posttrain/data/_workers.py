@@ -8,12 +8,14 @@ the number of workers (placeholders are numbered within a record, never across).
 residual-PII rescan and the redaction of free-standing texts go through the same
 processes.
 
-The workers are *spawned* (fresh interpreters, not forks of a process that may hold
-torch threads) as soon as the build starts, so their start-up overlaps the parent's
-ingest. They import Presidio without torch/transformers
-(:func:`~posttrain.data.deid.offline.import_presidio_in_worker`: safe there, as they
-never import torch); the parent never imports Presidio at all. With ``workers=1``
-everything runs in this process and Presidio is imported the ordinary way.
+The workers are forked as soon as the build starts, so their start-up overlaps the
+parent's ingest (``fork``, not ``spawn``: a spawned child re-runs the caller's
+``__main__``, which breaks any script without a ``__main__`` guard; forking is Linux
+only here, elsewhere the build runs in one process). They import Presidio without
+torch/transformers (:func:`~posttrain.data.deid.offline.import_presidio_in_worker`:
+safe there, as they only de-identify and exit); the parent does not import Presidio.
+With ``workers=1`` everything runs in this process and Presidio is imported the
+ordinary way, on first use.
 """
 
 from __future__ import annotations
@@ -21,20 +23,24 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from posttrain.data._construct import construct
 from posttrain.data.config import LabelRule, TemplateKind
 from posttrain.data.deid import DeidPolicy, no_network
 from posttrain.data.ingest import FailureRecord, QuarantineItem
 from posttrain.data.labels import UNLABELED, ContractInfo, LabelInferer
-from posttrain.data.records import BucketedRecord, PrefPair, SftRecord, make_pair, make_sft
+from posttrain.data.quality import PairFeatures, RecordFeatures, pair_features, record_features
+from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line, make_pair, make_sft
 from posttrain.data.templates import detect_lang
+from posttrain.errors import PosttrainError
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
-
     from posttrain.data.deid import Deidentifier
 
 __all__ = ["RecordOut", "RecordWorkers", "StageSpec", "auto_workers"]
@@ -51,7 +57,7 @@ R = TypeVar("R")
 
 def auto_workers(input_bytes: int) -> int:
     """Worker processes for a build reading ``input_bytes`` of failures (``--workers 0``)."""
-    if input_bytes < PARALLEL_MIN_BYTES:
+    if input_bytes < PARALLEL_MIN_BYTES or not sys.platform.startswith("linux"):
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -76,7 +82,12 @@ class RecordOut(NamedTuple):
     # same analyzer and threshold and found clean)
     rescan: list[tuple[str, str]]
     pair: PrefPair | None
-    sft: SftRecord | None
+    # the JSON lines written for the record: bucket, prefs.jsonl, sft.jsonl (serialised
+    # here, in parallel; the parent only concatenates them)
+    lines: tuple[str, str | None, str | None]
+    # what the quality rules measure per record / pair, measured here in parallel
+    features: RecordFeatures | None
+    pair_feats: PairFeatures | None
 
 
 class _Stage:
@@ -89,6 +100,7 @@ class _Stage:
         with no_network():
             self.deid: Deidentifier = Deidentifier(spec.policy)
         self.inferer = LabelInferer(spec.label_rules)
+        self._chosen_memo: dict[str, tuple[str, set[str]]] = {}
 
     def records(self, recs: Sequence[FailureRecord]) -> list[RecordOut]:
         with no_network():
@@ -120,7 +132,7 @@ class _Stage:
                 + ", ".join(res.dropped_for),
                 hint="the policy's action for these entity types is 'drop'",
             )
-            return RecordOut(item, [], None, None)
+            return RecordOut(item, [], None, ("", None, None), None, None)
         f = res.fields
         rid = f["id"] or rec.id
         if rid != rec.id:  # an id that carried PII is replaced by a stable hash of itself
@@ -131,7 +143,8 @@ class _Stage:
         else:
             label = self.inferer.infer(prompt, bad, f["context"])
             how = "none" if label == UNLABELED else "rule"
-        brec = BucketedRecord.model_construct(
+        brec = construct(
+            BucketedRecord,
             id=rid,
             label=label,
             label_source=how,
@@ -151,7 +164,21 @@ class _Stage:
             rescan.append((rid, rid))
         kind = self.spec.templates.get(label, "none")
         pair = make_pair(brec, kind, self.spec.clause_map.get(label, []), self.spec.contract)
-        return RecordOut(brec, rescan, pair, make_sft(brec, pair) if pair else None)
+        lines: tuple[str, str | None, str | None]
+        if pair is None:
+            lines = (jsonl_line(brec), None, None)
+            return RecordOut(brec, rescan, None, lines, record_features(brec), None)
+        if len(self._chosen_memo) > 50_000:
+            self._chosen_memo.clear()
+        lines = (jsonl_line(brec), jsonl_line(pair), jsonl_line(make_sft(brec, pair)))
+        return RecordOut(
+            brec,
+            rescan,
+            pair,
+            lines,
+            record_features(brec),
+            pair_features(pair.chosen, pair.rejected, self._chosen_memo),
+        )
 
 
 # --- worker side ---------------------------------------------------------------------
@@ -162,15 +189,19 @@ _INIT_ERROR: BaseException | None = None
 
 def _init_worker(spec: StageSpec) -> None:
     global _STATE, _INIT_ERROR
-    # An initializer that raises makes Pool start a replacement forever: keep the error
-    # and raise it from the first task instead, where the parent sees it.
+    # An initializer that raises only logs and breaks the pool: keep the error and raise
+    # it from the first task instead, where the parent sees what went wrong.
     try:
         from posttrain.data.deid.offline import import_presidio_in_worker
 
         import_presidio_in_worker()
         _STATE = _Stage(spec)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by _run
+    except BaseException as exc:
         _INIT_ERROR = exc
+
+
+def _ready() -> None:
+    """A no-op task: submitting it starts the worker processes."""
 
 
 def _run(method: str, arg: Any) -> Any:
@@ -194,9 +225,11 @@ class _Call:
 
 
 class RecordWorkers:
-    """``workers`` processes (or this one, for ``workers=1``) doing the per-record work.
+    """``workers`` processes (or this one, for ``workers=1`` or off Linux) doing the
+    per-record work.
 
-    Use as a context manager; the processes start at construction.
+    Use as a context manager; the processes start at construction. A worker that dies
+    (killed for memory, say) raises ``BrokenProcessPool`` here rather than hanging.
     """
 
     def __init__(self, spec: StageSpec, workers: int) -> None:
@@ -205,27 +238,35 @@ class RecordWorkers:
         spec.policy.hash_key()  # a missing key is a ConfigError here, not in a worker
         self.spec, self.workers = spec, workers
         self._local: _Stage | None = None
-        self._pool: Pool | None = None
-        if workers > 1:
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(spec,))
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 1 and sys.platform.startswith("linux"):
+            self._pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(spec,),
+            )
+            self._pool.submit(_ready)  # forks every worker now: they start during ingest
 
     def __enter__(self) -> RecordWorkers:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if self._pool is not None:
-            if exc_type is None:
-                self._pool.close()
-            else:
-                self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
             self._pool = None
 
     def _map(self, method: str, items: Sequence[T], chunk: int) -> Iterator[list[R]]:
         chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
         if self._pool is not None:
-            yield from self._pool.imap(_Call(method), chunks)
+            try:
+                yield from self._pool.map(_Call(method), chunks)  # results in input order
+            except BrokenProcessPool as exc:
+                raise PosttrainError(
+                    f"a de-identification worker process died ({exc})",
+                    hint="it was probably killed for memory; run the build again with "
+                    "fewer workers (build_dataset(..., workers=1)) or on a smaller input",
+                ) from exc
             return
         if self._local is None:
             self._local = _Stage(self.spec)
@@ -239,8 +280,10 @@ class RecordWorkers:
 
     def redact(self, texts: Sequence[str]) -> list[str]:
         """Each text de-identified on its own (messages, eval prompts)."""
-        return [t for part in self._map("redact", texts, 4 * CHUNK) for t in part]
+        parts: Iterator[list[str]] = self._map("redact", texts, 4 * CHUNK)
+        return [t for part in parts for t in part]
 
     def scan(self, texts: Sequence[str]) -> list[list[str]]:
         """The entity types the analyzer finds in each text (the residual-PII rescan)."""
-        return [t for part in self._map("scan", texts, 4 * CHUNK) for t in part]
+        parts: Iterator[list[list[str]]] = self._map("scan", texts, 4 * CHUNK)
+        return [t for part in parts for t in part]

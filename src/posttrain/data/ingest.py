@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from posttrain.data._construct import construct
 from posttrain.errors import InputError
 
 __all__ = ["FailureRecord", "IngestResult", "InputFile", "QuarantineItem", "ingest"]
@@ -412,7 +413,7 @@ def _validate(
             "ideal_answer",
             "fix the ideal answer or drop it to use the contract template",
         )
-    return FailureRecord.model_construct(file=file, line=line, **vals)  # checked above
+    return construct(FailureRecord, file=file, line=line, **vals)  # checked above
 
 
 def _missing_hint(field: str, obj: dict[str, Any]) -> str:

@@ -23,10 +23,13 @@ into ``quality.json`` and the audit record. Rules:
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,10 +41,14 @@ from posttrain.data.templates import detect_lang
 __all__ = [
     "RULES",
     "EvalPrompt",
+    "PairFeatures",
     "PiiScan",
     "QualityInput",
     "QualityReport",
+    "RecordFeatures",
     "RuleResult",
+    "pair_features",
+    "record_features",
     "run_rules",
 ]
 
@@ -88,13 +95,49 @@ class EvalPrompt(BaseModel):
     prompt: str
 
 
+class RecordFeatures(NamedTuple):
+    """Per-record measurements the rules need (made where the record is made)."""
+
+    norm_pair_text: str  # normalize(prompt + "\n" + bad_answer)
+    norm_prompt: str
+
+
+class PairFeatures(NamedTuple):
+    """Per-pair measurements of ``pair_similarity`` (made where the pair is made)."""
+
+    same_lang: bool  # detect_lang(chosen) == detect_lang(rejected)
+    bigram_jaccard: float  # char-bigram Jaccard of the normalised texts (0 if not same_lang)
+
+
+def record_features(r: BucketedRecord) -> RecordFeatures:
+    return RecordFeatures(normalize(_pair_text(r)), normalize(r.prompt))
+
+
+def pair_features(
+    chosen: str, rejected: str, memo: dict[str, tuple[str, set[str]]] | None = None
+) -> PairFeatures:
+    """``memo`` keeps the language and bigrams of chosen texts (templates repeat)."""
+    got = memo.get(chosen) if memo is not None else None
+    if got is None:
+        got = (detect_lang(chosen), _bigrams(normalize(chosen)))
+        if memo is not None:
+            memo[chosen] = got
+    lang, a = got
+    if lang != detect_lang(rejected):
+        return PairFeatures(False, 0.0)
+    b = _bigrams(normalize(rejected))
+    return PairFeatures(True, len(a & b) / max(1, len(a | b)))
+
+
 class QualityInput:
     """What the rules look at (already de-identified).
 
     ``output_texts`` are the ``(record id, text)`` pairs the residual-PII rule rescans:
     every text written, except those the de-identification pass already analysed with
     the same analyzer and threshold and left unchanged (a rescan would find nothing
-    again). ``scan`` runs the analyzer over a list of texts.
+    again). ``scan`` runs the analyzer over a list of texts. ``features`` and
+    ``pair_feats`` (one per record / pair) may come precomputed (the build's workers
+    make them); otherwise they are computed here on first use.
     """
 
     def __init__(
@@ -105,6 +148,9 @@ class QualityInput:
         eval_prompts: list[EvalPrompt],
         required_classes: list[str],
         scan: PiiScan,
+        *,
+        features: list[RecordFeatures] | None = None,
+        pair_feats: list[PairFeatures] | None = None,
     ) -> None:
         self.records = records
         self.pairs = pairs
@@ -112,21 +158,42 @@ class QualityInput:
         self.eval_prompts = eval_prompts
         self.required_classes = required_classes
         self.scan = scan
+        if features is not None and len(features) != len(records):
+            raise ValueError("one RecordFeatures per record")
+        if pair_feats is not None and len(pair_feats) != len(pairs):
+            raise ValueError("one PairFeatures per pair")
+        self._features = features
+        self._pair_feats = pair_feats
 
-    # normalised forms, computed once and shared by the rules that need them
+    # computed once and shared by the rules that need them
+    @cached_property
+    def features(self) -> list[RecordFeatures]:
+        if self._features is not None:
+            return self._features
+        return [record_features(r) for r in self.records]
+
+    @cached_property
+    def pair_feats(self) -> list[PairFeatures]:
+        if self._pair_feats is not None:
+            return self._pair_feats
+        memo: dict[str, tuple[str, set[str]]] = {}
+        return [pair_features(p.chosen, p.rejected, memo) for p in self.pairs]
+
     @cached_property
     def norm_pair_texts(self) -> list[str]:
-        return [normalize(_pair_text(r)) for r in self.records]
+        return [f.norm_pair_text for f in self.features]
 
     @cached_property
     def norm_prompts(self) -> list[str]:
-        return [normalize(r.prompt) for r in self.records]
+        return [f.norm_prompt for f in self.features]
 
     @cached_property
     def norm_chosen(self) -> list[str]:
         memo: dict[str, str] = {}  # templated chosen texts repeat
-        return [memo[c] if c in memo else memo.setdefault(c, normalize(c)) for c in
-                (p.chosen for p in self.pairs)]
+        return [
+            memo[c] if c in memo else memo.setdefault(c, normalize(c))
+            for c in (p.chosen for p in self.pairs)
+        ]
 
 
 RuleFn = Callable[[QualityInput, QualityConfig], RuleResult]
@@ -208,16 +275,10 @@ def pair_similarity(q: QualityInput, c: QualityConfig) -> RuleResult:
     # different languages. A lexical floor does not work as "unrelated": a good refusal
     # and the compliant bad answer it replaces often share no word at all.
     too_close, unrelated = [], []
-    langs: dict[str, str] = {}  # templated chosen texts repeat: one look each
-    grams: dict[str, set[str]] = {}
-    for p, chosen in zip(q.pairs, q.norm_chosen, strict=True):
-        lang = langs.get(p.chosen) or langs.setdefault(p.chosen, detect_lang(p.chosen))
-        if lang != detect_lang(p.rejected):
+    for p, f in zip(q.pairs, q.pair_feats, strict=True):
+        if not f.same_lang:
             unrelated.append(p.id)
-            continue
-        a = grams.get(chosen) or grams.setdefault(chosen, _bigrams(chosen))
-        b = _bigrams(normalize(p.rejected))
-        if len(a & b) / max(1, len(a | b)) > c.pair_similarity_high:
+        elif f.bigram_jaccard > c.pair_similarity_high:
             too_close.append(p.id)
     bad = too_close + unrelated
     frac = len(bad) / max(1, len(q.pairs))
@@ -374,20 +435,64 @@ RULES: dict[str, RuleFn] = {
 }
 
 
+# The costliest rules, in that order: with ``processes > 1`` the first ``processes - 1``
+# of them run in forked processes while this one runs the rest.
+_HEAVY = ("near_duplicates", "contamination", "pair_similarity")
+
+
 def run_rules(
     q: QualityInput,
     cfg: QualityConfig,
     overrides: dict[str, str],
     on_rule: Callable[[str], None] | None = None,
+    *,
+    processes: int = 1,
 ) -> QualityReport:
-    """Run every rule; a failing rule with an override becomes ``overridden``."""
+    """Run every rule; a failing rule with an override becomes ``overridden``.
+
+    ``processes > 1`` (Linux) runs the heaviest rules in forked copies of this process
+    (they read ``q`` as it is, nothing is pickled but the results); the report is the
+    same as with ``processes=1``. ``q.scan`` always runs here (it may use a pool of its
+    own, which a fork cannot share).
+    """
+    forked: dict[str, Future[RuleResult]] = {}
+    pool = None
+    if processes > 1 and sys.platform.startswith("linux"):
+        offload = [n for n in _HEAVY if n in RULES][: processes - 1]
+        # computed once here, before the fork, rather than in every process that needs them
+        q.norm_pair_texts, q.norm_prompts, q.norm_chosen, q.pair_feats  # noqa: B018
+        global _FORKED_INPUT
+        _FORKED_INPUT = (q, cfg)
+        try:  # with "fork", the first submit forks every worker: they see _FORKED_INPUT
+            pool = ProcessPoolExecutor(len(offload), mp_context=multiprocessing.get_context("fork"))
+            forked = {n: pool.submit(_run_forked, n) for n in offload}
+        finally:
+            _FORKED_INPUT = None
+    done: dict[str, RuleResult] = {}
+    try:
+        # the rules run here first, the forked ones are collected last (they run meanwhile)
+        for name in [n for n in RULES if n not in forked] + list(forked):
+            if on_rule:
+                on_rule(name)
+            done[name] = forked[name].result() if name in forked else RULES[name](q, cfg)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     results = []
-    for name, fn in RULES.items():
-        if on_rule:
-            on_rule(name)
-        res = fn(q, cfg)
+    for name in RULES:  # the report lists the rules in their order, however they ran
+        res = done[name]
         if res.status == "fail" and name in overrides:
             res.status = "overridden"
             res.override_reason = overrides[name]
         results.append(res)
     return QualityReport(passed=all(r.status != "fail" for r in results), rules=results)
+
+
+_FORKED_INPUT: tuple[QualityInput, QualityConfig] | None = None
+
+
+def _run_forked(name: str) -> RuleResult:
+    # runs in a child forked while _FORKED_INPUT was set
+    assert _FORKED_INPUT is not None
+    q, cfg = _FORKED_INPUT
+    return RULES[name](q, cfg)

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.data._construct import construct
 from posttrain.data.config import TemplateKind
 from posttrain.data.labels import ContractInfo
 from posttrain.data.templates import render_template
 
-__all__ = ["BucketedRecord", "Message", "PrefPair", "SftRecord", "TrlPair", "make_pair", "make_sft"]
+__all__ = [
+    "BucketedRecord",
+    "Message",
+    "PrefPair",
+    "SftRecord",
+    "TrlPair",
+    "jsonl_line",
+    "make_pair",
+    "make_sft",
+]
 
 
 class BucketedRecord(BaseModel):
@@ -93,6 +103,12 @@ def _msg(role: str, content: str) -> Message:
     return {"role": role, "content": content}  # type: ignore[return-value]
 
 
+def jsonl_line(item: BaseModel) -> str:
+    """``item`` as one line of a ``.jsonl`` output (newline included)."""
+    # warnings=False: plain dicts stand where chat Message models go (see _msg)
+    return item.model_dump_json(warnings=False) + "\n"
+
+
 def user_turn(rec: BucketedRecord) -> str:
     """The user message: the prompt, then any document or tool output it carried."""
     return rec.prompt if not rec.context else f"{rec.prompt}\n\n---\n{rec.context}"
@@ -134,9 +150,10 @@ def make_pair(
         return None
     chosen, origin = got
     user = user_turn(rec)
-    # model_construct: every field comes from validated records; validating 100k nested
-    # models again would cost seconds for nothing
-    return PrefPair.model_construct(
+    # construct (model_construct, cheaper): every field comes from validated records;
+    # validating 100k nested models again would cost seconds for nothing
+    return construct(
+        PrefPair,
         id=f"pref-{rec.id}",
         prompt=user,
         chosen=chosen,
@@ -153,7 +170,7 @@ def make_pair(
         lang=rec.lang,
         chosen_from=origin,
         ids={"failure": rec.id},
-        trl={  # type: ignore[arg-type]
+        trl={  # plain dicts where TrlPair/Message go: serialised the same
             "prompt": [_msg("user", user)],
             "chosen": [_msg("assistant", chosen)],
             "rejected": [_msg("assistant", rec.bad_answer)],
@@ -163,7 +180,8 @@ def make_pair(
 
 def make_sft(rec: BucketedRecord, pair: PrefPair) -> SftRecord:
     """The SFT record of a record whose preference pair exists (same ``chosen``)."""
-    return SftRecord.model_construct(
+    return construct(
+        SftRecord,
         id=f"sft-{rec.id}",
         instruction=rec.prompt,
         input=rec.context or "",

@@ -125,3 +125,33 @@ def test_near_duplicate_search_only_across_sets_when_asked() -> None:
         (0, 1),
         (0, 2),
     }
+
+
+def test_near_duplicates_report_the_exact_jaccard_of_substring_sets() -> None:
+    # packed code-point n-grams must give the same sets as substrings, emoji and short
+    # texts included (those fall back to sets of substrings)
+    import random
+
+    from posttrain.data._minhash import jaccard, normalize, shingles
+
+    rng = random.Random(3)
+    base = [
+        "where is my parcel, it was due on monday and tracking has not moved at all",
+        "我的快递三天了还没到，物流信息一直没有更新，请帮我查一下怎么回事",
+        "the blender 🥤 arrived broken 💔 and I want a refund for it today please",
+        "abc",
+    ]
+    texts = []
+    for b in base:
+        for _ in range(6):
+            chars = list(b)
+            for _ in range(rng.randint(0, 3)):
+                chars[rng.randrange(len(chars))] = rng.choice("xyz字😀")
+            texts.append("".join(chars))
+    found = near_duplicate_pairs(texts, 0.6)
+    assert found  # the edited copies of each base text are near duplicates
+    for i, j, s in found:
+        assert s == round(jaccard(shingles(texts[i]), shingles(texts[j])), 4)
+        assert s >= 0.6
+    # normalised input gives the same answer
+    assert near_duplicate_pairs([normalize(t) for t in texts], 0.6, normalized=True) == found

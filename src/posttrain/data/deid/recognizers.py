@@ -65,7 +65,9 @@ TRIGGERS: dict[str, tuple[tuple[str | None, str | None], ...]] = {
         (":", r"\d{8,10}:"),
     ),
     # searched in the lower-cased text (keywords of password-style assignments)
-    "keyword": ((None, r"pass|pwd|secret|token|api.?key|access.?key|credential|aws|密码|口令|密钥"),),
+    "keyword": (
+        (None, r"pass|pwd|secret|token|api.?key|access.?key|credential|aws|密码|口令|密钥"),
+    ),
 }
 
 # Characters that may not touch a number on either side. CJK characters may: a card number
