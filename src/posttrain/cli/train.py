@@ -84,56 +84,34 @@ def _run(
     console.print(table)
 
 
-@train_app.command("sft")
-def train_sft(
-    overrides: Overrides = None,
-    config: ConfigOpt = None,
-    profile: ProfileOpt = None,
-    resume: ResumeOpt = False,
-    workspace: WorkspaceOpt = Path("."),
-    as_json: JsonOpt = False,
-) -> None:
-    """Supervised fine-tuning on data/sft.jsonl."""
-    _run("sft", config, overrides, profile, resume, workspace, as_json)
+_RECIPES = {
+    "sft": "Supervised fine-tuning on data/sft.jsonl.",
+    "dpo": "Direct preference optimisation on data/prefs.jsonl.",
+    "reward": "A reward model on data/prefs.jsonl (for ppo).",
+    "ppo": "On-policy RL against a reward run with a KL penalty (TRL's RLOO).",
+}
 
 
-@train_app.command("dpo")
-def train_dpo(
-    overrides: Overrides = None,
-    config: ConfigOpt = None,
-    profile: ProfileOpt = None,
-    resume: ResumeOpt = False,
-    workspace: WorkspaceOpt = Path("."),
-    as_json: JsonOpt = False,
-) -> None:
-    """Direct preference optimisation on data/prefs.jsonl."""
-    _run("dpo", config, overrides, profile, resume, workspace, as_json)
+def _recipe_command(method: str, doc: str) -> None:
+    """Register ``posttrain train <method>``: every recipe takes the same options."""
+
+    def command(
+        overrides: Overrides = None,
+        config: ConfigOpt = None,
+        profile: ProfileOpt = None,
+        resume: ResumeOpt = False,
+        workspace: WorkspaceOpt = Path("."),
+        as_json: JsonOpt = False,
+    ) -> None:
+        _run(method, config, overrides, profile, resume, workspace, as_json)
+
+    command.__doc__ = doc
+    command.__name__ = f"train_{method}"
+    train_app.command(method)(command)
 
 
-@train_app.command("reward")
-def train_reward(
-    overrides: Overrides = None,
-    config: ConfigOpt = None,
-    profile: ProfileOpt = None,
-    resume: ResumeOpt = False,
-    workspace: WorkspaceOpt = Path("."),
-    as_json: JsonOpt = False,
-) -> None:
-    """A reward model on data/prefs.jsonl (for ppo)."""
-    _run("reward", config, overrides, profile, resume, workspace, as_json)
-
-
-@train_app.command("ppo")
-def train_ppo(
-    overrides: Overrides = None,
-    config: ConfigOpt = None,
-    profile: ProfileOpt = None,
-    resume: ResumeOpt = False,
-    workspace: WorkspaceOpt = Path("."),
-    as_json: JsonOpt = False,
-) -> None:
-    """On-policy RL against a reward run with a KL penalty (TRL's RLOO)."""
-    _run("ppo", config, overrides, profile, resume, workspace, as_json)
+for _method, _doc in _RECIPES.items():
+    _recipe_command(_method, _doc)
 
 
 @app.command("export")
