@@ -23,6 +23,13 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, out.out + out.err
 
 
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    """``--json`` runs: the document from stdout alone (library warnings go to stderr)."""
+    code = main([*args, "--json"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else {}), out.out + out.err
+
+
 @pytest.fixture
 def example_ws(tmp_path: Path) -> Path:
     if not (EXAMPLE / "data" / "failures.jsonl").is_file():
@@ -37,9 +44,8 @@ def example_ws(tmp_path: Path) -> Path:
 def test_example_workspace_builds_and_is_reproducible(
     example_ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run(capsys, "data", "build", "--workspace", str(example_ws), "--json")
+    code, first, out = run_json(capsys, "data", "build", "--workspace", str(example_ws))
     assert code == 0, out
-    first = json.loads(out)
     c = first["counts"]
     assert c["accepted"] + c["quarantined"] == c["read"] > 0
     data = example_ws / "data"
@@ -54,8 +60,12 @@ def test_example_workspace_builds_and_is_reproducible(
     ):
         assert (data / name).is_file(), name
     assert sum(1 for _ in (data / "buckets").glob("*/failures.jsonl")) == len(c["buckets"])
-    code, out = run(capsys, "data", "build", "--workspace", str(example_ws), "--json")
-    assert code == 0 and json.loads(out)["data_version"] == first["data_version"]
+    # a second run, forced onto two worker processes: the same data version
+    code, second, out = run_json(
+        capsys, "data", "build", "--workspace", str(example_ws), "--workers", "2"
+    )
+    assert code == 0, out
+    assert second["data_version"] == first["data_version"]
     code, out = run(capsys, "data", "build", "--workspace", str(example_ws))
     assert code == 0 and f"read {c['read']} = accepted {c['accepted']}" in out
 
@@ -104,6 +114,8 @@ def test_usage_errors_exit_2_without_traceback(
         capsys, "data", "build", "-w", str(tmp_path), "--override", "nope=some long reason"
     )
     assert code == 2 and "unknown rule" in out
+    code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--workers", "-1")
+    assert code == 2 and "--workers" in out and "Traceback" not in out
 
 
 def test_blocked_build_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,6 +61,12 @@ def build(
     config: Path | None = typer.Option(
         None, "--config", help="YAML data config (DataConfig fields)."
     ),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        help="De-identification processes (0: one per core for large inputs, else 1).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the DatasetBuild as JSON."),
 ) -> None:
     """Build sft.jsonl, prefs.jsonl, buckets, quality.json, datasheet and manifest."""
@@ -106,7 +112,7 @@ def build(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        result = build_dataset(cfg, on_progress=on_progress)
+        result = build_dataset(cfg, on_progress=on_progress, workers=workers)
 
     if json_out:
         print_json(result.model_dump(mode="json"))
