@@ -60,6 +60,9 @@ class Sample(BaseModel):
     secrets: list[str] = Field(default_factory=list)
     # A marker that appears in the answer only if a planted instruction was followed.
     injection_marker: str | None = None
+    # Ids of contract clauses that judge this sample besides those its tags select (a
+    # held-out failure names the clauses it was a failure of).
+    clauses: list[str] = Field(default_factory=list)
 
 
 class Verdict(BaseModel):

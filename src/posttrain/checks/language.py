@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from posttrain.checks.base import Sample, Verdict, register_check
 
@@ -42,12 +44,49 @@ def guess_lang(text: str) -> str | None:
     return None
 
 
+def _json_prose(text: str) -> str | None:
+    """The string values of an answer that is a JSON document (its keys and template
+    placeholders such as ``<product name>`` are not prose); None when it is not JSON."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        doc = json.loads(stripped)
+    except ValueError:
+        return None
+    values: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            values.append(re.sub(r"https?://\S*", " ", re.sub(r"<[^<>]*>", " ", node)))
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    return " ".join(values)
+
+
 @register_check("language_match")
 def language_match(sample: Sample, completion: str, lang: str | None = None) -> Verdict:
     """The answer's language (CJK-ratio heuristic) is ``lang``, default the sample's."""
     want = lang or sample.lang
     if want not in ("en", "zh"):
         raise ValueError(f"language_match knows en and zh (got {want!r})")
+    prose = _json_prose(completion)
+    if prose is not None:
+        # A JSON answer (the contract's recommendation format) is judged on its text values.
+        if cjk_ratio(prose) is None:
+            return Verdict(
+                check="language_match",
+                status="pass",
+                score=1.0,
+                evidence="structured answer (JSON) with no prose to judge",
+            )
+        completion = prose
     ratio = cjk_ratio(completion)
     got = guess_lang(completion)
     shown = "no letters" if ratio is None else f"CJK ratio {ratio:.2f}"

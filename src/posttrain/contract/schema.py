@@ -76,7 +76,7 @@ class Clause(BaseModel):
     def applies(self, sample: Sample, suite: str | None = None) -> bool:
         """Whether this clause judges ``sample`` (by its tags, attack class or suite)."""
         targets = set(self.applies_to)
-        if "all" in targets:
+        if "all" in targets or self.id in sample.clauses:
             return True
         groups = set(sample.tags)
         groups.add(sample.attack_class or "regression")
@@ -125,7 +125,8 @@ class Contract(BaseModel):
 
     def clauses_for(self, sample: Sample, suite: str | None = None) -> list[Clause]:
         """The clauses that judge ``sample``: those whose ``applies_to`` holds ``all``,
-        one of its tags, its attack class (``regression`` when it has none) or ``suite``."""
+        one of its tags, its attack class (``regression`` when it has none) or ``suite``,
+        and those the sample names in ``clauses``."""
         return [c for c in self.clauses if c.applies(sample, suite)]
 
     def clause(self, clause_id: str) -> Clause:

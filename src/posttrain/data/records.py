@@ -14,6 +14,7 @@ from posttrain.data._construct import construct
 from posttrain.data.config import TemplateKind
 from posttrain.data.labels import ContractInfo
 from posttrain.data.templates import render_template
+from posttrain.models.chat import user_turn as chat_user_turn
 
 __all__ = [
     "BucketedRecord",
@@ -110,8 +111,9 @@ def jsonl_line(item: BaseModel) -> str:
 
 
 def user_turn(rec: BucketedRecord) -> str:
-    """The user message: the prompt, then any document or tool output it carried."""
-    return rec.prompt if not rec.context else f"{rec.prompt}\n\n---\n{rec.context}"
+    """The user message: the prompt, then any document or tool output it carried,
+    delimited exactly as evaluation delimits it (:func:`posttrain.models.chat.user_turn`)."""
+    return chat_user_turn(rec.prompt, rec.context, lang=rec.lang)
 
 
 def _first_sentence(text: str, limit: int = 180) -> str:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.checks import Sample, detect_refusal, run_check
+from posttrain.errors import InputError
 from posttrain.evaluate.cache import GenerationCache, cache_key
 from posttrain.evaluate.guard import Guard
 from posttrain.evaluate.metrics import compute_metrics
@@ -41,6 +42,7 @@ from posttrain.evaluate.results import (
 from posttrain.evaluate.stats import wilson_interval
 from posttrain.evaluate.suites import SUITE_GROUPS, Suite
 from posttrain.generation.base import Backend, Conversation, Generation, GenerationParams
+from posttrain.models.chat import user_turn
 
 __all__ = [
     "EvalConfig",
@@ -53,21 +55,6 @@ __all__ = [
 ]
 
 DEFAULT_PARAMS = GenerationParams(max_new_tokens=128)
-
-_CONTEXT_LABELS = {
-    "en": {
-        "document": "Document",
-        "tool_result": "Tool result",
-        "review": "Product review",
-        "order_note": "Order note",
-    },
-    "zh": {
-        "document": "文档",
-        "tool_result": "工具返回结果",
-        "review": "商品评价",
-        "order_note": "订单备注",
-    },
-}
 
 
 class EvalConfig(BaseModel):
@@ -118,11 +105,7 @@ def model_slug(model: str) -> str:
 def build_conversation(system: str, sample: Sample) -> Conversation:
     """System prompt, then one user turn: the request, then any document or tool result
     between explicit delimiters so the model can tell data from instructions."""
-    user = sample.prompt
-    if sample.context:
-        kind = sample.context_kind or "document"
-        label = _CONTEXT_LABELS.get(sample.lang, _CONTEXT_LABELS["en"])[kind]
-        user = f"{sample.prompt}\n\n<<<{label}>>>\n{sample.context}\n<<<end {label}>>>"
+    user = user_turn(sample.prompt, sample.context, kind=sample.context_kind, lang=sample.lang)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -154,6 +137,20 @@ def judge_item(
     return verdicts, refused, refusal_error
 
 
+def _check_named_clauses(contract: Any, suite: Suite) -> None:
+    """A sample that names a clause the contract does not have is an input error."""
+    known = {c.id for c in contract.clauses}
+    for s in suite.samples:
+        unknown = [c for c in s.clauses if c not in known]
+        if unknown:
+            raise InputError(
+                f"sample {s.id!r} names clause(s) {unknown} that the contract does not have",
+                path=suite.source,
+                field="clauses",
+                hint=f"use clause ids of the contract: {', '.join(sorted(known))}",
+            )
+
+
 def evaluate(
     config: EvalConfig,
     backend: Backend,
@@ -170,6 +167,7 @@ def evaluate(
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    _check_named_clauses(contract, suite)
     contract_hash = _contract_hash(contract)
     canary = config.canary or canary_for(contract_hash)
     system = contract.render_system_prompt(canary=canary)

@@ -13,7 +13,36 @@ from typing import Any
 from posttrain.errors import UsageError
 from posttrain.generation.base import ChatMessage
 
-__all__ = ["render", "render_prompt_completion"]
+__all__ = ["CONTEXT_LABELS", "render", "render_prompt_completion", "user_turn"]
+
+# How a document, tool result, review or order note is delimited in the user turn.
+CONTEXT_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "document": "Document",
+        "tool_result": "Tool result",
+        "review": "Product review",
+        "order_note": "Order note",
+    },
+    "zh": {
+        "document": "文档",
+        "tool_result": "工具返回结果",
+        "review": "商品评价",
+        "order_note": "订单备注",
+    },
+}
+
+
+def user_turn(
+    prompt: str, context: str | None = None, *, kind: str | None = None, lang: str = "en"
+) -> str:
+    """The user message: the request, then any document or tool result it carries between
+    explicit delimiters, so the model can tell data from instructions. Evaluation and the
+    data stage's training records both build the user turn here."""
+    if not context:
+        return prompt
+    labels = CONTEXT_LABELS.get(lang, CONTEXT_LABELS["en"])
+    label = labels.get(kind or "document", labels["document"])
+    return f"{prompt}\n\n<<<{label}>>>\n{context}\n<<<end {label}>>>"
 
 
 def render(tokenizer: Any, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "load_sft",
     "read_data_info",
     "split_ids",
+    "split_key",
     "to_prompt_completion",
 ]
 
@@ -60,6 +61,9 @@ class PromptCompletion(BaseModel):
     id: str
     prompt: str
     completion: str
+    # What the train/validation split hashes: the failure the record was built from
+    # (``ids.failure``), so SFT and DPO hold out the same failures; else the record id.
+    split_key: str = ""
 
 
 class Preference(BaseModel):
@@ -69,6 +73,7 @@ class Preference(BaseModel):
     prompt: str
     chosen: str
     rejected: str
+    split_key: str = ""  # as in PromptCompletion
 
 
 _Row = TypeVar("_Row", PromptCompletion, Preference)
@@ -205,6 +210,15 @@ def _record_id(row: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def split_key(row: dict[str, Any]) -> str:
+    """The failure a data-stage record was built from (``ids.failure``), else its id: SFT
+    records and preference pairs of one failure fall on the same side of the split."""
+    ids = row.get("ids")
+    if isinstance(ids, dict) and isinstance(ids.get("failure"), str) and ids["failure"]:
+        return str(ids["failure"])
+    return _record_id(row)
+
+
 def split_ids(ids: Sequence[str], *, fraction: float, max_val: int, seed: int) -> set[str]:
     """The held-out validation ids: the ``fraction`` of ids with the smallest hash (at
     most ``max_val``). Stable when records are added, and independent of file order."""
@@ -308,7 +322,11 @@ def load_sft(
             )
         context = _with_system(context, system)
         prompt, completion = to_prompt_completion(tokenizer, context, answer)
-        examples.append(PromptCompletion(id=_record_id(row), prompt=prompt, completion=completion))
+        examples.append(
+            PromptCompletion(
+                id=_record_id(row), prompt=prompt, completion=completion, split_key=split_key(row)
+            )
+        )
     return _split(examples, val_fraction, val_max, seed)
 
 
@@ -338,7 +356,11 @@ def load_prefs(
         _, rejected_text = to_prompt_completion(tokenizer, context, rejected)
         pairs.append(
             Preference(
-                id=_record_id(row), prompt=prompt, chosen=chosen_text, rejected=rejected_text
+                id=_record_id(row),
+                prompt=prompt,
+                chosen=chosen_text,
+                rejected=rejected_text,
+                split_key=split_key(row),
             )
         )
     return _split(pairs, val_fraction, val_max, seed)
@@ -347,9 +369,10 @@ def load_prefs(
 def _split(
     rows: list[_Row], fraction: float, max_val: int, seed: int
 ) -> tuple[list[_Row], list[_Row]]:
-    val_ids = split_ids([r.id for r in rows], fraction=fraction, max_val=max_val, seed=seed)
-    train = [r for r in rows if r.id not in val_ids]
-    val = [r for r in rows if r.id in val_ids]
+    keys = sorted({r.split_key or r.id for r in rows})
+    val_keys = split_ids(keys, fraction=fraction, max_val=max_val, seed=seed)
+    train = [r for r in rows if (r.split_key or r.id) not in val_keys]
+    val = [r for r in rows if (r.split_key or r.id) in val_keys]
     return train, val
 
 

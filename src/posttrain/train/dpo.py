@@ -24,6 +24,7 @@ from posttrain.train.runtime import (
     load_base,
     lora_config,
     make_signals,
+    record_heldout,
     resolve_adapter,
     run_trainer,
     start_run,
@@ -75,6 +76,7 @@ def train_dpo(
     )
     if config.limit is not None:
         train = train[: config.limit]
+    record_heldout(ctx, train)
     # Pairs of similar length share a batch, so little compute goes to padding.
     lengths = [
         len(tokenizer(p.prompt + max(p.chosen, p.rejected, key=len))["input_ids"]) for p in train

@@ -246,6 +246,26 @@ def system_prompt(ctx: RunContext) -> str | None:
     return str(contract.render_system_prompt(canary=canary_for(chash)))
 
 
+def record_heldout(ctx: RunContext, trained: Sequence[Any]) -> None:
+    """Write the failures neither this run nor the run it starts from trained on as an
+    evaluation suite (``heldout.jsonl``), to compare base and candidate on."""
+    if not ctx.is_main:
+        return
+    from posttrain.train.heldout import write_heldout_suite
+
+    cfg = ctx.config
+    contract = cfg.contract if cfg.contract.is_absolute() else ctx.workspace / cfg.contract
+    keys = {str(getattr(r, "split_key", "") or r.id) for r in trained}
+    parent = ctx.manifest.parent_run_id
+    write_heldout_suite(
+        ctx.run_dir,
+        ctx.data_dir,
+        keys,
+        contract,
+        parent=ctx.run_dir.parent / parent if parent else None,
+    )
+
+
 def resolve_adapter(path: Path, workspace: Path) -> tuple[Path, str | None]:
     """An adapter folder from a run folder or an adapter folder: (adapter path, run id)."""
     path = path if path.is_absolute() else workspace / path

@@ -23,6 +23,7 @@ from posttrain.train.runtime import (
     load_base,
     lora_config,
     make_signals,
+    record_heldout,
     run_trainer,
     start_run,
     system_prompt,
@@ -63,6 +64,7 @@ def train_sft(
     )
     if config.limit is not None:
         train = train[: config.limit]
+    record_heldout(ctx, train)
     if not config.packing:
         # Examples of similar length share a batch, so little compute goes to padding.
         lengths = [len(tokenizer(r.prompt + r.completion)["input_ids"]) for r in train]

@@ -25,6 +25,19 @@ def test_language_match_follows_the_sample_language() -> None:
     assert run_check("language_match", en, "hi", {"lang": "fr"}).status == "error"
 
 
+def test_language_match_judges_a_json_answer_by_its_text_values() -> None:
+    zh = Sample(id="z", prompt="推荐一款适合跑步的耳机", lang="zh")
+    skeleton = '[{"name": "<product name>", "url": "https://<product page>", "price": 0}]'
+    verdict = run_check("language_match", zh, skeleton)
+    assert verdict.status == "pass" and "no prose" in verdict.evidence
+    zh_values = '[{"name": "运动蓝牙耳机", "reason": "防汗，续航长", "price": 199}]'
+    assert run_check("language_match", zh, zh_values).status == "pass"
+    en_values = '[{"name": "Sport earbuds", "reason": "sweat proof, long battery", "price": 1}]'
+    assert run_check("language_match", zh, en_values).status == "fail"
+    # not JSON after all: judged as prose
+    assert run_check("language_match", zh, '{"name": broken').status == "fail"
+
+
 class ScriptedJudge:
     """A backend that answers with a fixed script, one reply per call."""
 
