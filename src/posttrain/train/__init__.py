@@ -8,6 +8,7 @@ function of a typed config to the run's :class:`~posttrain.train.manifest.RunMan
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,45 @@ def train(
     show: bool = True,
     callbacks: Sequence[Any] = (),
 ) -> RunManifest:
-    """Run the recipe ``config`` is for (its ``kind``); see each recipe for what it raises."""
+    """Run the recipe ``config`` is for (its ``kind``); see each recipe for what it raises.
+
+    A run that fails before training starts (a bad adapter path, examples longer than
+    ``seq_len``) is marked ``failed`` with the reason, not left ``running``.
+    """
+    started = {p.name for p in (workspace / "runs").glob("*")} if not resume else None
+    try:
+        return _dispatch(config, workspace, resume=resume, show=show, callbacks=callbacks)
+    except Exception as exc:
+        if started is not None:
+            _mark_failed(workspace, started, exc)
+        raise
+
+
+def _mark_failed(workspace: Path, before: set[str], exc: Exception) -> None:
+    """Mark the run this call created, if it is still ``running``, as ``failed``."""
+    from posttrain.train.manifest import read_manifest, write_manifest
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # rank 0 owns the manifest
+
+    for path in (workspace / "runs").glob("*"):
+        if path.name in before or not (path / "manifest.json").is_file():
+            continue
+        manifest = read_manifest(path)
+        if manifest.status == "running":
+            manifest.status = "failed"
+            manifest.stop_reason = f"{type(exc).__name__}: {exc}"[:500]
+            write_manifest(path, manifest)
+
+
+def _dispatch(
+    config: TrainConfig,
+    workspace: Path,
+    *,
+    resume: bool,
+    show: bool,
+    callbacks: Sequence[Any],
+) -> RunManifest:
     if isinstance(config, SFTTrainConfig):
         from posttrain.train.sft import train_sft
 

@@ -113,11 +113,13 @@ def find_resumable(workspace: Path, kind: str, run_id: str | None = None) -> Pat
     for path in sorted(runs.glob(f"{kind}-*")) if runs.is_dir() else []:
         if (path / "manifest.json").is_file():
             manifest = read_manifest(path)
-            if manifest.status not in ("finished", "early_stopped"):
+            # a run that failed before its first checkpoint has nothing to resume from
+            resumable = _last_checkpoint(path / CHECKPOINTS) is not None
+            if manifest.status not in ("finished", "early_stopped") and resumable:
                 found.append(path)
     if not found:
         raise UsageError(
-            f"no unfinished {kind} run to resume under {runs}",
+            f"no unfinished {kind} run with a checkpoint to resume under {runs}",
             hint="start a new run without --resume, or pass run_id=<folder name>",
         )
     return found[-1]
@@ -256,14 +258,15 @@ def record_heldout(ctx: RunContext, trained: Sequence[Any]) -> None:
     cfg = ctx.config
     contract = cfg.contract if cfg.contract.is_absolute() else ctx.workspace / cfg.contract
     keys = {str(getattr(r, "split_key", "") or r.id) for r in trained}
-    parent = ctx.manifest.parent_run_id
-    write_heldout_suite(
-        ctx.run_dir,
-        ctx.data_dir,
-        keys,
-        contract,
-        parent=ctx.run_dir.parent / parent if parent else None,
-    )
+    # The run whose adapter this one starts from (DPO or RLOO on SFT): its folder holds
+    # the adapter, or is the adapter's parent. A reward run scores, it is not started from.
+    parent = None
+    if ctx.manifest.init_adapter:
+        adapter = Path(ctx.manifest.init_adapter)
+        parent = next(
+            (d for d in (adapter, adapter.parent) if (d / "manifest.json").is_file()), None
+        )
+    write_heldout_suite(ctx.run_dir, ctx.data_dir, keys, contract, parent=parent)
 
 
 def resolve_adapter(path: Path, workspace: Path) -> tuple[Path, str | None]:

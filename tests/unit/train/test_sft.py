@@ -144,3 +144,19 @@ def test_early_stop_restores_the_best_checkpoint(workspace: Path) -> None:
     assert saved.keys() == kept.keys()
     assert all((saved[k] == kept[k]).all() for k in saved)
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "early_stopped"
+
+
+def test_a_run_that_fails_before_training_is_marked_failed_and_not_resumed(
+    workspace: Path,
+) -> None:
+    from posttrain.errors import InputError, UsageError
+    from posttrain.train.runtime import find_resumable
+
+    cfg = load_config("dpo", None, [*BASE, "init_adapter=runs/no-such-run"])
+    with pytest.raises(InputError, match="neither a run folder"):
+        train(cfg, workspace, show=False)
+    (run_dir,) = (workspace / "runs").glob("dpo-*")
+    manifest = read_manifest(run_dir)
+    assert manifest.status == "failed" and "no-such-run" in (manifest.stop_reason or "")
+    with pytest.raises(UsageError, match="with a checkpoint"):
+        find_resumable(workspace, "dpo")
