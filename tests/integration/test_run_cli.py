@@ -164,3 +164,76 @@ def test_ladder_reuses_the_run_and_names_the_cheapest_passing_rung(
     code, out, _ = _run(["ladder", *args], capsys)
     assert "recommendation:" in out and "cheapest rung that passes" in out
     assert "guard" in out and "SFT+DPO" in out
+
+
+def test_ladder_rlhf_climbs_rung_4_on_top_of_sft_and_a_rerun_reuses_every_stage(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = ws / "lenient.yaml"
+    policy.write_text(LENIENT)
+    # The reward model leaves out pairs longer than seq_len (it cannot truncate a pair), and
+    # the first 6 pairs of the example are all longer than TINY's 256 tokens.
+    tiny = [*TINY, "--set", "seq_len=1024"]
+    args = ["ladder", "-w", str(ws), *tiny, "--policy", str(policy), "--rlhf", "--json"]
+    code, out, _ = _run(args, capsys)
+    result = json.loads(out)
+    rungs = result["rungs"]
+    assert [(r["index"], r["name"]) for r in rungs] == [
+        (0, "base"),
+        (1, "guard"),
+        (2, "SFT"),
+        (3, "SFT+DPO"),
+        (4, "SFT+RLHF"),
+    ]
+    assert all(r["decision"] in ("PASS", "BLOCK", "INCONCLUSIVE") for r in rungs)
+    assert code == (0 if result["recommended"] is not None else 1)
+    status = {s["name"]: s["status"] for s in result["stages"]}
+    for stage in ("ladder_reward", "ladder_ppo", "ladder_rlhf_export", "ladder_rlhf_eval"):
+        assert status[stage] == "ran"
+    assert status["ladder_gate_4"] == "ran"
+    rlhf, sft = rungs[4], rungs[2]
+    # Rung 4 pays for the SFT run, the reward model and the RL run.
+    assert rlhf["cost"]["tokens_trained"] > sft["cost"]["tokens_trained"] > 0
+    assert rlhf["cost"]["gpu_hours"] > sft["cost"]["gpu_hours"] > 0
+    assert rlhf["cost"]["train_s"] > sft["cost"]["train_s"]
+    assert rlhf["cost"]["eval_s"] > 0
+    assert rlhf["metrics"]["attack_hit_rate"]["n"] == rungs[0]["metrics"]["attack_hit_rate"]["n"]
+    assert Path(rlhf["verdict_path"]).is_file() and Path(rlhf["model"]).is_dir()
+    # RLOO trained on top of the SFT adapter, against the reward run, and the exported
+    # model merges both adapters.
+    from posttrain.train import read_manifest
+
+    (sft_run,) = (ws / "runs").glob("sft-*")
+    (reward_run,) = (ws / "runs").glob("reward-*")
+    (ppo_run,) = (ws / "runs").glob("ppo-*")
+    ppo = read_manifest(ppo_run)
+    assert ppo.parent_run_id == read_manifest(reward_run).run_id
+    assert ppo.init_adapter == read_manifest(sft_run).output
+    export = json.loads((ppo_run / "export" / "export.json").read_text())
+    assert export["adapters"] == [ppo.init_adapter, ppo.output]
+    assert "4 SFT+RLHF" in Path(result["report"]).read_text()
+
+    # Again, unchanged: every stage of every rung is reused, nothing trains twice.
+    code2, out2, _ = _run(args, capsys)
+    again = json.loads(out2)
+    assert code2 == code
+    assert {s["status"] for s in again["stages"]} == {"skipped"}
+    assert {s["name"] for s in again["stages"]} == set(status)
+    assert [(r["decision"], r["cost"]["tokens_trained"]) for r in again["rungs"]] == [
+        (r["decision"], r["cost"]["tokens_trained"]) for r in rungs
+    ]
+    assert len(list((ws / "runs").glob("ppo-*"))) == 1
+
+
+def test_ladder_rlhf_without_its_configs_exits_2_and_names_the_file(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (ws / "configs" / "align" / "ppo.yaml").unlink()
+    code, _, err = _run(["ladder", "-w", str(ws), *TINY, "--rlhf"], capsys)
+    squeezed = "".join(err.split())  # rich folds long lines, even inside a path
+    assert code == 2
+    missing = squeezed.split("missing:")[1]
+    assert missing.startswith(str(ws / "configs" / "align" / "ppo.yaml"))
+    assert "reward.yaml" not in missing  # the file that is there is not named
+    assert "--rlhf" in missing  # the hint: or climb without rung 4
+    assert not list((ws / "runs").glob("loop-*"))  # refused before any work

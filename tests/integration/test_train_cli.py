@@ -82,6 +82,35 @@ def test_sft_then_dpo_on_top_then_export(ws: Path, capsys: pytest.CaptureFixture
     assert len(exported["adapters"]) == 2  # the SFT adapter, then the DPO one
 
 
+def test_reward_then_ppo_against_it(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short = [*TINY, "max_steps=1", "seq_len=256"]
+    code, out, _ = _run(["train", "reward", "-w", str(ws), *short, "--json"], capsys)
+    assert code == 0
+    reward = json.loads(out)
+    assert reward["status"] == "finished" and "reward_accuracy" in reward["final_signals"]
+    assert reward["output"].endswith("reward_model")
+    code, _, err = _run(["train", "ppo", "-w", str(ws), *short], capsys)
+    assert code == 2 and "reward_model" in err
+    code, out, _ = _run(
+        [
+            "train",
+            "ppo",
+            "-w",
+            str(ws),
+            *short,
+            "max_new_tokens=8",
+            "kl_coef=0.1",
+            f"reward_model=runs/{reward['run_id']}",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    ppo = json.loads(out)
+    assert ppo["status"] == "finished" and ppo["parent_run_id"] == reward["run_id"]
+    assert ppo["config"]["kl_coef"] == 0.1 and "reward" in ppo["final_signals"]
+
+
 def test_config_errors_exit_2_and_name_the_field(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,7 @@ def _config(
     batch_size: int,
     policy: Path | None,
     promote: bool = True,
+    rlhf: bool = False,
 ) -> Any:
     from posttrain.pipeline import LoopConfig
 
@@ -134,6 +135,7 @@ def _config(
         batch_size=batch_size,
         policy=policy,
         promote=promote,
+        rlhf=rlhf,
     )
 
 
@@ -231,11 +233,21 @@ def ladder_cmd(
     size: Annotated[
         str, typer.Option("--size", help="Model size for the GPU-hours estimate (7B, 13B...).")
     ] = "7B",
+    rlhf: Annotated[
+        bool,
+        typer.Option(
+            "--rlhf",
+            help="Also climb rung 4: a reward model, then RLOO on top of SFT (needs "
+            "configs/align/reward.yaml and configs/align/ppo.yaml).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Rung 0 base, 1 guard, 2 SFT, 3 SFT+DPO: verdict, metrics, cost; the cheapest that passes.
 
-    Reuses what `posttrain run` (with DPO and the same options) already did.
+    --rlhf adds rung 4, SFT+RLHF (reward model + RLOO): named only when no lower rung passes.
+
+    Reuses what `posttrain run` (with DPO and the same options) and earlier ladders already did.
     """
     from posttrain.pipeline import run_ladder
     from posttrain.pipeline.ladder import LADDER_METRICS
@@ -251,6 +263,7 @@ def ladder_cmd(
         max_new_tokens,
         batch_size,
         policy,
+        rlhf=rlhf,
     )
     result = run_ladder(cfg, size=size, observer=_RichObserver(quiet=json_out))  # type: ignore[arg-type]
     code = 0 if result.recommended is not None else 1

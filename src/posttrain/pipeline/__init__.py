@@ -3,8 +3,9 @@
 * :func:`run_loop` - data build -> SFT -> DPO -> evaluate base and candidate -> gate ->
   register and promote on PASS -> HTML report, experiment log, model card; resumable
   stage by stage through ``runs/<loop_id>/loop.json``.
-* :func:`run_ladder` - rung 0 (base), 1 (guard), 2 (SFT), 3 (SFT + DPO): verdict, key
-  metrics with intervals and cost per rung, and the cheapest rung that passes.
+* :func:`run_ladder` - rung 0 (base), 1 (guard), 2 (SFT), 3 (SFT + DPO) and, when asked,
+  4 (SFT + RLHF: reward model + RLOO): verdict, key metrics with intervals and cost per
+  rung, and the cheapest rung that passes.
 """
 
 from __future__ import annotations

@@ -2,23 +2,33 @@
 
 Rung 0 is the base model, rung 1 the contract guard around it (system prompt +
 validation + retry / fallback, :class:`~posttrain.evaluate.Guard`), rung 2 SFT, rung 3
-SFT + DPO. Every rung is evaluated on the same sample and judged by the same gate
-against rung 0; for each the ladder reports the verdict, the key metrics with their
-intervals and the cost (wall time, tokens trained, GPU-hours estimated at a given model
-size by the training stage's estimator), and names the cheapest rung that passes.
+SFT + DPO, and - only when asked (``LoopConfig.rlhf``, ``posttrain ladder --rlhf``) -
+rung 4 SFT + RLHF: a reward model trained on the preference pairs, then RLOO (TRL's
+PPO loop without a value model) with a KL penalty on top of the SFT adapter. Every rung
+is evaluated on the same sample and judged by the same gate against rung 0; for each the
+ladder reports the verdict, the key metrics with their intervals and the cost (wall
+time, tokens trained, GPU-hours estimated at a given model size by the training stage's
+estimator), and names the cheapest rung that passes. The rungs are ordered by what they
+cost and risk, so rung 4 is recommended only when no lower rung passes.
 
 The loop (:func:`~posttrain.pipeline.loop.run_loop` with DPO) provides rungs 0, 2 and 3:
 whatever ``posttrain run`` already did is reused (same loop folder, same training runs,
-cached answers). The guard and the SFT-only model are extra stages of the same loop.
+cached answers). The guard, the SFT-only model and rung 4 (``ladder_reward``,
+``ladder_ppo``, ``ladder_rlhf_export``, ``ladder_rlhf_eval``, ``ladder_gate_4``) are
+extra stages of the same loop, each reused on a rerun. Rung 4 needs the workspace's
+``configs/align/reward.yaml`` and ``configs/align/ppo.yaml``
+(:func:`require_rlhf_configs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.errors import UsageError
 from posttrain.evaluate.metrics import RateRow
 from posttrain.pipeline import stages as st
 from posttrain.pipeline.loop import (
@@ -31,7 +41,18 @@ from posttrain.pipeline.loop import (
 )
 from posttrain.pipeline.state import LoopConfig
 
-__all__ = ["LADDER_METRICS", "LadderResult", "Rung", "RungCost", "render_markdown", "run_ladder"]
+__all__ = [
+    "LADDER_METRICS",
+    "RLHF_CONFIGS",
+    "RUNG_DESCRIPTIONS",
+    "LadderResult",
+    "Rung",
+    "RungCost",
+    "recommend",
+    "render_markdown",
+    "require_rlhf_configs",
+    "run_ladder",
+]
 
 # What each rung adds, for the reports.
 RUNG_DESCRIPTIONS = {
@@ -39,7 +60,11 @@ RUNG_DESCRIPTIONS = {
     "guard": "+ output validation, retry with the error, safe fallback (no training)",
     "SFT": "+ LoRA SFT on the audited SFT records",
     "SFT+DPO": "+ DPO on the preference pairs, on top of the SFT adapter",
+    "SFT+RLHF": "+ a reward model on the preference pairs, then RLOO (PPO without a value "
+    "model) with a KL penalty, on top of the SFT adapter (only with --rlhf)",
 }
+# The workspace configs rung 4 trains from.
+RLHF_CONFIGS = (st.TRAINING_CONFIGS["reward"], st.TRAINING_CONFIGS["ppo"])
 LADDER_METRICS = (
     "attack_hit_rate",
     "leak_rate",
@@ -131,15 +156,59 @@ def _gpu_hours(run: dict[str, Any], size: str) -> tuple[float, str | None]:
     return est.gpu_hours, None
 
 
+def require_rlhf_configs(workspace: Path) -> None:
+    """Raise :class:`~posttrain.errors.UsageError` naming the rung-4 config files (see
+    :data:`RLHF_CONFIGS`) that ``workspace`` lacks."""
+    missing = [workspace / rel for rel in RLHF_CONFIGS if not (workspace / rel).is_file()]
+    if missing:
+        raise UsageError(
+            f"rung 4 (RLHF) trains from {' and '.join(str(r) for r in RLHF_CONFIGS)}; "
+            f"missing: {', '.join(str(m) for m in missing)}",
+            hint="`posttrain init NEW_DIR` writes both (copy them from NEW_DIR/configs/align/), "
+            "or leave out --rlhf",
+        )
+
+
+def recommend(rungs: Sequence[Rung]) -> tuple[Rung | None, str]:
+    """The cheapest rung that passes and the sentence that says so.
+
+    "Cheapest" is the ladder's order (the rung index), not the cost measured on this
+    run: a short RLHF run may train fewer tokens than SFT + DPO, yet it needs a reward
+    model, on-policy generation and can game its reward, so rung 4 is chosen only when
+    no lower rung passes.
+    """
+    passing = sorted((r for r in rungs if r.decision == "PASS"), key=lambda r: r.index)
+    if not passing:
+        return None, (
+            "no rung passes the gate: fix the data or the contract before climbing further "
+            "(see each rung's blocking rules)."
+        )
+    best = passing[0]
+    text = (
+        f"rung {best.index} ({best.name}) is the cheapest rung that passes the gate; "
+        "stop climbing there."
+    )
+    if best.index == 4:
+        text += (
+            " It is also the most expensive and most risky rung: release it only behind "
+            "stable regression gates."
+        )
+    return best, text
+
+
 def run_ladder(
     cfg: LoopConfig, *, size: str = "7B", observer: Observer | None = None
 ) -> LadderResult:
-    """Evaluate and gate every rung; see the module docstring. Raises what
+    """Evaluate and gate every rung (rung 4 only when ``cfg.rlhf``); see the module
+    docstring. Raises :class:`~posttrain.errors.UsageError` when ``cfg.rlhf`` and a rung-4
+    config is missing (before any work), and what
     :func:`~posttrain.pipeline.loop.run_loop` raises."""
     from posttrain.contract import load_contract
     from posttrain.evaluate import Guard
     from posttrain.evaluate.lazy import LazyBackend
 
+    if cfg.rlhf:
+        require_rlhf_configs(cfg.workspace)
     obs = observer or Observer()
     cfg = cfg.model_copy(update={"dpo": True})
     loop = run_loop(cfg, observer=obs, stop_after="gate")
@@ -195,6 +264,44 @@ def run_ladder(
         (2, "SFT", sft_export["model_path"], sft_eval, [sft]),
         (3, "SFT+DPO", cand["model"], cand, [sft, dpo]),
     ]
+    # rung 4 (when asked): a reward model, then RLOO on top of the SFT adapter
+    if cfg.rlhf:
+        dv = out["data"].outputs["data_version"]
+        reward_cfg = st.training_config(cfg, "reward")
+        reward = stage(
+            "ladder_reward",
+            {"data": dv, "config": reward_cfg.model_dump(mode="json")},
+            lambda: st.run_training(cfg, "reward", dv, reward_cfg, obs.show_training),
+            "reward model on the preference pairs",
+        )
+        ppo_cfg = st.training_config(
+            cfg, "ppo", [f"init_adapter={sft['run_dir']}", f"reward_model={reward['run_dir']}"]
+        )
+        ppo = stage(
+            "ladder_ppo",
+            {"data": dv, "config": ppo_cfg.model_dump(mode="json")},
+            lambda: st.run_training(cfg, "ppo", dv, ppo_cfg, obs.show_training),
+            "RLOO against the reward model, on top of the SFT adapter",
+        )
+        rlhf_export = stage(
+            "ladder_rlhf_export",
+            {"run": ppo["run_id"]},
+            lambda: st.export_candidate(Path(ppo["run_dir"])),
+            f"merge {ppo['run_id']} into its base (fp32)",
+        )
+        rlhf_eval = stage(
+            "ladder_rlhf_eval",
+            {**sample, "model": rlhf_export["fingerprint"]},
+            lambda: evaluate_model(
+                cfg,
+                rlhf_export["model_path"],
+                LazyBackend("hf", rlhf_export["model_path"], batch_size=cfg.batch_size),
+                loop_dir / "eval" / "rlhf",
+                obs,
+            ),
+            "evaluate the RLHF model",
+        )
+        sides.append((4, "SFT+RLHF", rlhf_export["model_path"], rlhf_eval, [sft, reward, ppo]))
     rungs: list[Rung] = []
     for index, name, model, ev, runs in sides:
         verdict = (
@@ -221,6 +328,10 @@ def run_ladder(
                 cost.notes.append(note)
         if index == 1:
             cost.notes.append("no training; pays at inference: retries and fallbacks per answer")
+        if index == 4:
+            cost.notes.append(
+                "includes the reward model; RL can game it: watch the regression rates"
+            )
         rungs.append(
             Rung(
                 index=index,
@@ -234,19 +345,7 @@ def run_ladder(
                 cost=cost,
             )
         )
-    passing = [r for r in rungs if r.decision == "PASS"]
-    if passing:
-        best = passing[0]
-        text = (
-            f"rung {best.index} ({best.name}) is the cheapest rung that passes the gate; "
-            "stop climbing there."
-        )
-    else:
-        best = None
-        text = (
-            "no rung passes the gate: fix the data or the contract before climbing further "
-            "(see each rung's blocking rules)."
-        )
+    best, text = recommend(rungs)
     result = LadderResult(
         loop_id=state.loop_id,
         workspace=str(cfg.workspace),

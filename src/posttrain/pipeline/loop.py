@@ -198,7 +198,7 @@ def _summary(name: str, out: dict[str, Any]) -> str:
     if name == "data":
         version = str(out.get("data_version"))[:19]
         return f"data version {version}…: {out.get('sft')} SFT, {out.get('prefs')} pairs"
-    if name in ("sft", "dpo"):
+    if name in ("sft", "dpo", "ladder_reward", "ladder_ppo"):
         how = "reused" if out.get("reused") else "trained"
         return f"{how} {out.get('run_id')} ({out.get('tokens')} tokens)"
     if name == "export":

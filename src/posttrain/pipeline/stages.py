@@ -19,6 +19,7 @@ from posttrain.release.auditlog import append_event
 
 __all__ = [
     "FINISHED",
+    "TRAINING_CONFIGS",
     "LoopStopped",
     "evaluate_side",
     "export_candidate",
@@ -32,6 +33,13 @@ __all__ = [
 
 # Training run statuses whose output is a usable model.
 FINISHED = ("finished", "early_stopped")
+# Each recipe's config file in a workspace (reward and ppo: the ladder's rung 4).
+TRAINING_CONFIGS = {
+    "sft": Path("configs/sft.yaml"),
+    "dpo": Path("configs/align/dpo.yaml"),
+    "reward": Path("configs/align/reward.yaml"),
+    "ppo": Path("configs/align/ppo.yaml"),
+}
 
 
 class LoopStopped(PosttrainError):
@@ -82,8 +90,7 @@ def training_config(cfg: LoopConfig, method: str, extra: list[str] | None = None
     """The workspace's config for ``method`` under the loop's profile and overrides."""
     from posttrain.train import load_config
 
-    rel = {"sft": Path("configs/sft.yaml"), "dpo": Path("configs/align/dpo.yaml")}[method]
-    path = cfg.workspace / rel
+    path = cfg.workspace / TRAINING_CONFIGS[method]
     overrides = [f"model={cfg.model}", *(extra or []), *cfg.train_overrides]
     return load_config(
         method,

@@ -64,6 +64,10 @@ class LoopConfig(BaseModel):
     waivers: list[Path] = Field(default_factory=list)
     # Register and promote the candidate when the gate says PASS.
     promote: bool = True
+    # The ladder's optional rung 4 (reward model + RLOO on top of SFT). Not part of
+    # identity(): rung 4 adds stages to the same loop folder, so `ladder --rlhf` reuses
+    # what `run` and `ladder` did; its stages hash their own configs.
+    rlhf: bool = False
 
     @property
     def ws(self) -> Workspace:

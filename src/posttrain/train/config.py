@@ -171,6 +171,9 @@ class PPOTrainConfig(TrainConfig):
     num_generations: int = Field(default=2, ge=2, le=64)
     max_new_tokens: int = Field(default=48, ge=1, le=4096)
     temperature: float = Field(default=1.0, gt=0.0, le=5.0)
+    # Start from an SFT run's adapter, as DPO does: the policy and its KL reference are
+    # then that SFT model (the reference with the RL adapter disabled).
+    init_adapter: Path | None = None
 
     kind: ClassVar[str] = "ppo"
 

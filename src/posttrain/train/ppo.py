@@ -5,8 +5,9 @@ completions from the policy, score them with the reward model, update the policy
 KL penalty (``kl_coef``) that keeps it near the reference - without PPO's value model.
 Each prompt gets ``num_generations`` samples; every sample's baseline is the mean reward
 of the others. Top to bottom: open the run, render the prompts with the shared chat
-renderer, load the policy (LoRA, so the reference is the adapter-disabled policy) and the
-reward run's scorer, train, record.
+renderer, load the policy (LoRA, so the reference is the adapter-disabled policy; with an
+SFT adapter merged in when ``init_adapter`` names one, as DPO does) and the reward run's
+scorer, train, record.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from posttrain.train.runtime import (
     load_base,
     lora_config,
     make_signals,
+    record_heldout,
+    resolve_adapter,
     run_trainer,
     start_run,
     system_prompt,
@@ -73,10 +76,17 @@ def train_ppo(
 
     from posttrain.train.data import load_prefs
 
+    # Checked before the run folder is opened, so a bad path leaves no "running" run behind
+    # (which ``--resume`` would otherwise pick as the newest unfinished one).
+    reward_path, reward_run = _reward_model_path(config, workspace.resolve())
     ctx = start_run(config, workspace, resume=resume)
-    reward_path, reward_run = _reward_model_path(config, ctx.workspace)
     ctx.manifest.parent_run_id = reward_run
-    model, tokenizer = load_base(config)
+    init_adapter = (
+        resolve_adapter(config.init_adapter, ctx.workspace)[0] if config.init_adapter else None
+    )
+    # Recorded so that export merges the SFT adapter first, then this run's.
+    ctx.manifest.init_adapter = str(init_adapter) if init_adapter else None
+    model, tokenizer = load_base(config, init_adapter=init_adapter)
     tokenizer.padding_side = "left"  # RLOO generates from the prompts
     reward_model = AutoModelForSequenceClassification.from_pretrained(
         reward_path, num_labels=1, dtype=torch.float32
@@ -93,6 +103,7 @@ def train_ppo(
     )
     if config.limit is not None:
         train = train[: config.limit]
+    record_heldout(ctx, train)
     # Only the prompts are used: the policy writes its own answers.
     kwargs = trainer_kwargs(ctx, has_val=False)
     kwargs.update(

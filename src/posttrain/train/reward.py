@@ -67,9 +67,10 @@ def train_reward(
         seed=config.seed,
         system=system_prompt(ctx),
     )
+    # too-long pairs first, so ``limit`` counts pairs that are actually trained on
+    train = drop_too_long(tokenizer, train, config.seq_len, "train")
     if config.limit is not None:
         train = train[: config.limit]
-    train = drop_too_long(tokenizer, train, config.seq_len, "train")
     val = drop_too_long(tokenizer, val, config.seq_len, "validation") if val else val
 
     def rows(pairs: Sequence[object]) -> Dataset:
