@@ -126,7 +126,11 @@ def eval_cmd(
     ),
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Result folder (default: reports/eval/<model>/<suite>)."),
+        typer.Option(
+            "--out",
+            help="Result folder (default: reports/eval/<model>/<suite>, "
+            "reports/eval/<model>-guard/<suite> with --guard).",
+        ),
     ] = None,
     max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 = greedy."),
@@ -144,7 +148,9 @@ def eval_cmd(
     engine: Any = _backend(backend, model, base_url, batch_size)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
-    out_dir = out or Path("reports") / "eval" / model_slug(model) / the_suite.name
+    # the guarded model is another system than the model: its results never mix with them
+    slug = model_slug(model) + ("-guard" if guard else "")
+    out_dir = out or Path("reports") / "eval" / slug / the_suite.name
     config = EvalConfig(
         model=model,
         params=_params(max_new_tokens, temperature, seed),
