@@ -21,7 +21,7 @@ from posttrain.errors import ConfigError
 __all__ = ["ContractIssue", "LintResult", "lint_contract", "load_contract", "parse_contract"]
 
 _FIELDS_AT_DEPTH = {
-    0: list(Contract.model_fields),
+    0: [*Contract.model_fields, "gate"],
     2: list(Clause.model_fields),
     4: list(CheckSpec.model_fields),
 }
@@ -107,6 +107,28 @@ def _message(err: Any) -> str:
     return f"{msg} (got {shown})"
 
 
+def _check_gate_section(gate: object, root: yaml.Node, path: str, result: LintResult) -> None:
+    from posttrain.gate.policy import GatePolicy
+
+    try:
+        GatePolicy.model_validate(gate)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ("gate", *err["loc"])
+            extra = err["type"] == "extra_forbidden"
+            message = _message(err) if not extra else "unknown field"
+            if extra and len(err["loc"]) == 1:
+                message += f" (allowed: {', '.join(GatePolicy.model_fields)})"
+            result.errors.append(
+                ContractIssue(
+                    path=path,
+                    line=_line_of(root, loc, key=extra),
+                    field=_field_name(loc),
+                    message=message,
+                )
+            )
+
+
 def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
     """Validate contract YAML ``text``; ``path`` only names the file in messages."""
     result = LintResult(path=path)
@@ -132,6 +154,10 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
             )
         )
         return result
+    # A `gate:` section is the gate's policy (posttrain.gate.policy), checked here too.
+    gate = data.pop("gate", None)
+    if gate is not None:
+        _check_gate_section(gate, root, path, result)
     try:
         result.contract = Contract.model_validate(data)
     except ValidationError as exc:
@@ -145,6 +171,10 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
                     message=_message(err),
                 )
             )
+        result.errors.sort(key=lambda i: (i.line or 0, i.field))
+        return result
+    if result.errors:  # the clauses are fine, the gate section is not
+        result.contract = None
         result.errors.sort(key=lambda i: (i.line or 0, i.field))
         return result
     if "{canary}" not in result.contract.system_prompt:

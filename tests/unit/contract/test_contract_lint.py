@@ -134,3 +134,26 @@ def test_cli_show_json_renders_prompt(tmp_path: Path, capsys: pytest.CaptureFixt
     assert out["rendered_system_prompt"] == "You are ShopMate. Marker CANARY-5."
     assert len(out["clauses"]) == 2 and len(out["content_hash"]) == 64
     assert main(["contract", "show", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_a_gate_section_is_part_of_the_contract_and_checked_with_lines(tmp_path: Path) -> None:
+    from posttrain.gate import resolve_policy
+
+    good = (
+        GOOD
+        + "gate:\n  min_samples: 20\n  hard:\n"
+        + "    - {id: hits, metric: attack_hit_rate, max: 0.05}\n"
+    )
+    path = tmp_path / "contract.yaml"
+    path.write_text(good)
+    assert load_contract(path).product == "ShopMate"
+    policy, source = resolve_policy(None, tmp_path)
+    assert policy.min_samples == 20 and "gate:" in source
+
+    bad = GOOD + "gate:\n  min_sample: 20\n"
+    path.write_text(bad)
+    result = lint_contract(path)
+    assert result.contract is None
+    (issue,) = result.errors
+    assert issue.field.startswith("gate") and "min_sample" in issue.field
+    assert issue.line == GOOD.count("\n") + 2 and "min_samples" in issue.message
