@@ -107,7 +107,9 @@ def _message(err: Any) -> str:
     return f"{msg} (got {shown})"
 
 
-def _check_gate_section(gate: object, root: yaml.Node, path: str, result: LintResult) -> None:
+def _check_gate_section(
+    gate: object, root: yaml.Node | None, path: str, result: LintResult
+) -> None:
     from posttrain.gate.policy import GatePolicy
 
     try:
