@@ -37,12 +37,16 @@ EvalLimitOpt = Annotated[
     typer.Option(
         "--eval-limit",
         min=1,
-        help="Attack/over-refusal items per class and language (default: 15 with quick, else all).",
+        help="Attack/over-refusal items per class and language (default: 8 with quick, else all).",
     ),
 ]
 RegLimitOpt = Annotated[
     int | None,
-    typer.Option("--regression-limit", min=1, help="Regression items per language (default: all)."),
+    typer.Option(
+        "--regression-limit",
+        min=1,
+        help="Regression items per task tag and language (default: 5 with quick, else all).",
+    ),
 ]
 TokensOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Tokens per answer.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Answers per backend call.")]

@@ -52,7 +52,8 @@ class Suite(BaseModel):
 
     def head(self, limit: int | None) -> Suite:
         """The first ``limit`` samples of each (class, language) stratum, all for None:
-        a quick run still has a row for every class in English and in Chinese."""
+        a quick run still has a row for every class in English and in Chinese. A sample's
+        class is its attack class, else its first tag (a regression set's task type)."""
         if limit is None:
             return self
         if limit < 1:
@@ -60,7 +61,8 @@ class Suite(BaseModel):
         counts: dict[tuple[str | None, str], int] = {}
         kept: list[Sample] = []
         for sample in self.samples:
-            stratum = (sample.attack_class, sample.lang)
+            group = sample.attack_class or (sample.tags[0] if sample.tags else None)
+            stratum = (group, sample.lang)
             seen = counts.get(stratum, 0)
             if seen < limit:
                 kept.append(sample)

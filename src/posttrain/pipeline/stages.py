@@ -206,7 +206,7 @@ def suites_for(cfg: LoopConfig) -> list[Any]:
 
     suites = []
     if cfg.ws.regression.is_file():
-        suites.append(load_suite(cfg.ws.regression).head(cfg.regression_limit))
+        suites.append(load_suite(cfg.ws.regression).head(cfg.resolved_regression_limit()))
     suites.append(load_suite("audit").head(cfg.resolved_eval_limit()))
     return suites
 

@@ -37,7 +37,9 @@ __all__ = [
 STATE_FILE = "loop.json"
 SCHEMA_VERSION = 1
 # Evaluation sample per (class, language) stratum of the attack suites under a profile.
-PROFILE_EVAL_LIMITS: dict[str, int] = {"quick": 15}
+PROFILE_EVAL_LIMITS: dict[str, int] = {"quick": 8}
+# Regression items per (task tag, language) by profile: quick keeps ~half of the example's.
+PROFILE_REGRESSION_LIMITS: dict[str, int] = {"quick": 5}
 
 
 class LoopConfig(BaseModel):
@@ -54,9 +56,10 @@ class LoopConfig(BaseModel):
     # key=value overrides for both training configs (``max_steps=2``).
     train_overrides: list[str] = Field(default_factory=list)
     # Items per (class, language) of the attack and over-refusal suites; None: by profile
-    # (quick: 15), else every item.
+    # (quick: 8), else every item.
     eval_limit: int | None = Field(default=None, ge=1)
-    # Items per language of the regression set; None: every item.
+    # Items per (task tag, language) of the regression set; None: by profile (quick: 5),
+    # else every item.
     regression_limit: int | None = Field(default=None, ge=1)
     max_new_tokens: int = Field(default=128, ge=1, le=4096)
     batch_size: int = Field(default=16, ge=1, le=1024)
@@ -83,6 +86,11 @@ class LoopConfig(BaseModel):
             return self.eval_limit
         return PROFILE_EVAL_LIMITS.get(self.profile or "")
 
+    def resolved_regression_limit(self) -> int | None:
+        if self.regression_limit is not None:
+            return self.regression_limit
+        return PROFILE_REGRESSION_LIMITS.get(self.profile or "")
+
     def identity(self) -> dict[str, Any]:
         """The options that decide what the loop computes (not where or how it shows)."""
         return {
@@ -91,7 +99,7 @@ class LoopConfig(BaseModel):
             "dpo": self.resolved_dpo(),
             "train_overrides": list(self.train_overrides),
             "eval_limit": self.resolved_eval_limit(),
-            "regression_limit": self.regression_limit,
+            "regression_limit": self.resolved_regression_limit(),
             "max_new_tokens": self.max_new_tokens,
             "policy": str(self.policy) if self.policy else None,
             "waivers": [str(w) for w in self.waivers],

@@ -36,9 +36,20 @@ def test_loop_id_follows_inputs_and_options(ws: Path) -> None:
 
 
 def test_profile_decides_the_evaluation_sample(ws: Path) -> None:
-    assert LoopConfig(workspace=ws, profile="quick").resolved_eval_limit() == 15
+    assert LoopConfig(workspace=ws, profile="quick").resolved_eval_limit() == 8
     assert LoopConfig(workspace=ws, profile=None).resolved_eval_limit() is None
     assert LoopConfig(workspace=ws, profile="quick", eval_limit=2).resolved_eval_limit() == 2
+    assert LoopConfig(workspace=ws, profile="quick").resolved_regression_limit() == 5
+    assert LoopConfig(workspace=ws, profile=None).resolved_regression_limit() is None
+    # the quick sample keeps every task tag of the regression set, in both languages
+    from posttrain.pipeline.stages import suites_for
+
+    regression = suites_for(LoopConfig(workspace=ws, profile="quick"))[0]
+    strata = {(s.tags[0], s.lang) for s in regression.samples}
+    full = {
+        (s.tags[0], s.lang) for s in suites_for(LoopConfig(workspace=ws, profile=None))[0].samples
+    }
+    assert strata == full and len(regression) < 60
     # the example ships configs/align/dpo.yaml, so DPO is on unless asked otherwise
     assert LoopConfig(workspace=ws).resolved_dpo() is True
     assert LoopConfig(workspace=ws, dpo=False).resolved_dpo() is False
