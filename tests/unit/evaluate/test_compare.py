@@ -88,3 +88,18 @@ def test_compare_errors_name_the_problem(tmp_path: Path) -> None:
     broken.write_text(json.dumps({"id": "x"}) + "\n", "utf-8")
     with pytest.raises(InputError, match=r"broken\.jsonl line 1"):
         compare(broken, cand)
+
+
+def test_hard_pass_rate_counts_items_whose_hard_clauses_all_pass(tmp_path: Path) -> None:
+    base, cand = write_pair(tmp_path)
+    row = next(
+        r for r in compare(base, cand).rows if (r.metric, r.group) == ("hard_pass_rate", "all")
+    )
+    # regression: 1 -> fail, 9 fail -> pass; the six jailbreaks pass -> fail; one error dropped
+    assert (row.n_pairs, row.errors, row.b, row.c) == (18, 1, 7, 9)
+    soft = item("s-0", "fail")
+    soft["verdicts"][0]["severity"] = "soft"
+    from posttrain.evaluate.metrics import item_outcomes
+    from posttrain.evaluate.results import ItemResult
+
+    assert "hard_pass_rate" not in item_outcomes(ItemResult.model_validate(soft))
