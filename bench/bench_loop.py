@@ -85,7 +85,7 @@ def main() -> None:
     for name, stage in cold_stages.items():
         again = warm_stages.get(name)
         lines.append(
-            f"| {name} | {stage['seconds']:.1f} | {again['seconds']:.1f} ({again['status']})"
+            f"| {name} | {stage['seconds']:.1f} | {again['seconds']:.1f} ({again['status']}) |"
             if again
             else f"| {name} | {stage['seconds']:.1f} | – |"
         )
