@@ -240,24 +240,32 @@ def run_ladder(
         ),
         "evaluate the base model behind the contract guard",
     )
+
+    def export_and_eval(key: str, run: dict[str, Any], what: str) -> tuple[Any, Any]:
+        """Stages ``ladder_<key>_export`` and ``ladder_<key>_eval``: merge ``run``'s
+        adapter into its base, then evaluate it on the loop's sample."""
+        exported = stage(
+            f"ladder_{key}_export",
+            {"run": run["run_id"]},
+            lambda: st.export_candidate(Path(run["run_dir"])),
+            f"merge {run['run_id']} into its base (fp32)",
+        )
+        evaluated = stage(
+            f"ladder_{key}_eval",
+            {**sample, "model": exported["fingerprint"]},
+            lambda: evaluate_model(
+                cfg,
+                exported["model_path"],
+                LazyBackend("hf", exported["model_path"], batch_size=cfg.batch_size),
+                loop_dir / "eval" / key,
+                obs,
+            ),
+            f"evaluate the {what} model",
+        )
+        return exported, evaluated
+
     # rung 2: the SFT model alone
-    sft_export = stage(
-        "ladder_sft_export",
-        {"run": sft["run_id"]},
-        lambda: st.export_candidate(Path(sft["run_dir"])),
-    )
-    sft_eval = stage(
-        "ladder_sft_eval",
-        {**sample, "model": sft_export["fingerprint"]},
-        lambda: evaluate_model(
-            cfg,
-            sft_export["model_path"],
-            LazyBackend("hf", sft_export["model_path"], batch_size=cfg.batch_size),
-            loop_dir / "eval" / "sft",
-            obs,
-        ),
-        "evaluate the SFT model",
-    )
+    sft_export, sft_eval = export_and_eval("sft", sft, "SFT")
     sides = [
         (0, "base", cfg.model, base, []),
         (1, "guard", f"guard+{cfg.model}", guard, []),
@@ -283,24 +291,7 @@ def run_ladder(
             lambda: st.run_training(cfg, "ppo", dv, ppo_cfg, obs.show_training),
             "RLOO against the reward model, on top of the SFT adapter",
         )
-        rlhf_export = stage(
-            "ladder_rlhf_export",
-            {"run": ppo["run_id"]},
-            lambda: st.export_candidate(Path(ppo["run_dir"])),
-            f"merge {ppo['run_id']} into its base (fp32)",
-        )
-        rlhf_eval = stage(
-            "ladder_rlhf_eval",
-            {**sample, "model": rlhf_export["fingerprint"]},
-            lambda: evaluate_model(
-                cfg,
-                rlhf_export["model_path"],
-                LazyBackend("hf", rlhf_export["model_path"], batch_size=cfg.batch_size),
-                loop_dir / "eval" / "rlhf",
-                obs,
-            ),
-            "evaluate the RLHF model",
-        )
+        rlhf_export, rlhf_eval = export_and_eval("rlhf", ppo, "RLHF")
         sides.append((4, "SFT+RLHF", rlhf_export["model_path"], rlhf_eval, [sft, reward, ppo]))
     rungs: list[Rung] = []
     for index, name, model, ev, runs in sides:
