@@ -8,7 +8,6 @@ function of a typed config to the run's :class:`~posttrain.train.manifest.RunMan
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,8 +75,9 @@ def train(
 def _mark_failed(workspace: Path, before: set[str], exc: Exception) -> None:
     """Mark the run this call created, if it is still ``running``, as ``failed``."""
     from posttrain.train.manifest import read_manifest, write_manifest
+    from posttrain.train.runtime import is_main_process
 
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not is_main_process():
         return  # rank 0 owns the manifest
 
     for path in (workspace / "runs").glob("*"):

@@ -31,6 +31,7 @@ __all__ = [
     "load_prefs",
     "load_sft",
     "read_data_info",
+    "read_jsonl",
     "split_ids",
     "split_key",
     "to_prompt_completion",
@@ -63,7 +64,7 @@ class PromptCompletion(BaseModel):
     completion: str
     # What the train/validation split hashes: the failure the record was built from
     # (``ids.failure``), so SFT and DPO hold out the same failures; else the record id.
-    split_key: str = ""
+    split_key: str
 
 
 class Preference(BaseModel):
@@ -73,7 +74,7 @@ class Preference(BaseModel):
     prompt: str
     chosen: str
     rejected: str
-    split_key: str = ""  # as in PromptCompletion
+    split_key: str  # as in PromptCompletion
 
 
 _Row = TypeVar("_Row", PromptCompletion, Preference)
@@ -178,7 +179,7 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"cannot read JSON: {exc}", path=str(path)) from exc
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise InputError(
             "file not found",
@@ -300,7 +301,7 @@ def load_sft(
     every conversation that has no system message of its own."""
     path = folder / "sft.jsonl"
     examples = []
-    for line, row in _read_jsonl(path):
+    for line, row in read_jsonl(path):
         if "messages" in row:
             msgs = _messages(row["messages"], "messages", path, line)
             if msgs[-1]["role"] != "assistant":
@@ -343,7 +344,7 @@ def load_prefs(
     :func:`load_sft`)."""
     path = folder / "prefs.jsonl"
     pairs = []
-    for line, row in _read_jsonl(path):
+    for line, row in read_jsonl(path):
         missing = [k for k in ("prompt", "chosen", "rejected") if k not in row]
         if missing:
             raise InputError(
@@ -369,10 +370,10 @@ def load_prefs(
 def _split(
     rows: list[_Row], fraction: float, max_val: int, seed: int
 ) -> tuple[list[_Row], list[_Row]]:
-    keys = sorted({r.split_key or r.id for r in rows})
+    keys = sorted({r.split_key for r in rows})
     val_keys = split_ids(keys, fraction=fraction, max_val=max_val, seed=seed)
-    train = [r for r in rows if (r.split_key or r.id) not in val_keys]
-    val = [r for r in rows if (r.split_key or r.id) in val_keys]
+    train = [r for r in rows if r.split_key not in val_keys]
+    val = [r for r in rows if r.split_key in val_keys]
     return train, val
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from posttrain.checks.base import Sample
+from posttrain.evaluate.suites import ATTACK_CLASSES, load_suite
+from posttrain.train.data import read_jsonl
 
 __all__ = [
     "HELDOUT_FILE",
@@ -39,7 +41,6 @@ __all__ = [
 ]
 
 HELDOUT_FILE = "heldout.jsonl"
-_ATTACKS = ("jailbreak", "injection", "indirect_injection", "privacy")
 _INJECTION_CLAUSE_CHECK = "injection_followed"
 # Code-like tokens a planted instruction asks the model to repeat: STAFF100, URLs, e-mails.
 _TOKEN = re.compile(r"https?://[^\s<>\"')]+|[\w.+-]+@[\w-]+\.[\w.-]+|[A-Za-z0-9][A-Za-z0-9_-]{3,}")
@@ -60,14 +61,8 @@ def injection_marker(planted: str, bad_answer: str, good_answer: str = "") -> st
 
 
 def _rows(path: Path) -> Iterable[dict[str, Any]]:
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                if isinstance(row, dict):
-                    yield row
+    """The records of a data-stage JSONL file (none when the file is absent)."""
+    return (row for _, row in read_jsonl(path)) if path.is_file() else iter(())
 
 
 def heldout_samples(
@@ -126,7 +121,7 @@ def heldout_samples(
                     tags=[f"failure:{label}"],
                     # the attack class only where the clause it brings in can be judged
                     attack_class=label
-                    if label in _ATTACKS and (marker is not None or not injection)
+                    if label in ATTACK_CLASSES and (marker is not None or not injection)
                     else None,
                     injection_marker=marker,
                     clauses=clauses,
@@ -139,7 +134,7 @@ def heldout_samples(
 
 def read_suite_ids(path: Path) -> set[str]:
     """The sample ids of a ``heldout.jsonl``."""
-    return {str(row["id"]) for row in _rows(path) if "id" in row}
+    return {s.id for s in load_suite(path).samples}
 
 
 def write_heldout_suite(

@@ -100,6 +100,11 @@ def _shared_value(value: str) -> str:
     return str(box[0])
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 of the launch (or not distributed)."""
+    return _distributed()[0]
+
+
 def find_resumable(workspace: Path, kind: str, run_id: str | None = None) -> Path:
     """The run folder ``--resume`` continues: ``run_id`` if given, else the newest run of
     this recipe that did not finish. Raises :class:`UsageError` when there is none."""
@@ -257,7 +262,7 @@ def record_heldout(ctx: RunContext, trained: Sequence[Any]) -> None:
 
     cfg = ctx.config
     contract = cfg.contract if cfg.contract.is_absolute() else ctx.workspace / cfg.contract
-    keys = {str(getattr(r, "split_key", "") or r.id) for r in trained}
+    keys = {r.split_key for r in trained}
     # The run whose adapter this one starts from (DPO or RLOO on SFT): its folder holds
     # the adapter, or is the adapter's parent. A reward run scores, it is not started from.
     parent = None
