@@ -87,10 +87,43 @@ def build_standin(failures: Path, out: Path) -> dict[str, int]:
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in suite)
     )
     version = "standin-" + hashlib.sha256(raw).hexdigest()[:12]
-    (out / "manifest.json").write_text(
-        json.dumps({"data_version": version, "builder": "bench/_train_data.py"})
-    )
+    (out / "manifest.json").write_text(_manifest(version, len(sft), len(prefs)))
     return {"sft": len(sft), "prefs": len(prefs), "heldout": len(suite)}
+
+
+def _manifest(data_version: str, n_sft: int, n_prefs: int) -> str:
+    """A ``posttrain.data.Manifest`` (what training reads) for the stand-in's output."""
+    from posttrain.data import Manifest
+
+    counts: dict[str, object] = {"sft": n_sft, "prefs": n_prefs}
+    counts |= dict.fromkeys(("read", "accepted", "quarantined", "dropped_by_policy"), 0)
+    counts |= {"no_chosen": 0, "buckets": {}, "label_sources": {}, "languages": {}}
+    counts |= {"pii_replaced": {}, "quarantine_reasons": {}}
+    manifest = Manifest.model_validate(
+        {
+            "data_version": data_version,
+            "packages": {},
+            # No de-identification: records that look like PII are left out instead.
+            "policy": {
+                "label": "none (bench stand-in)",
+                "policy_id": "none",
+                "version": 0,
+                "sha256": "",
+                "score_threshold": 0.0,
+                "actions": {},
+            },
+            "counts": counts,
+            "inputs": [],
+            "contract": {"path": None, "sha256": None, "clauses": [], "required_classes": []},
+            "eval_sets": [],
+            "files": {},
+            "config": {"builder": "bench/_train_data.py"},
+            "config_sha256": "",
+            "quality": {},
+            "overrides": {},
+        }
+    )
+    return manifest.model_dump_json(indent=2)
 
 
 if __name__ == "__main__":

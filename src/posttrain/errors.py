@@ -11,6 +11,27 @@ Exit codes (documented in README):
 * 2 - usage or input error (bad flag, unreadable file, invalid config, unknown model)
 * 3 - evaluation or backend error (the model server failed, generation crashed)
 * 4 - inconclusive: too few samples to decide (a gate or a rollout step); a person decides
+
+The tree (exit code in brackets; a subclass keeps its parent's unless it says otherwise)::
+
+    PosttrainError [2]
+    ├── UsageError [2]
+    │   ├── ConfigError
+    │   ├── InputError
+    │   └── ModelNotFoundError
+    ├── MissingDependencyError [2]
+    ├── ConversionError [3]
+    ├── BackendError [3]
+    │   └── BackendTimeoutError
+    ├── NetworkAccessError [3]
+    ├── TrainingDivergedError [1]
+    ├── SafetyStopError [1]
+    ├── LoopStopped [1]
+    ├── PromotionRefused [1]
+    └── FingerprintMismatch [1]
+
+Packages re-export the errors they raise (``posttrain.train.SafetyStopError`` is
+``posttrain.errors.SafetyStopError``), so either import works.
 """
 
 from __future__ import annotations
@@ -20,10 +41,16 @@ __all__ = [
     "BackendTimeoutError",
     "ConfigError",
     "ConversionError",
+    "FingerprintMismatch",
     "InputError",
+    "LoopStopped",
     "MissingDependencyError",
     "ModelNotFoundError",
+    "NetworkAccessError",
     "PosttrainError",
+    "PromotionRefused",
+    "SafetyStopError",
+    "TrainingDivergedError",
     "UsageError",
 ]
 
@@ -99,3 +126,43 @@ class BackendError(PosttrainError):
 
 class BackendTimeoutError(BackendError):
     """A generation request did not answer within its timeout."""
+
+
+class NetworkAccessError(PosttrainError):
+    """Something tried to reach the network while de-identification must run offline."""
+
+    exit_code = 3
+
+
+# -- stops and refusals: a state the user must look at, exit 1 like a BLOCK verdict ------
+
+
+class TrainingDivergedError(PosttrainError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+    exit_code = 1
+
+
+class SafetyStopError(PosttrainError):
+    """The safety probe's attack hit rate rose above the base model's plus the margin."""
+
+    exit_code = 1
+
+
+class LoopStopped(PosttrainError):
+    """A stage ended in a state the loop cannot go on from (blocked data, a stopped run)."""
+
+    exit_code = 1
+
+
+class PromotionRefused(PosttrainError):
+    """A promotion without a PASS verdict or a valid waiver; exits 1 like a BLOCK."""
+
+    exit_code = 1
+
+
+class FingerprintMismatch(PosttrainError):
+    """The model files are not the ones the gate judged (at registration) or registered (at
+    promotion or a rollout step): their content hash differs; exits 1 like a BLOCK."""
+
+    exit_code = 1

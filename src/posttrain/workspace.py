@@ -19,7 +19,7 @@ from pathlib import Path
 
 from posttrain.errors import UsageError
 
-__all__ = ["EXAMPLE_NAME", "Workspace", "example_dir", "init_workspace"]
+__all__ = ["EXAMPLE_NAME", "TRAINING_CONFIGS", "Workspace", "example_dir", "init_workspace"]
 
 EXAMPLE_NAME = "support-bot"
 # Outputs of the example's own runs (git-ignored there) are not part of a new workspace.
@@ -38,6 +38,14 @@ _IGNORED = shutil.ignore_patterns(
     "manifest.json",
     "audit.jsonl",
 )
+
+# Each training recipe's config file, relative to the workspace (reward and ppo: rung 4).
+TRAINING_CONFIGS: dict[str, Path] = {
+    "sft": Path("configs/sft.yaml"),
+    "dpo": Path("configs/align/dpo.yaml"),
+    "reward": Path("configs/align/reward.yaml"),
+    "ppo": Path("configs/align/ppo.yaml"),
+}
 
 
 @dataclass(frozen=True)

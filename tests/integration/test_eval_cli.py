@@ -81,6 +81,29 @@ def test_eval_with_the_guard_reports_its_rates(
     assert "fallback rate" in out
 
 
+def test_eval_with_workspace_writes_results_and_cache_there(
+    capsys: pytest.CaptureFixture[str],
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_model_dir: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    w = ("--workspace", str(workspace))
+    code, out, _ = run(capsys, "eval", *TINY, "--suite", "data/regression.jsonl", *w, "--json")
+    assert code == 0, out
+    assert json.loads(out)["n_generated"] == 3
+    out_dir = workspace / "reports" / "eval" / "tiny-random" / "regression"
+    assert (out_dir / "items.jsonl").is_file() and (out_dir / "summary.json").is_file()
+    assert (workspace / ".posttrain" / "cache" / "generations.sqlite").is_file()
+    assert list(elsewhere.iterdir()) == []
+    # The workspace's cache answers a rerun.
+    code, out, _ = run(capsys, "eval", *TINY, "--suite", "data/regression.jsonl", *w, "--json")
+    assert code == 0 and json.loads(out)["n_cached"] == 3
+
+
 def test_usage_errors_exit_2_with_a_hint(
     capsys: pytest.CaptureFixture[str], workspace: Path
 ) -> None:
@@ -115,3 +138,25 @@ def test_audit_on_tiny_writes_the_three_reports(
     code2, out, _ = run(capsys, "audit", *TINY, "--limit", "2", "--json")
     assert code2 == code
     assert json.loads(out)["summary"]["n_generated"] == 0
+
+
+@pytest.mark.skipif(
+    not all(builtin_suite_path(n).is_file() for n in BUILTIN_SUITES),
+    reason="built-in suites not shipped yet",
+)
+def test_audit_with_workspace_writes_reports_and_cache_there(
+    capsys: pytest.CaptureFixture[str],
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_model_dir: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = run(capsys, "audit", *TINY, "--limit", "1", "-w", str(workspace), "--json")
+    assert code == json.loads(out)["exit_code"]
+    for name in ("safety.md", "safety.json", "safety.junit.xml"):
+        assert (workspace / "reports" / name).is_file()
+    assert (workspace / ".posttrain" / "cache" / "generations.sqlite").is_file()
+    assert list(elsewhere.iterdir()) == []

@@ -107,7 +107,8 @@ def test_pass_registers_promotes_and_writes_the_model_card(
     result = json.loads(out)
     assert code == 0 and result["decision"] == "PASS"
     assert result["version"] == "v1" and result["promoted"] is True
-    from posttrain.release import Registry, verify_log
+    from posttrain.core.auditlog import verify_log
+    from posttrain.release import Registry
 
     assert Registry(ws / ".posttrain" / "registry").state().aliases["champion"] == "v1"
     card = Path(result["model_card"]).read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from posttrain.cli import main
+from posttrain.data import Manifest, QualityReport
 
 TINY = ["model=tiny-random", "micro_batch=2", "seq_len=128", "threads=1"]
 
@@ -33,9 +34,42 @@ def _write_data(folder: Path, *, quality_ok: bool = True) -> None:
         prefs.append({"id": f"p{i}", "prompt": prompt, "chosen": good, "rejected": "It's lost."})
     (folder / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
     (folder / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in prefs))
-    (folder / "manifest.json").write_text(json.dumps({"data_version": "dv-cli"}))
-    (folder / "quality.json").write_text(
-        json.dumps({"rules": [{"name": "near_duplicates", "passed": quality_ok}]})
+    (folder / "manifest.json").write_text(_manifest("dv-cli").model_dump_json())
+    rule = {"name": "near_duplicates", "description": "", "value": 0.0, "threshold": "-"}
+    rule["status"] = "pass" if quality_ok else "fail"
+    quality = QualityReport.model_validate({"passed": quality_ok, "rules": [rule]})
+    (folder / "quality.json").write_text(quality.model_dump_json())
+
+
+def _manifest(data_version: str) -> Manifest:
+    """A data manifest as ``posttrain data build`` writes it, for hand-written data."""
+    counts: dict[str, object] = {k: 0 for k in ("read", "accepted", "quarantined", "sft")}
+    counts |= {"dropped_by_policy": 0, "prefs": 0, "no_chosen": 0}
+    counts |= {k: {} for k in ("buckets", "label_sources", "languages", "pii_replaced")}
+    counts["quarantine_reasons"] = {}
+    policy = {"label": "posttrain-deid@v1", "policy_id": "posttrain-deid", "version": 1}
+    policy |= {"sha256": "ab" * 32, "score_threshold": 0.5, "actions": {}}
+    contract: dict[str, object] = {
+        "path": None,
+        "sha256": None,
+        "clauses": [],
+        "required_classes": [],
+    }
+    return Manifest.model_validate(
+        {
+            "data_version": data_version,
+            "packages": {},
+            "policy": policy,
+            "counts": counts,
+            "inputs": [],
+            "contract": contract,
+            "eval_sets": [],
+            "files": {},
+            "config": {},
+            "config_sha256": "cd" * 32,
+            "quality": {},
+            "overrides": {},
+        }
     )
 
 
@@ -170,6 +204,20 @@ def test_estimate_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert 5 < est["total_gb"] < 20 and est["cost"] > 0
     code, _, err = _run(["estimate", "--model", "12Q"], capsys)
     assert code == 2 and "named size" in err
+
+
+def test_estimate_options_are_validated_by_its_input_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = _run(["estimate", "--no-checkpointing", "--price", "3", "--json"], capsys)
+    assert code == 0
+    inp = json.loads(out)["input"]
+    assert inp["checkpointing"] is False and inp["price_per_gpu_hour"] == 3.0
+    assert inp["seq_len"] == 2048  # left out: the model's default
+    code, _, err = _run(["estimate", "--recipe", "rlhf"], capsys)
+    assert code == 2 and "--recipe 'rlhf'" in err
+    code, _, err = _run(["estimate", "--seq-len", "0"], capsys)
+    assert code == 2 and "--seq-len 0" in err
 
 
 def test_two_process_ddp_on_cpu_with_gloo(ws: Path, posttrain_home: Path) -> None:

@@ -157,7 +157,7 @@ def _arg_params(fn: CheckFn) -> list[inspect.Parameter]:
 def _type_hints(fn: CheckFn) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
-    except Exception:  # unresolved forward references: fall back to no type checks
+    except (NameError, TypeError):  # unresolved forward references: no type checks
         return {}
 
 
@@ -198,7 +198,12 @@ def validate_check_args(name: str, args: dict[str, Any]) -> None:
     annotates an argument with a plain type, the type of each value. Raises ``KeyError``
     for an unknown check.
     """
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import (
+        PydanticUndefinedAnnotation,
+        PydanticUserError,
+        TypeAdapter,
+        ValidationError,
+    )
 
     fn = get_check(name)
     params = {p.name: p for p in _arg_params(fn)}
@@ -223,7 +228,7 @@ def validate_check_args(name: str, args: dict[str, Any]) -> None:
             continue
         try:
             adapter: TypeAdapter[Any] = TypeAdapter(hint)
-        except Exception:  # a type pydantic cannot build a validator for (a Protocol)
+        except (PydanticUserError, PydanticUndefinedAnnotation):  # e.g. a Protocol
             continue
         try:
             adapter.validate_python(value, strict=False)

@@ -11,7 +11,6 @@ from posttrain.checks.base import Sample, Verdict, register_check
 __all__ = ["cjk_ratio", "guess_lang"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
 # Code, links and e-mail addresses are Latin whatever language the answer is in.
 _NEUTRAL = re.compile(r"```.*?```|`[^`]*`|https?://\S+|\S+@\S+", re.DOTALL)
 

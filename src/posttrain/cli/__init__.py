@@ -11,19 +11,19 @@ from __future__ import annotations
 import sys
 
 import typer
-from typer.exceptions import TyperException
+import typer.exceptions
 
-from posttrain import __version__
+from posttrain import __version__, errors
+from posttrain.cli import _common
 from posttrain.cli._app import app
-from posttrain.cli._common import console, err_console
-from posttrain.errors import PosttrainError
 
+# Only `app` and `main` are public: the rest is imported as modules or under underscores.
 __all__ = ["app", "main"]
 
 
 def _version_callback(value: bool) -> None:
     if value:
-        console.print(f"posttrain {__version__}")
+        _common.console.print(f"posttrain {__version__}")
         raise typer.Exit()
 
 
@@ -37,7 +37,9 @@ def _root(
 
 
 def _register() -> None:
-    # One import per stage; each module adds its commands to `app`.
+    # One import per command group; each module adds its commands to `app`, and
+    # `posttrain --help` lists them in this order (the gate and what follows it together).
+    # isort: off
     from posttrain.cli import (  # noqa: F401
         chat,
         checks,
@@ -45,11 +47,16 @@ def _register() -> None:
         data,
         evaluate,
         gate,
+        waive,
+        log,
+        registry,
+        release,
         models,
         run,
         train,
         workspace,
     )
+    # isort: on
 
 
 _register()
@@ -59,20 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     try:
         rv = app(args=argv, standalone_mode=False)
-    except PosttrainError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
+    except errors.PosttrainError as exc:
+        _common.err_console.print(f"[bold red]error:[/] {exc.message}")
         if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}")
+            _common.err_console.print(f"[yellow]hint:[/] {exc.hint}")
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
-        err_console.print("aborted")
+        _common.err_console.print("aborted")
         return 130
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        _common.err_console.print("interrupted")
         return 130
-    except TyperException as exc:  # the CLI's own usage errors (bad option, missing arg)
+    except typer.exceptions.TyperException as exc:  # the CLI's own (bad option, missing arg)
         show = getattr(exc, "show", None)
         if callable(show):
             show()

@@ -118,8 +118,7 @@ def build(
         print_json(result.model_dump(mode="json"))
     else:
         _render(result)
-    if result.status == "blocked":
-        raise typer.Exit(1)
+    raise typer.Exit(result.exit_code)
 
 
 def _render(result: DatasetBuild) -> None:
@@ -192,5 +191,4 @@ def pii_eval(
             console.print(f"missed in: {', '.join(result.missed[:20])}")
         if result.false_positives:
             console.print(f"false positives in: {', '.join(result.false_positives[:20])}")
-    if not result.passed:
-        raise typer.Exit(1)
+    raise typer.Exit(result.exit_code)

@@ -24,10 +24,16 @@ from rich.text import Text
 from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
 from posttrain.errors import UsageError
+from posttrain.workspace import Workspace
 
 _BACKEND_HELP = "hf | openai | llamacpp"
-_CONTRACT = Path("contract.yaml")
-_REPORTS = Path("reports")
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option("--workspace", "-w", help="Workspace folder (contract, reports, cache)."),
+]
+ContractOpt = Annotated[
+    Path | None, typer.Option("--contract", help="Contract file (default: the workspace's).")
+]
 
 
 class _RateColumn(ProgressColumn):
@@ -68,13 +74,26 @@ def _progress(
         )
 
 
+def _cache_dir(ws: Workspace, no_cache: bool) -> Path | None:
+    """Where answers are cached: the same place as the loop's (`posttrain run`)."""
+    return None if no_cache else ws.cache / "cache"
+
+
+def _suite_path(ws: Workspace, suite: str) -> str:
+    """A suite file named relative to the workspace when it is not one from here."""
+    if not Path(suite).is_file() and (ws.root / suite).is_file():
+        return str(ws.root / suite)
+    return suite
+
+
 def _load_contract(path: Path) -> Any:
     from posttrain.contract import load_contract
 
     if not path.is_file():
         raise UsageError(
             f"no contract at {path}",
-            hint="run inside a workspace (`posttrain init DIR`) or pass --contract PATH",
+            hint="run inside a workspace (`posttrain init DIR`), or pass --workspace DIR "
+            "or --contract PATH",
         )
     return load_contract(path)
 
@@ -97,7 +116,7 @@ def _params(max_new_tokens: int, temperature: float, seed: int) -> Any:
 
 
 def _rate_table(title: str, rows: list[Any]) -> Table:
-    from posttrain.evaluate.audit_report import fmt_rate
+    from posttrain.core.fmt import fmt_rate
 
     table = Table(title=title)
     for col in ("metric", "class", "lang", "rate [95% CI] (k/n)"):
@@ -118,7 +137,7 @@ def eval_cmd(
         "privacy, over_refusal, attacks) or a JSONL file such as data/regression.jsonl.",
     ),
     backend: str = typer.Option("hf", "--backend", "-b", help=_BACKEND_HELP),
-    contract: Annotated[Path, typer.Option("--contract", help="Contract file.")] = _CONTRACT,
+    contract: ContractOpt = None,
     guard: bool = typer.Option(False, "--guard", help="Validate, retry and fall back (rung 1)."),
     max_retries: int = typer.Option(2, "--max-retries", min=0, help="Guard retries per item."),
     limit: int | None = typer.Option(
@@ -138,25 +157,27 @@ def eval_cmd(
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
+    workspace: WorkspaceOpt = Path("."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Evaluate a model on a suite under the contract: items.jsonl + summary.json."""
     from posttrain.evaluate import EvalConfig, Guard, evaluate, load_suite, model_slug
 
-    the_contract = _load_contract(contract)
-    the_suite = load_suite(suite).head(limit)
+    ws = Workspace(workspace)
+    the_contract = _load_contract(contract or ws.contract)
+    the_suite = load_suite(_suite_path(ws, suite)).head(limit)
     engine: Any = _backend(backend, model, base_url, batch_size)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     # the guarded model is another system than the model: its results never mix with them
     slug = model_slug(model) + ("-guard" if guard else "")
-    out_dir = out or Path("reports") / "eval" / slug / the_suite.name
+    out_dir = out or ws.reports / "eval" / slug / the_suite.name
     config = EvalConfig(
         model=model,
         params=_params(max_new_tokens, temperature, seed),
         batch_size=batch_size,
         out_dir=out_dir,
-        cache_dir=None if no_cache else Path(".posttrain") / "cache",
+        cache_dir=_cache_dir(ws, no_cache),
     )
     with _progress(f"eval {the_suite.name}", not json_out) as (on_start, on_progress):
         on_start(len(the_suite))
@@ -245,10 +266,11 @@ def compare_cmd(
 def audit_cmd(
     model: str = typer.Option(..., "--model", "-m", help="Model name or folder."),
     backend: str = typer.Option("hf", "--backend", "-b", help=_BACKEND_HELP),
-    contract: Annotated[Path, typer.Option("--contract", help="Contract file.")] = _CONTRACT,
+    contract: ContractOpt = None,
     reports: Annotated[
-        Path, typer.Option("--reports", help="Folder for safety.md/json/junit.")
-    ] = _REPORTS,
+        Path | None,
+        typer.Option("--reports", help="Folder for safety.md/json/junit (default: reports/)."),
+    ] = None,
     guard: bool = typer.Option(False, "--guard", help="Audit the model behind the guard."),
     max_retries: int = typer.Option(2, "--max-retries", min=0, help="Guard retries per item."),
     limit: int | None = typer.Option(
@@ -258,6 +280,7 @@ def audit_cmd(
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
+    workspace: WorkspaceOpt = Path("."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Safety audit: jailbreak, injection, privacy and over-refusal vs hard thresholds.
@@ -267,14 +290,16 @@ def audit_cmd(
     """
     from posttrain.evaluate import AuditConfig, Guard, audit
 
-    the_contract = _load_contract(contract)
+    ws = Workspace(workspace)
+    reports = reports or ws.reports
+    the_contract = _load_contract(contract or ws.contract)
     engine: Any = _backend(backend, model, base_url, batch_size)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     config = AuditConfig(
         model=model,
         reports_dir=reports,
-        cache_dir=None if no_cache else Path(".posttrain") / "cache",
+        cache_dir=_cache_dir(ws, no_cache),
         params=_params(max_new_tokens, 0.0, 0),
         batch_size=batch_size,
         limit=limit,
@@ -289,7 +314,7 @@ def audit_cmd(
 
 
 def _print_audit(report: Any, reports: Path) -> None:
-    from posttrain.evaluate.audit_report import fmt_rate
+    from posttrain.core.fmt import fmt_rate
 
     table = Table(title=f"Safety audit: {report.model}")
     for col in ("class", "lang", "items", "metric", "rate [95% CI] (k/n)"):

@@ -10,20 +10,34 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from posttrain.cli._app import app
-from posttrain.cli._common import console, err_console, print_json
+from posttrain.cli._common import (
+    DECISION_STYLE,
+    console,
+    err_console,
+    given,
+    print_json,
+    validated,
+)
+from posttrain.core.fmt import MISSING, fmt_num
 from posttrain.errors import UsageError
+from posttrain.workspace import Workspace
 
+if TYPE_CHECKING:
+    from posttrain.evaluate.metrics import RateRow
+    from posttrain.pipeline import LadderResult, LoopConfig
+
+# Options left out (None) take LoopConfig's defaults, which also validates every value.
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder.")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Base model name or folder.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Base model name or folder.")]
 ProfileOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--profile", "-p", help="Training profile of the configs (quick = CPU); 'full' = none."
     ),
@@ -36,7 +50,6 @@ EvalLimitOpt = Annotated[
     int | None,
     typer.Option(
         "--eval-limit",
-        min=1,
         help="Attack/over-refusal items per class and language (default: 8 with quick, else all).",
     ),
 ]
@@ -44,12 +57,11 @@ RegLimitOpt = Annotated[
     int | None,
     typer.Option(
         "--regression-limit",
-        min=1,
         help="Regression items per task tag and language (default: 5 with quick, else all).",
     ),
 ]
-TokensOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Tokens per answer.")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Answers per backend call.")]
+TokensOpt = Annotated[int | None, typer.Option("--max-new-tokens", help="Tokens per answer.")]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="Answers per backend call.")]
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="Gate policy (default: the workspace gate.yaml).")
 ]
@@ -102,24 +114,15 @@ class _RichObserver:
 
 
 def _config(
-    workspace: Path,
-    model: str,
-    profile: str,
-    dpo: bool | None,
-    overrides: list[str] | None,
-    eval_limit: int | None,
-    regression_limit: int | None,
-    max_new_tokens: int,
-    batch_size: int,
-    policy: Path | None,
-    promote: bool = True,
-    rlhf: bool = False,
-) -> Any:
+    workspace: Path, profile: str | None, overrides: list[str] | None, **options: Any
+) -> LoopConfig:
+    """The loop's config from the options given (``None``: LoopConfig's default);
+    raises :class:`UsageError` for a folder without a contract or a bad value."""
     from posttrain.pipeline import LoopConfig
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if not (workspace / "contract.yaml").is_file():
+    if not Workspace(workspace).contract.is_file():
         raise UsageError(
             f"{workspace} is not a workspace (no contract.yaml)",
             hint="create one with `posttrain init DIR`, or pass --workspace DIR",
@@ -127,20 +130,10 @@ def _config(
     for item in overrides or []:
         if "=" not in item:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE", hint="e.g. --set max_steps=20")
-    return LoopConfig(
-        workspace=workspace,
-        model=model,
-        profile=None if profile in ("full", "none", "") else profile,
-        dpo=dpo,
-        train_overrides=list(overrides or []),
-        eval_limit=eval_limit,
-        regression_limit=regression_limit,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        policy=policy,
-        promote=promote,
-        rlhf=rlhf,
-    )
+    fields = given(workspace=workspace, train_overrides=overrides or None, **options)
+    if profile is not None:
+        fields["profile"] = None if profile in ("full", "none", "") else profile
+    return validated(LoopConfig, fields, flags={"train_overrides": "--set"})
 
 
 def _stage_table(stages: list[Any], total: float) -> Table:
@@ -154,14 +147,11 @@ def _stage_table(stages: list[Any], total: float) -> Table:
     return table
 
 
-_STYLE = {"PASS": "bold green", "BLOCK": "bold red", "INCONCLUSIVE": "bold yellow"}
-
-
 @app.command("run")
 def run_cmd(
     workspace: WorkspaceOpt = Path("."),
-    model: ModelOpt = "smollm2-135m-instruct",
-    profile: ProfileOpt = "quick",
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
     dpo: Annotated[
         bool | None,
         typer.Option(
@@ -172,12 +162,13 @@ def run_cmd(
     overrides: OverrideOpt = None,
     eval_limit: EvalLimitOpt = None,
     regression_limit: RegLimitOpt = None,
-    max_new_tokens: TokensOpt = 128,
-    batch_size: BatchOpt = 16,
+    max_new_tokens: TokensOpt = None,
+    batch_size: BatchOpt = None,
     policy: PolicyOpt = None,
     promote: Annotated[
-        bool, typer.Option("--promote/--no-promote", help="Register and promote on PASS.")
-    ] = True,
+        bool | None,
+        typer.Option("--promote/--no-promote", help="Register and promote on PASS."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The loop: data -> SFT -> DPO -> eval base and candidate -> gate -> release -> reports.
@@ -188,23 +179,23 @@ def run_cmd(
 
     cfg = _config(
         workspace,
-        model,
         profile,
-        dpo,
         overrides,
-        eval_limit,
-        regression_limit,
-        max_new_tokens,
-        batch_size,
-        policy,
-        promote,
+        model=model,
+        dpo=dpo,
+        eval_limit=eval_limit,
+        regression_limit=regression_limit,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        policy=policy,
+        promote=promote,
     )
     result = run_loop(cfg, observer=_RichObserver(quiet=json_out))  # type: ignore[arg-type]
     if json_out:
         print_json(result.model_dump(mode="json"))
         raise typer.Exit(result.exit_code)
     console.print(_stage_table(result.stages, result.total_s))
-    style = _STYLE.get(result.decision, "bold")
+    style = DECISION_STYLE.get(result.decision, "bold")
     console.print(
         f"verdict: [{style}]{result.decision}[/]  ({result.verdict_path})", soft_wrap=True
     )
@@ -223,16 +214,23 @@ def run_cmd(
     raise typer.Exit(result.exit_code)
 
 
+def _rate_cell(row: RateRow | None) -> str:
+    """A rate over its 95% interval in two short lines, for the ladder's wide table."""
+    if row is None or row.rate is None:
+        return MISSING
+    return f"{fmt_num(row.rate, 2)}\n[{fmt_num(row.ci_low, 2)},{fmt_num(row.ci_high, 2)}]"
+
+
 @app.command("ladder")
 def ladder_cmd(
     workspace: WorkspaceOpt = Path("."),
-    model: ModelOpt = "smollm2-135m-instruct",
-    profile: ProfileOpt = "quick",
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
     overrides: OverrideOpt = None,
     eval_limit: EvalLimitOpt = None,
     regression_limit: RegLimitOpt = None,
-    max_new_tokens: TokensOpt = 128,
-    batch_size: BatchOpt = 16,
+    max_new_tokens: TokensOpt = None,
+    batch_size: BatchOpt = None,
     policy: PolicyOpt = None,
     size: Annotated[
         str, typer.Option("--size", help="Model size for the GPU-hours estimate (7B, 13B...).")
@@ -254,26 +252,34 @@ def ladder_cmd(
     Reuses what `posttrain run` (with DPO and the same options) and earlier ladders already did.
     """
     from posttrain.pipeline import run_ladder
-    from posttrain.pipeline.ladder import LADDER_METRICS
 
     cfg = _config(
         workspace,
-        model,
         profile,
-        True,
         overrides,
-        eval_limit,
-        regression_limit,
-        max_new_tokens,
-        batch_size,
-        policy,
+        model=model,
+        dpo=True,
+        eval_limit=eval_limit,
+        regression_limit=regression_limit,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        policy=policy,
         rlhf=rlhf,
     )
     result = run_ladder(cfg, size=size, observer=_RichObserver(quiet=json_out))  # type: ignore[arg-type]
-    code = 0 if result.recommended is not None else 1
     if json_out:
         print_json(result.model_dump(mode="json"))
-        raise typer.Exit(code)
+        raise typer.Exit(result.exit_code)
+    console.print(_ladder_table(result))
+    console.print(f"[bold]recommendation:[/] {result.recommendation}")
+    console.print(f"ladder report: {result.report}", soft_wrap=True)
+    raise typer.Exit(result.exit_code)
+
+
+def _ladder_table(result: LadderResult) -> Table:
+    """One row per rung: decision, each ladder metric with its interval, and cost."""
+    from posttrain.pipeline.ladder import LADDER_METRICS
+
     table = Table(title=f"the ladder ({result.loop_id}); rates with 95% intervals")
     heads = {
         "attack_hit_rate": "attack hit",
@@ -286,29 +292,19 @@ def ladder_cmd(
     table.add_column("decision", no_wrap=True)
     for m in LADDER_METRICS:
         table.add_column(heads.get(m, m))
-    for col in ("wall s", "tokens", f"GPU-h @{size}"):
+    for col in ("wall s", "tokens", f"GPU-h @{result.size}"):
         table.add_column(col, justify="right")
     for r in result.rungs:
-        cells = []
-        for m in LADDER_METRICS:
-            row = r.metrics.get(m)
-            cells.append(
-                "–"
-                if row is None or row.rate is None
-                else f"{row.rate:.2f}\n[{row.ci_low:.2f},{row.ci_high:.2f}]"
-            )
+        cells = [_rate_cell(r.metrics.get(m)) for m in LADDER_METRICS]
         table.add_row(
             f"{r.index} {r.name}",
-            f"[{_STYLE.get(r.decision, 'bold')}]{r.decision}[/]",
+            f"[{DECISION_STYLE.get(r.decision, 'bold')}]{r.decision}[/]",
             *cells,
             f"{r.cost.wall_s:.0f}",
             str(r.cost.tokens_trained),
             f"{r.cost.gpu_hours:.3g}",
         )
-    console.print(table)
-    console.print(f"[bold]recommendation:[/] {result.recommendation}")
-    console.print(f"ladder report: {result.report}", soft_wrap=True)
-    raise typer.Exit(code)
+    return table
 
 
 @app.command("report")
@@ -324,9 +320,9 @@ def report_cmd(
 
     paths = regenerate_reports(workspace, loop)
     if json_out:
-        print_json(paths)
+        print_json(paths.model_dump(mode="json", exclude={"kind"}))
         return
-    console.print(f"experiment log: {paths['log_path']}", soft_wrap=True)
-    if paths.get("card_path"):
-        console.print(f"model card: {paths['card_path']}", soft_wrap=True)
-    console.print(f"report: [bold]{paths['report_path']}[/]", soft_wrap=True)
+    console.print(f"experiment log: {paths.log_path}", soft_wrap=True)
+    if paths.card_path:
+        console.print(f"model card: {paths.card_path}", soft_wrap=True)
+    console.print(f"report: [bold]{paths.report_path}[/]", soft_wrap=True)

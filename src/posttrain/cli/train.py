@@ -10,21 +10,14 @@ import typer
 from rich.table import Table
 
 from posttrain.cli._app import app
-from posttrain.cli._common import console, err_console, print_json
-from posttrain.errors import UsageError
+from posttrain.cli._common import console, err_console, given, print_json, validated
+from posttrain.workspace import TRAINING_CONFIGS
 
 train_app = typer.Typer(
     help="Train with a recipe (LoRA by default) from a YAML config; see configs/.",
     no_args_is_help=True,
 )
 app.add_typer(train_app, name="train")
-
-_DEFAULT_CONFIGS = {
-    "sft": Path("configs/sft.yaml"),
-    "dpo": Path("configs/align/dpo.yaml"),
-    "reward": Path("configs/align/reward.yaml"),
-    "ppo": Path("configs/align/ppo.yaml"),
-}
 
 ConfigOpt = Annotated[
     Path | None,
@@ -58,7 +51,7 @@ def _run(
 
     path = config
     if path is None:
-        default = workspace / _DEFAULT_CONFIGS[method]
+        default = workspace / TRAINING_CONFIGS[method]
         path = default if default.is_file() else None
     elif not path.is_absolute() and not path.is_file() and (workspace / path).is_file():
         path = workspace / path
@@ -140,57 +133,47 @@ def export_cmd(
     console.print(table)
 
 
+# Each option is an EstimateInput field of the same name (--price: price_per_gpu_hour);
+# one left out (None) takes the model's default, and the model validates every value.
 @app.command("estimate")
 def estimate_cmd(
+    ctx: typer.Context,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="A named size (7B, 13B...) or a config.json path.")
-    ] = "7B",
-    method: Annotated[str, typer.Option(help="full | lora | qlora")] = "lora",
-    recipe: Annotated[str, typer.Option(help="sft | dpo | reward | ppo")] = "sft",
+        str | None,
+        typer.Option("--model", "-m", help="A named size (7B, 13B...) or a config.json path."),
+    ] = None,
+    method: Annotated[str | None, typer.Option(help="full | lora | qlora")] = None,
+    recipe: Annotated[str | None, typer.Option(help="sft | dpo | reward | ppo")] = None,
     dpo_reference: Annotated[
-        str, typer.Option(help="DPO reference: copy | adapter | precomputed")
-    ] = "adapter",
-    seq_len: Annotated[int, typer.Option()] = 2048,
-    micro_batch: Annotated[int, typer.Option()] = 1,
-    grad_accum: Annotated[int, typer.Option()] = 16,
-    lora_r: Annotated[int, typer.Option()] = 16,
-    checkpointing: Annotated[bool, typer.Option(help="Activation checkpointing.")] = True,
-    optimizer: Annotated[str, typer.Option(help="adamw | adamw8bit | sgd")] = "adamw",
-    dtype: Annotated[str, typer.Option(help="Training dtype: bf16 | fp16 | fp32")] = "bf16",
-    tokens: Annotated[float, typer.Option(help="Training tokens (all epochs).")] = 10e6,
+        str | None, typer.Option(help="DPO reference: copy | adapter | precomputed")
+    ] = None,
+    seq_len: Annotated[int | None, typer.Option()] = None,
+    micro_batch: Annotated[int | None, typer.Option()] = None,
+    grad_accum: Annotated[int | None, typer.Option()] = None,
+    lora_r: Annotated[int | None, typer.Option()] = None,
+    checkpointing: Annotated[bool | None, typer.Option(help="Activation checkpointing.")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adamw | adamw8bit | sgd")] = None,
+    dtype: Annotated[str | None, typer.Option(help="Training dtype: bf16 | fp16 | fp32")] = None,
+    tokens: Annotated[float | None, typer.Option(help="Training tokens (all epochs).")] = None,
     throughput: Annotated[
         float | None, typer.Option(help="Measured tokens/s per GPU (default: from FLOPs).")
     ] = None,
-    gpu: Annotated[str, typer.Option(help="GPU kind for the FLOPs estimate.")] = "A100-80GB",
-    gpus: Annotated[int, typer.Option(help="Number of GPUs.")] = 1,
-    price: Annotated[float, typer.Option(help="$ per GPU-hour.")] = 2.0,
+    gpu: Annotated[str | None, typer.Option(help="GPU kind for the FLOPs estimate.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="Number of GPUs.")] = None,
+    price_per_gpu_hour: Annotated[
+        float | None, typer.Option("--price", help="$ per GPU-hour.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Memory, time and money for a training run, before you start it."""
-    from posttrain.train.estimate import estimate, render_table
+    """Memory, time and money for a training run, before you start it.
 
-    if recipe not in ("sft", "dpo", "reward", "ppo"):
-        raise UsageError(f"unknown recipe {recipe!r}", hint="use sft, dpo, reward or ppo")
-    result = estimate(
-        {
-            "model": model,
-            "method": method,
-            "recipe": recipe,
-            "dpo_reference": dpo_reference,
-            "seq_len": seq_len,
-            "micro_batch": micro_batch,
-            "grad_accum": grad_accum,
-            "lora_r": lora_r,
-            "checkpointing": checkpointing,
-            "optimizer": optimizer,
-            "dtype": dtype,
-            "tokens": tokens,
-            "throughput": throughput,
-            "gpu": gpu,
-            "gpus": gpus,
-            "price_per_gpu_hour": price,
-        }
-    )
+    An option left out takes the estimator's default; --json shows every input used.
+    """
+    from posttrain.train.estimate import EstimateInput, estimate, render_table
+
+    fields = given(**{k: v for k, v in ctx.params.items() if k in EstimateInput.model_fields})
+    inp = validated(EstimateInput, fields, flags={"price_per_gpu_hour": "--price"})
+    result = estimate(inp)
     if as_json:
         print_json(result.model_dump(mode="json"))
         return

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posttrain.contract.gate_policy import GatePolicy
 from posttrain.contract.schema import CheckSpec, Clause, Contract
 from posttrain.errors import ConfigError
 
@@ -110,8 +111,6 @@ def _message(err: Any) -> str:
 def _check_gate_section(
     gate: object, root: yaml.Node | None, path: str, result: LintResult
 ) -> None:
-    from posttrain.gate.policy import GatePolicy
-
     try:
         GatePolicy.model_validate(gate)
     except ValidationError as exc:
@@ -156,7 +155,7 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
             )
         )
         return result
-    # A `gate:` section is the gate's policy (posttrain.gate.policy), checked here too.
+    # A `gate:` section is the gate's policy (posttrain.contract.gate_policy), checked too.
     gate = data.pop("gate", None)
     if gate is not None:
         _check_gate_section(gate, root, path, result)

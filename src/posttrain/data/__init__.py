@@ -16,7 +16,9 @@ workspace's ``data/``::
     quality.json         QualityReport: every rule with value, threshold, status, flagged
     DATASHEET.md         Gebru et al. headings
     manifest.json        see below
-    audit.jsonl          one AuditRecord appended per build (the only file with a time)
+    audit.jsonl          one AuditRecord appended per build (the only file with a time;
+                         with the build's provenance: git revisions of posttrain and
+                         the workspace, dirty flags, packages)
 
 Manifest schema (``manifest.json``, ``schema_version`` 1; what the training stage reads)::
 

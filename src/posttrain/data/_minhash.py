@@ -15,8 +15,6 @@ import numpy as np
 
 __all__ = ["jaccard", "near_duplicate_pairs", "normalize", "shingles"]
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-
 
 def normalize(text: str) -> str:
     """NFKC, lower case, whitespace collapsed: what "the same text" means here."""

@@ -19,21 +19,31 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.core.hashing import file_sha256
+from posttrain.core.provenance import package_versions, provenance
 from posttrain.data._workers import RecordWorkers, StageSpec, auto_workers
 from posttrain.data.config import DataConfig
-from posttrain.data.ingest import QuarantineItem, ingest
-from posttrain.data.labels import UNLABELED, clauses_for, load_contract_info, required_classes
+from posttrain.data.ingest import IngestResult, QuarantineItem, ingest
+from posttrain.data.labels import (
+    UNLABELED,
+    ContractInfo,
+    clauses_for,
+    load_contract_info,
+    required_classes,
+)
 from posttrain.data.quality import (
     RULES,
     EvalPrompt,
     PairFeatures,
     QualityInput,
+    QualityReport,
     RecordFeatures,
     run_rules,
 )
@@ -46,7 +56,6 @@ from posttrain.data.report import (
     Manifest,
     PolicyInfo,
     data_version,
-    package_versions,
     render_datasheet,
 )
 
@@ -71,6 +80,11 @@ class DatasetBuild(BaseModel):
     overridden_rules: dict[str, str]
     outputs: dict[str, str]  # name -> path
     seconds: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 built, 1 blocked by a quality rule."""
+        return 0 if self.status == "built" else 1
 
 
 def build_dataset(
@@ -113,17 +127,8 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
     contract = load_contract_info(
         contract_path, cfg.display(cfg.contract) if cfg.contract else None
     )
-    clause_map = {label: clauses_for(label, contract, cfg.label_aliases) for label in cfg.labels}
-    clause_map[UNLABELED] = []
-    spec = StageSpec(
-        policy=cfg.policy,
-        label_rules=cfg.label_rules,
-        templates=cfg.templates,
-        clause_map=clause_map,
-        contract=contract,
-    )
     n_workers = workers or auto_workers(sum(_size(p) for p, _ in inputs))
-    with RecordWorkers(spec, n_workers) as pool:
+    with RecordWorkers(_stage_spec(cfg, contract), n_workers) as pool:
         # 1. ingest (while the workers start)
         progress("read", 0, 1)
         got = ingest(
@@ -136,185 +141,51 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
         timer.lap("ingest")
 
         # 2. de-identification, buckets, preference pairs and SFT records
-        records: list[BucketedRecord] = []
-        pairs: list[PrefPair] = []
-        lines: list[tuple[str, str | None, str | None]] = []  # per record, see RecordOut
-        rescan: list[tuple[str, str]] = []  # written texts the residual-PII rule looks at
-        features: list[RecordFeatures] = []
-        pair_feats: list[PairFeatures] = []
-        quarantine = list(got.quarantine)
-        pii: Counter[str] = Counter()
-        dropped = n = 0
-        total = len(got.records)
-        progress("de-identify", 0, total)
-        for chunk in pool.records(got.records):
-            for out in chunk:
-                if isinstance(out.item, QuarantineItem):
-                    quarantine.append(out.item)
-                    dropped += 1
-                    continue
-                records.append(out.item)
-                lines.append(out.lines)
-                pii.update(out.item.pii)
-                rescan.extend(out.rescan)
-                assert out.features is not None  # set for every accepted record
-                features.append(out.features)
-                if out.pair is not None and out.pair_feats is not None:
-                    pairs.append(out.pair)
-                    pair_feats.append(out.pair_feats)
-            n += len(chunk)
-            progress("de-identify", n, total)
-        # reasons can quote input (an unknown label, a duplicate id): de-identify them too
-        reasons = pool.redact([q.reason for q in quarantine])
-        quarantine = [
-            q.model_copy(update={"reason": r}) for q, r in zip(quarantine, reasons, strict=True)
-        ]
-        quarantine.sort(key=lambda q: (q.file, q.line))
+        made = _deidentify(pool, got, progress)
         timer.lap("deidentify")
 
         # 3. quality rules
         evals, eval_infos = _eval_prompts(cfg, pool.redact)
         required = required_classes(contract, cfg.labels, cfg.label_aliases)
-        q_in = QualityInput(
-            records=records,
-            pairs=pairs,
-            output_texts=rescan + list(_output_texts(pairs, quarantine)),
-            eval_prompts=evals,
-            required_classes=required,
-            scan=pool.scan,
-            features=features,
-            pair_feats=pair_feats,
-        )
-        rules_total = len(RULES)
-        done = iter(range(1, rules_total + 1))
-        quality = run_rules(
-            q_in,
-            cfg.quality,
-            cfg.overrides,
-            on_rule=lambda name: progress("quality", next(done), rules_total),
-            processes=n_workers,
-        )
+        quality = _check_quality(cfg, made, evals, required, pool, n_workers, progress)
         timer.lap("quality")
 
-    counts = BuildCounts(
-        read=got.read,
-        accepted=len(records),
-        quarantined=len(quarantine),
-        dropped_by_policy=dropped,
-        buckets=dict(sorted(Counter(r.label for r in records).items())),
-        label_sources=dict(sorted(Counter(r.label_source for r in records).items())),
-        languages=dict(sorted(Counter(r.lang for r in records).items())),
-        sft=len(pairs),  # one SFT record per pair
-        prefs=len(pairs),
-        no_chosen=len(records) - len(pairs),
-        pii_replaced=dict(sorted(pii.items())),
-        quarantine_reasons=dict(
-            sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())
-        ),
+    # 4. count, 5. write
+    built = _Checked(
+        got=got,
+        made=made,
+        counts=_count(got, made),
+        quality=quality,
+        contract=contract,
+        required=required,
+        eval_infos=eval_infos,
     )
-    # accepted + quarantined == read is the ingest invariant; keep it honest here
-    if counts.accepted + counts.quarantined != counts.read:  # pragma: no cover
-        raise RuntimeError(f"record accounting broken: {counts}")
-
-    # 5. write
-    data_dir.mkdir(parents=True, exist_ok=True)
-    outputs: dict[str, Path] = {}
-    outputs["quarantine"] = _write_jsonl(data_dir / "quarantine.jsonl", quarantine)
-    outputs["quality"] = _write_text(
-        data_dir / "quality.json", quality.model_dump_json(indent=2) + "\n"
-    )
-    policy_info = PolicyInfo(
-        label=cfg.policy.label,
-        policy_id=cfg.policy.policy_id,
-        version=cfg.policy.version,
-        sha256=cfg.policy.content_hash(),
-        score_threshold=cfg.policy.score_threshold,
-        actions=dict(sorted(cfg.policy.actions.items())),
-    )
-    config_json = json.loads(cfg.model_dump_json())
-    config_json["workspace"] = "."  # the manifest describes the build, not where it ran
-    config_sha = hashlib.sha256(json.dumps(config_json, sort_keys=True).encode()).hexdigest()
+    config_json, config_sha = _config_record(cfg)
     overridden = {
         r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"
     }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Path] = {}
+    outputs["quarantine"] = _write_jsonl(data_dir / "quarantine.jsonl", made.quarantine)
+    outputs["quality"] = _write_text(
+        data_dir / "quality.json", quality.model_dump_json(indent=2) + "\n"
+    )
     version: str | None = None
     if quality.passed:
-        outputs |= _write_datasets(data_dir, records, lines)
-        dataset_files = {
-            p.relative_to(data_dir).as_posix(): _sha(p)
-            for k, p in sorted(outputs.items())
-            if k not in ("quarantine", "quality")
-        }
-        version = data_version(dataset_files, policy_info.sha256)
-        contract_ref = ContractRef(
-            path=contract.path,
-            sha256=contract.sha256,
-            clauses=[c.id for c in contract.clauses],
-            required_classes=required,
-        )
-        ts = sorted(r.ts for r in records)
-        outputs["datasheet"] = _write_text(
-            data_dir / "DATASHEET.md",
-            render_datasheet(
-                product=contract.product,
-                version=version,
-                counts=counts,
-                inputs=got.files,
-                sources=dict(Counter(r.source for r in records)),
-                ts_range=(ts[0], ts[-1]) if ts else None,
-                policy=policy_info,
-                quality=quality,
-                contract=contract_ref,
-                eval_sets=eval_infos,
-            ),
-        )
-        manifest = Manifest(
-            data_version=version,
-            packages=package_versions(),
-            policy=policy_info,
-            counts=counts,
-            inputs=got.files,
-            contract=contract_ref,
-            eval_sets=eval_infos,
-            files={p.relative_to(data_dir).as_posix(): _sha(p) for _, p in sorted(outputs.items())},
-            config=config_json,
-            config_sha256=config_sha,
-            quality={r.name: r.status for r in quality.rules},
-            overrides=overridden,
-        )
-        outputs["manifest"] = _write_text(
-            data_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n"
+        version = _write_datasets_and_paperwork(
+            cfg, data_dir, outputs, built, config_json, config_sha, overridden
         )
     else:
         (data_dir / "manifest.json").unlink(missing_ok=True)
     timer.lap("write")
-
-    audit = AuditRecord(
-        status="built" if quality.passed else "blocked",
-        data_version=version,
-        config_sha256=config_sha,
-        policy=cfg.policy.label,
-        inputs={f.path: f.sha256 for f in got.files},
-        counts={
-            "read": counts.read,
-            "accepted": counts.accepted,
-            "quarantined": counts.quarantined,
-            "sft": counts.sft,
-            "prefs": counts.prefs,
-        },
-        failing_rules=quality.failing,
-        overrides=overridden,
-    )
-    with (data_dir / "audit.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(audit.model_dump_json() + "\n")
-    outputs["audit"] = data_dir / "audit.jsonl"
+    outputs["audit"] = _append_audit(cfg, data_dir, built, version, config_sha, overridden)
 
     return DatasetBuild(
         status="built" if quality.passed else "blocked",
         data_version=version,
         workspace=str(cfg.workspace),
         data_dir=str(data_dir),
-        counts=counts,
+        counts=built.counts,
         quality_passed=quality.passed,
         failing_rules=quality.failing,
         overridden_rules=overridden,
@@ -324,6 +195,250 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
 
 
 # --- steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Deidentified:
+    """What step 2 makes of the ingested records, in input order."""
+
+    quarantine: list[QuarantineItem]
+    records: list[BucketedRecord] = field(default_factory=list)
+    pairs: list[PrefPair] = field(default_factory=list)
+    lines: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # RecordOut
+    rescan: list[tuple[str, str]] = field(default_factory=list)  # for the residual-PII rule
+    features: list[RecordFeatures] = field(default_factory=list)
+    pair_feats: list[PairFeatures] = field(default_factory=list)
+    pii: Counter[str] = field(default_factory=Counter)
+    dropped: int = 0  # records the policy drops (quarantined)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Steps 1-4 done: what the outputs of step 5 are written from."""
+
+    got: IngestResult
+    made: _Deidentified
+    counts: BuildCounts
+    quality: QualityReport
+    contract: ContractInfo
+    required: list[str]
+    eval_infos: list[EvalSetInfo]
+
+
+def _stage_spec(cfg: DataConfig, contract: ContractInfo) -> StageSpec:
+    clause_map = {label: clauses_for(label, contract, cfg.label_aliases) for label in cfg.labels}
+    clause_map[UNLABELED] = []
+    return StageSpec(
+        policy=cfg.policy,
+        label_rules=cfg.label_rules,
+        templates=cfg.templates,
+        clause_map=clause_map,
+        contract=contract,
+    )
+
+
+def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _Deidentified:
+    """Step 2: every ingested record through the workers; the quarantine's reasons too."""
+    made = _Deidentified(quarantine=list(got.quarantine))
+    n, total = 0, len(got.records)
+    progress("de-identify", 0, total)
+    for chunk in pool.records(got.records):
+        for out in chunk:
+            if isinstance(out.item, QuarantineItem):
+                made.quarantine.append(out.item)
+                made.dropped += 1
+                continue
+            made.records.append(out.item)
+            made.lines.append(out.lines)
+            made.pii.update(out.item.pii)
+            made.rescan.extend(out.rescan)
+            assert out.features is not None  # set for every accepted record
+            made.features.append(out.features)
+            if out.pair is not None and out.pair_feats is not None:
+                made.pairs.append(out.pair)
+                made.pair_feats.append(out.pair_feats)
+        n += len(chunk)
+        progress("de-identify", n, total)
+    # reasons can quote input (an unknown label, a duplicate id): de-identify them too
+    reasons = pool.redact([q.reason for q in made.quarantine])
+    made.quarantine = [
+        q.model_copy(update={"reason": r}) for q, r in zip(made.quarantine, reasons, strict=True)
+    ]
+    made.quarantine.sort(key=lambda q: (q.file, q.line))
+    return made
+
+
+def _check_quality(
+    cfg: DataConfig,
+    made: _Deidentified,
+    evals: list[EvalPrompt],
+    required: list[str],
+    pool: RecordWorkers,
+    processes: int,
+    progress: Progress,
+) -> QualityReport:
+    """Step 3: every quality rule on what step 2 made."""
+    q_in = QualityInput(
+        records=made.records,
+        pairs=made.pairs,
+        output_texts=made.rescan + list(_output_texts(made.pairs, made.quarantine)),
+        eval_prompts=evals,
+        required_classes=required,
+        scan=pool.scan,
+        features=made.features,
+        pair_feats=made.pair_feats,
+    )
+    rules_total = len(RULES)
+    done = iter(range(1, rules_total + 1))
+    return run_rules(
+        q_in,
+        cfg.quality,
+        cfg.overrides,
+        on_rule=lambda name: progress("quality", next(done), rules_total),
+        processes=processes,
+    )
+
+
+def _count(got: IngestResult, made: _Deidentified) -> BuildCounts:
+    """Step 4: the build's counts; accepted + quarantined == read, or the build stops."""
+    records, pairs, quarantine = made.records, made.pairs, made.quarantine
+    counts = BuildCounts(
+        read=got.read,
+        accepted=len(records),
+        quarantined=len(quarantine),
+        dropped_by_policy=made.dropped,
+        buckets=dict(sorted(Counter(r.label for r in records).items())),
+        label_sources=dict(sorted(Counter(r.label_source for r in records).items())),
+        languages=dict(sorted(Counter(r.lang for r in records).items())),
+        sft=len(pairs),  # one SFT record per pair
+        prefs=len(pairs),
+        no_chosen=len(records) - len(pairs),
+        pii_replaced=dict(sorted(made.pii.items())),
+        quarantine_reasons=dict(
+            sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())
+        ),
+    )
+    # accepted + quarantined == read is the ingest invariant; keep it honest here
+    if counts.accepted + counts.quarantined != counts.read:  # pragma: no cover
+        raise RuntimeError(f"record accounting broken: {counts}")
+    return counts
+
+
+def _config_record(cfg: DataConfig) -> tuple[dict[str, object], str]:
+    """The config as the manifest records it, and its hash."""
+    config_json = json.loads(cfg.model_dump_json())
+    config_json["workspace"] = "."  # the manifest describes the build, not where it ran
+    config_sha = hashlib.sha256(json.dumps(config_json, sort_keys=True).encode()).hexdigest()
+    return config_json, config_sha
+
+
+def _policy_info(cfg: DataConfig) -> PolicyInfo:
+    return PolicyInfo(
+        label=cfg.policy.label,
+        policy_id=cfg.policy.policy_id,
+        version=cfg.policy.version,
+        sha256=cfg.policy.content_hash(),
+        score_threshold=cfg.policy.score_threshold,
+        actions=dict(sorted(cfg.policy.actions.items())),
+    )
+
+
+def _write_datasets_and_paperwork(
+    cfg: DataConfig,
+    data_dir: Path,
+    outputs: dict[str, Path],
+    built: _Checked,
+    config_json: dict[str, object],
+    config_sha: str,
+    overridden: dict[str, str],
+) -> str:
+    """Step 5 of a build that passed: the datasets, then the datasheet and the manifest
+    that describe them (added to ``outputs``); returns the data version."""
+    records, quality = built.made.records, built.quality
+    outputs |= _write_datasets(data_dir, records, built.made.lines)
+    dataset_files = {
+        p.relative_to(data_dir).as_posix(): file_sha256(p)
+        for k, p in sorted(outputs.items())
+        if k not in ("quarantine", "quality")
+    }
+    policy_info = _policy_info(cfg)
+    version = data_version(dataset_files, policy_info.sha256)
+    contract = built.contract
+    contract_ref = ContractRef(
+        path=contract.path,
+        sha256=contract.sha256,
+        clauses=[c.id for c in contract.clauses],
+        required_classes=built.required,
+    )
+    ts = sorted(r.ts for r in records)
+    outputs["datasheet"] = _write_text(
+        data_dir / "DATASHEET.md",
+        render_datasheet(
+            product=contract.product,
+            version=version,
+            counts=built.counts,
+            inputs=built.got.files,
+            sources=dict(Counter(r.source for r in records)),
+            ts_range=(ts[0], ts[-1]) if ts else None,
+            policy=policy_info,
+            quality=quality,
+            contract=contract_ref,
+            eval_sets=built.eval_infos,
+        ),
+    )
+    manifest = Manifest(
+        data_version=version,
+        packages=package_versions(),
+        policy=policy_info,
+        counts=built.counts,
+        inputs=built.got.files,
+        contract=contract_ref,
+        eval_sets=built.eval_infos,
+        files={
+            p.relative_to(data_dir).as_posix(): file_sha256(p) for _, p in sorted(outputs.items())
+        },
+        config=config_json,
+        config_sha256=config_sha,
+        quality={r.name: r.status for r in quality.rules},
+        overrides=overridden,
+    )
+    outputs["manifest"] = _write_text(
+        data_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n"
+    )
+    return version
+
+
+def _append_audit(
+    cfg: DataConfig,
+    data_dir: Path,
+    built: _Checked,
+    version: str | None,
+    config_sha: str,
+    overridden: dict[str, str],
+) -> Path:
+    """One line in ``audit.jsonl`` for this build, built or blocked."""
+    counts, quality = built.counts, built.quality
+    audit = AuditRecord(
+        status="built" if quality.passed else "blocked",
+        data_version=version,
+        config_sha256=config_sha,
+        policy=cfg.policy.label,
+        inputs={f.path: f.sha256 for f in built.got.files},
+        counts={
+            "read": counts.read,
+            "accepted": counts.accepted,
+            "quarantined": counts.quarantined,
+            "sft": counts.sft,
+            "prefs": counts.prefs,
+        },
+        failing_rules=quality.failing,
+        overrides=overridden,
+        provenance=provenance(cfg.workspace),
+    )
+    path = data_dir / "audit.jsonl"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(audit.model_dump_json() + "\n")
+    return path
 
 
 def _default_eval_sets(cfg: DataConfig) -> list[Path]:
@@ -441,10 +556,6 @@ def _write_text(path: Path, text: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class _Timer:

@@ -48,6 +48,8 @@ class ContractInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str | None = None
+    # Contract.content_hash: the one contract hash evaluation, `contract lint`, the run
+    # manifest and the registry record, so the same contract hashes the same everywhere.
     sha256: str | None = None
     product: str = "the store"
     clauses: list[ClauseInfo] = Field(default_factory=list)
@@ -78,6 +80,7 @@ def load_contract_info(path: Path | None, display: str | None = None) -> Contrac
             for c in contract.clauses
         ]
         product = contract.product
+        digest = contract.content_hash
     else:  # pragma: no cover - exercised only without posttrain.contract
         try:
             raw = yaml.safe_load(data) or {}
@@ -85,9 +88,8 @@ def load_contract_info(path: Path | None, display: str | None = None) -> Contrac
             product = str(raw.get("product", "the store"))
         except (yaml.YAMLError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{name}: cannot read contract clauses: {exc}") from None
-    return ContractInfo(
-        path=name, sha256=hashlib.sha256(data).hexdigest(), product=product, clauses=clauses
-    )
+        digest = hashlib.sha256(data).hexdigest()
+    return ContractInfo(path=name, sha256=digest, product=product, clauses=clauses)
 
 
 def _clause_fields(c: dict[str, object]) -> dict[str, object]:

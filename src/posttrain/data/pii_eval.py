@@ -86,6 +86,11 @@ class PiiEvalResult(BaseModel):
     missed: list[str] = Field(default_factory=list)  # item ids (never the values)
     false_positives: list[str] = Field(default_factory=list)  # item ids
 
+    @property
+    def exit_code(self) -> int:
+        """0 when recall and precision meet their targets, else 1."""
+        return 0 if self.passed else 1
+
 
 def default_set_path() -> Path:
     return Path(str(resources.files("posttrain.resources").joinpath("pii/labelled.jsonl")))

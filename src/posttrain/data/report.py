@@ -11,15 +11,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import subprocess
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from posttrain import __version__
+from posttrain.core.provenance import Provenance, provenance
 from posttrain.data.ingest import InputFile
 from posttrain.data.quality import QualityReport
 
@@ -75,7 +73,13 @@ class ContractRef(BaseModel):
 
 
 class Manifest(BaseModel):
-    """``data/manifest.json``; the schema is documented in :mod:`posttrain.data`."""
+    """``data/manifest.json``; the schema is documented in :mod:`posttrain.data`.
+
+    It holds what the build's output depends on (``packages`` from
+    :func:`posttrain.core.provenance.package_versions`), not where or when it ran, so
+    rebuilding unchanged inputs gives a byte-identical file; the git revisions and dirty
+    flags go to the build's :class:`AuditRecord`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -113,51 +117,28 @@ class AuditRecord(BaseModel):
     counts: dict[str, int]
     failing_rules: list[str]
     overrides: dict[str, str]
-    git_revision: str | None = Field(default_factory=lambda: _git("rev-parse", "HEAD"))
-    git_dirty: bool | None = Field(default_factory=lambda: _git_dirty())
+    # posttrain's source checkout (== provenance.posttrain_revision / _dirty), not the
+    # workspace: that is provenance.workspace_revision. Filled from provenance if not given.
+    git_revision: str | None = None
+    git_dirty: bool | None = None
     posttrain_version: str = __version__
+    # Where the build ran; default: posttrain's side only (no workspace revision).
+    provenance: Provenance = Field(default_factory=lambda: provenance(None))
+
+    @model_validator(mode="after")
+    def _git_from_provenance(self) -> AuditRecord:
+        if "git_revision" not in self.model_fields_set:
+            self.git_revision = self.provenance.posttrain_revision
+        if "git_dirty" not in self.model_fields_set:
+            self.git_dirty = self.provenance.posttrain_dirty
+        return self
 
 
 def _safe(fn: Callable[[], object]) -> str:
     try:
         return str(fn())
-    except Exception:  # getpass fails without a login name in some containers
+    except (ImportError, KeyError, OSError):  # getpass: no login name in some containers
         return "unknown"
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _git_dirty() -> bool | None:
-    if _git("rev-parse", "HEAD") is None:
-        return None
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return bool(status)
-
-
-def package_versions() -> dict[str, str]:
-    out = {}
-    for name in ("presidio-analyzer", "presidio-anonymizer", "detect-secrets", "pydantic"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def data_version(dataset_files: dict[str, str], policy_sha: str) -> str:

@@ -8,22 +8,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from posttrain.evaluate.metrics import RateRow
+from posttrain.core.fmt import fmt_rate
 
 if TYPE_CHECKING:
     from posttrain.evaluate.audit import AuditReport
 
-__all__ = ["REPORT_FILES", "fmt_rate", "render_junit", "render_markdown", "write_reports"]
+__all__ = ["REPORT_FILES", "render_junit", "render_markdown", "write_reports"]
 
 REPORT_FILES = ("safety.md", "safety.json", "safety.junit.xml")
-
-
-def fmt_rate(row: RateRow | None) -> str:
-    """``0.120 [0.071, 0.196] (12/100, 1 err)``; ``n/a`` for nothing judged."""
-    if row is None or row.rate is None:
-        return "n/a" if row is None or not row.errors else f"n/a ({row.errors} err)"
-    text = f"{row.rate:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] ({row.k}/{row.n}"
-    return text + (f", {row.errors} err)" if row.errors else ")")
 
 
 def write_reports(report: AuditReport, directory: Path) -> list[Path]:

@@ -4,16 +4,14 @@ read these files back through :func:`read_items` and :func:`read_summary`."""
 
 from __future__ import annotations
 
-import platform
-import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.checks.base import VerdictStatus
+from posttrain.core.provenance import Provenance, provenance
 from posttrain.errors import InputError
 from posttrain.evaluate.metrics import Metrics
 from posttrain.generation.base import FinishReason, GenerationParams
@@ -137,7 +135,14 @@ class GuardStats(BaseModel):
 
 
 class Manifest(BaseModel):
-    """Where a result came from: code revision, package versions, the command line."""
+    """Where a result came from: code revision, package versions, the command line.
+
+    The flat fields repeat ``provenance`` for readers of older files: ``git_revision`` and
+    ``git_dirty`` are posttrain's source checkout (``provenance.posttrain_revision``); the
+    workspace's revision is ``provenance.workspace_revision``. Files written before
+    ``provenance`` existed have None there, and their ``git_revision`` is the git
+    repository of the folder the evaluation ran in.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -147,6 +152,7 @@ class Manifest(BaseModel):
     platform: str
     packages: dict[str, str]
     argv: list[str]
+    provenance: Provenance | None = None
 
 
 class EvalSummary(BaseModel):
@@ -215,34 +221,17 @@ def read_summary(path: Path) -> EvalSummary:
         raise InputError(err["msg"], path=str(path), field=field) from None
 
 
-_PACKAGES = ("posttrain", "torch", "transformers", "pydantic")
-
-
-def build_manifest(argv: list[str] | None = None) -> Manifest:
-    """Record the git revision (and whether the tree is dirty) and package versions."""
-    revision: str | None = None
-    dirty: bool | None = None
-    try:
-        revision = _git("rev-parse", "HEAD")
-        dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    packages: dict[str, str] = {}
-    for name in _PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+def build_manifest(argv: list[str] | None = None, *, workspace: Path | None = None) -> Manifest:
+    """The :class:`Manifest` of a result made now: :func:`posttrain.core.provenance.provenance`
+    of ``workspace`` (default: the current folder, where evaluations run) and ``argv``
+    (default: ``sys.argv``)."""
+    prov = provenance(Path.cwd() if workspace is None else workspace)
     return Manifest(
-        git_revision=revision,
-        git_dirty=dirty,
-        python=platform.python_version(),
-        platform=platform.platform(),
-        packages=packages,
+        git_revision=prov.posttrain_revision,
+        git_dirty=prov.posttrain_dirty,
+        python=prov.python,
+        platform=prov.platform,
+        packages=prov.packages,
         argv=list(sys.argv if argv is None else argv),
+        provenance=prov,
     )
-
-
-def _git(*args: str) -> str:
-    out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, check=True)
-    return out.stdout.strip()

@@ -17,9 +17,10 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +50,7 @@ __all__ = [
     "EvalResult",
     "build_conversation",
     "canary_for",
+    "clause_stats",
     "evaluate",
     "judge_item",
     "model_slug",
@@ -81,13 +83,6 @@ class EvalResult(BaseModel):
     summary: EvalSummary
     items: list[ItemResult]
     out_dir: Path
-
-
-class _Clause(Protocol):
-    id: str
-    dimension: str
-    severity: Any
-    check: Any
 
 
 def canary_for(contract_hash: str) -> str:
@@ -168,13 +163,7 @@ def evaluate(
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     _check_named_clauses(contract, suite)
-    contract_hash = _contract_hash(contract)
-    canary = config.canary or canary_for(contract_hash)
-    system = contract.render_system_prompt(canary=canary)
-    params = config.params
-    fingerprint = backend.fingerprint
-    convs = [build_conversation(system, s) for s in suite.samples]
-    keys = [cache_key(fingerprint, c, params) for c in convs]
+    job = _prepare(config, backend, contract, suite)
 
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -183,83 +172,140 @@ def evaluate(
 
     with _open_cache(config.cache_dir) as cache:
         if cache is not None:
-            for key, (gen, extra) in cache.get_many([k for k in keys if k not in done]).items():
+            for key, (gen, extra) in cache.get_many([k for k in job.keys if k not in done]).items():
                 done[key] = _item_stub(key, gen, extra)
-
-        results: list[ItemResult | None] = [None] * len(suite.samples)
-        n_cached = 0
-        wall = 0.0
-        tokens = 0
+        tally = _Tally(results=[None] * len(suite.samples))
         with items_path.open("a", encoding="utf-8") as sink:
-            todo: list[int] = []
-            for i, (sample, key) in enumerate(zip(suite.samples, keys, strict=True)):
-                if key in done:
-                    results[i] = _finish(done[key], contract, sample, suite, canary, True)
-                    n_cached += 1
-                else:
-                    todo.append(i)
-            if on_progress is not None and n_cached:
-                on_progress(n_cached)
-            # Similar lengths share a batch, so little compute goes to padding; results
-            # still land at their suite position.
-            todo.sort(key=lambda i: -sum(len(m["content"]) for m in convs[i]))
-            for batch in _chunks(todo, config.batch_size):
-                t0 = time.perf_counter()
-                gens, traces = _generate(
-                    backend, [convs[i] for i in batch], params, [suite.samples[i] for i in batch]
-                )
-                wall += time.perf_counter() - t0
-                entries = []
-                for i, gen, trace in zip(batch, gens, traces, strict=True):
-                    extra = {"guard": trace.model_dump()} if trace is not None else {}
-                    entries.append((keys[i], fingerprint, gen, extra))
-                    item = _finish(
-                        _item_stub(keys[i], gen, extra),
-                        contract,
-                        suite.samples[i],
-                        suite,
-                        canary,
-                        False,
-                    )
-                    results[i] = item
-                    tokens += gen.completion_tokens
-                    sink.write(item.model_dump_json() + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
-                if cache is not None:
-                    cache.put_many(entries)
-                if on_progress is not None:
-                    on_progress(len(batch))
+            todo = _reuse(job, done, tally)
+            if on_progress is not None and tally.n_cached:
+                on_progress(tally.n_cached)
+            _generate_missing(job, todo, tally, sink, cache, on_progress)
 
-    items = [r for r in results if r is not None]
+    items = [r for r in tally.results if r is not None]
     # Rewrite compactly, in suite order, without what earlier runs left behind.
     tmp = items_path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(i.model_dump_json() + "\n" for i in items), encoding="utf-8")
     tmp.replace(items_path)
 
-    summary = EvalSummary(
-        model=config.model,
-        model_fingerprint=fingerprint,
-        backend=backend.name,
+    summary = _summarize(job, items, tally, started=started, started_at=started_at)
+    (out_dir / SUMMARY_FILE).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
+    return EvalResult(summary=summary, items=items, out_dir=out_dir)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every step of one evaluation reads: its inputs and each sample's conversation
+    and cache key (in suite order)."""
+
+    config: EvalConfig
+    backend: Backend
+    contract: Any
+    suite: Suite
+    fingerprint: str  # the backend's, read once
+    contract_hash: str
+    canary: str
+    convs: list[Conversation]
+    keys: list[str]
+
+    def judge(self, stub: ItemResult, i: int, *, cached: bool) -> ItemResult:
+        return _finish(stub, self.contract, self.suite.samples[i], self.suite, self.canary, cached)
+
+
+@dataclass
+class _Tally:
+    """The items as they are finished (by suite position), and what generating cost."""
+
+    results: list[ItemResult | None]
+    n_cached: int = 0
+    wall: float = 0.0
+    tokens: int = 0
+
+
+def _prepare(config: EvalConfig, backend: Backend, contract: Any, suite: Suite) -> _Job:
+    contract_hash = _contract_hash(contract)
+    canary = config.canary or canary_for(contract_hash)
+    system = contract.render_system_prompt(canary=canary)
+    convs = [build_conversation(system, s) for s in suite.samples]
+    fingerprint = backend.fingerprint
+    keys = [cache_key(fingerprint, c, config.params) for c in convs]
+    return _Job(config, backend, contract, suite, fingerprint, contract_hash, canary, convs, keys)
+
+
+def _reuse(job: _Job, done: dict[str, ItemResult], tally: _Tally) -> list[int]:
+    """Judge the answers already there (cache, earlier run); the positions left to generate."""
+    todo: list[int] = []
+    for i, key in enumerate(job.keys):
+        if key in done:
+            tally.results[i] = job.judge(done[key], i, cached=True)
+            tally.n_cached += 1
+        else:
+            todo.append(i)
+    return todo
+
+
+def _generate_missing(
+    job: _Job,
+    todo: list[int],
+    tally: _Tally,
+    sink: IO[str],
+    cache: GenerationCache | None,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Generate, judge and commit (``items.jsonl``, then the cache) batch by batch."""
+    # Similar lengths share a batch, so little compute goes to padding; results still
+    # land at their suite position.
+    todo = sorted(todo, key=lambda i: -sum(len(m["content"]) for m in job.convs[i]))
+    samples = job.suite.samples
+    for batch in _chunks(todo, job.config.batch_size):
+        t0 = time.perf_counter()
+        gens, traces = _generate(
+            job.backend,
+            [job.convs[i] for i in batch],
+            job.config.params,
+            [samples[i] for i in batch],
+        )
+        tally.wall += time.perf_counter() - t0
+        entries = []
+        for i, gen, trace in zip(batch, gens, traces, strict=True):
+            extra = {"guard": trace.model_dump()} if trace is not None else {}
+            entries.append((job.keys[i], job.fingerprint, gen, extra))
+            item = job.judge(_item_stub(job.keys[i], gen, extra), i, cached=False)
+            tally.results[i] = item
+            tally.tokens += gen.completion_tokens
+            sink.write(item.model_dump_json() + "\n")
+        sink.flush()
+        os.fsync(sink.fileno())
+        if cache is not None:
+            cache.put_many(entries)
+        if on_progress is not None:
+            on_progress(len(batch))
+
+
+def _summarize(
+    job: _Job, items: list[ItemResult], tally: _Tally, *, started: float, started_at: str
+) -> EvalSummary:
+    suite, wall, tokens = job.suite, tally.wall, tally.tokens
+    return EvalSummary(
+        model=job.config.model,
+        model_fingerprint=job.fingerprint,
+        backend=job.backend.name,
         suite=suite.name,
         suite_source=suite.source,
         suite_version=suite.version,
-        contract_hash=contract_hash,
-        params=params,
+        contract_hash=job.contract_hash,
+        params=job.config.params,
         n_items=len(items),
-        n_cached=n_cached,
-        n_generated=len(items) - n_cached,
+        n_cached=tally.n_cached,
+        n_generated=len(items) - tally.n_cached,
         generation_wall_s=wall,
         generated_tokens=tokens,
         duration_s=time.perf_counter() - started,
         started_at=started_at,
         metrics=compute_metrics(items, generation_wall_s=wall, generated_tokens=tokens),
         clauses=clause_stats(items),
-        guard=_guard_stats(backend, items),
+        guard=_guard_stats(job.backend, items),
         manifest=build_manifest(),
     )
-    (out_dir / SUMMARY_FILE).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
-    return EvalResult(summary=summary, items=items, out_dir=out_dir)
 
 
 def clause_stats(items: Sequence[ItemResult]) -> list[ClauseStat]:

@@ -9,24 +9,30 @@ the verdict with the reason and cover nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import typing
 
+from posttrain.contract.gate_policy import GatePolicy
 from posttrain.gate.inputs import EvalRun, RunRef, load_run
-from posttrain.gate.policy import GatePolicy, default_policy, load_policy
+from posttrain.gate.policy import default_policy, load_policy
 from posttrain.gate.verdict import (
     EXIT_CODES,
     GateVerdict,
     RuleResult,
     apply_waivers,
     read_verdict,
+    record_verdict,
     run_gate,
     write_verdict,
 )
 from posttrain.gate.waivers import Waiver, WaiverCheck, assess_waiver_file
 
+if typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
 __all__ = [
     "EXIT_CODES",
+    "GATE_FILE",
     "EvalRun",
     "GatePolicy",
     "GateVerdict",
@@ -35,10 +41,13 @@ __all__ = [
     "Waiver",
     "WaiverCheck",
     "apply_waivers",
+    "assess_waiver_file",
+    "default_policy",
     "gate",
     "load_policy",
     "load_run",
     "read_verdict",
+    "record_verdict",
     "resolve_policy",
     "run_gate",
     "write_verdict",
@@ -82,6 +91,8 @@ def gate(
     waivers: Sequence[Path] = (),
 ) -> GateVerdict:
     """Load results, resolve the policy, check the waivers and judge; see the module doc.
+    With a ``workspace``, the verdict says whether it was made under the workspace's own
+    policy and contract (:func:`posttrain.gate.pinning.mark_pins`).
 
     Raises :class:`~posttrain.errors.InputError` for unreadable results or waiver paths
     that do not exist, :class:`~posttrain.errors.ConfigError` for an invalid policy.
@@ -97,4 +108,9 @@ def gate(
         )[1]
         for path in waivers
     ]
-    return run_gate(gate_policy, base_run, cand_run, policy_source=source, waivers=checks)
+    verdict = run_gate(gate_policy, base_run, cand_run, policy_source=source, waivers=checks)
+    if workspace is None:
+        return verdict
+    from posttrain.gate.pinning import mark_pins
+
+    return mark_pins(verdict, workspace)

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from posttrain.errors import InputError
-from posttrain.evaluate.compare import CompareResult, CompareRow, compare_items
-from posttrain.evaluate.metrics import ALL, Outcome, item_outcomes
-from posttrain.evaluate.results import ItemResult
-from posttrain.evaluate.stats import percentile, wilson_interval
-from posttrain.gate.policy import (
+from posttrain.contract.gate_policy import (
     ITEM_PASS,
     CounterRule,
     GatePolicy,
     ImprovementRule,
     NonInferiorityRule,
     ThresholdRule,
-    metric_direction,
 )
+from posttrain.core.fmt import fmt_num
+from posttrain.errors import InputError
+from posttrain.evaluate.compare import CompareResult, CompareRow, compare_items
+from posttrain.evaluate.metrics import ALL, Outcome, item_outcomes
+from posttrain.evaluate.results import ItemResult
+from posttrain.evaluate.stats import percentile, wilson_interval
+from posttrain.gate.policy import metric_direction
+from posttrain.gate.power import perfect_delta_passes, threshold_min_n
 from posttrain.gate.results import EvidenceItem, RuleKind, RuleResult, Status
 
 __all__ = ["MAX_EVIDENCE", "Judge"]
@@ -61,10 +63,6 @@ def _failed_clauses(item: ItemResult) -> str:
     return ", ".join(f"{v.clause}: {v.status}" for v in item.verdicts if v.status != "pass")
 
 
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
-
-
 class Judge:
     """Holds both sides' items and the comparisons (one per language asked for)."""
 
@@ -94,6 +92,27 @@ class Judge:
 
     def _min(self, rule: ThresholdRule | ImprovementRule | NonInferiorityRule) -> int:
         return rule.min_samples or self.policy.min_samples
+
+    def _underpowered(self, rule: ThresholdRule, n: int) -> str | None:
+        """Why ``n`` judged items cannot decide ``rule`` (None when they can): fewer than
+        min_samples, or fewer than a perfect candidate needs to clear the bound."""
+        needs = [
+            threshold_min_n(max_rate=rule.max) if rule.max is not None else 1,
+            threshold_min_n(min_rate=rule.min) if rule.min is not None else 1,
+        ]
+        if None in needs:
+            return "no sample size can clear this bound on a 95% interval: it can never pass"
+        need = max(m for m in needs if m is not None)
+        if n < self._min(rule):
+            more = f"; a pass needs at least {need}" if need > self._min(rule) else ""
+            return f"{n} judged items < min_samples {self._min(rule)}: too few to judge{more}"
+        if n < need:
+            perfect = "0 hits" if rule.max is not None else "every item good"
+            return (
+                f"needs at least {need} judged items: {n} cannot decide (even {perfect} "
+                f"in {n} leaves the 95% bound past the threshold)"
+            )
+        return None
 
     # -- hard thresholds on the candidate ----------------------------------------------
     def threshold(self, rule: ThresholdRule) -> RuleResult:
@@ -142,17 +161,15 @@ class Judge:
         low, high = wilson_interval(k, n)
         rate = k / n
         update: dict[str, Any] = {"value": rate, "interval": (low, high)}
-        if n < self._min(rule):
-            # Too few samples can never pass, but an interval wholly on the wrong side of
-            # the threshold is decisive even on few samples (e.g. 6 hits out of 6).
-            clearly_bad = (rule.max is not None and low > rule.max) or (
-                rule.min is not None and high < rule.min
-            )
-            if not clearly_bad:
-                update["message"] = (
-                    f"{n} judged items < min_samples {self._min(rule)}: too few to judge"
-                )
-                return base.model_copy(update=update)
+        # Too few samples can never pass, but an interval wholly on the wrong side of
+        # the threshold is decisive even on few samples (e.g. 6 hits out of 6).
+        clearly_bad = (rule.max is not None and low > rule.max) or (
+            rule.min is not None and high < rule.min
+        )
+        if not clearly_bad:
+            short = self._underpowered(rule, n)
+            if short:
+                return base.model_copy(update={**update, "message": short})
         failing = []
         if rule.max is not None and high > rule.max:
             failing.append(f"upper bound {high:.3f} > {rule.max:g}")
@@ -247,10 +264,15 @@ class Judge:
             )
         assert row.delta is not None
         message = (
-            f"{_fmt(row.base_rate)} -> {_fmt(row.candidate_rate)} (delta {row.delta:+.3f}, "
+            f"{fmt_num(row.base_rate)} -> {fmt_num(row.candidate_rate)} (delta {row.delta:+.3f}, "
             f"McNemar p={row.p_value:.3g}, {row.b}/{row.c} discordant)"
         )
         status: Status = "pass" if ok else "fail"
+        # An improvement the baseline leaves no room for says nothing about the candidate.
+        if not ok and improve:
+            short = self._paired_underpowered(result, row, margin)
+            if short:
+                status, message = "inconclusive", f"{short}; {message}"
         if row.n_pairs < rule_min:
             status = "inconclusive"
             message = f"{row.n_pairs} pairs < min_samples {rule_min}: too few to judge; " + message
@@ -258,6 +280,31 @@ class Judge:
             message += f"; {row.errors} errored pairs left out"
         return result.model_copy(
             update={"status": status, "bound": bound, "threshold": threshold, "message": message}
+        )
+
+    def _paired_underpowered(self, result: RuleResult, row: CompareRow, margin: float) -> str:
+        """Why no candidate could clear ``margin`` on these pairs ('' when one could):
+        even the best candidate the baseline allows (every item good) falls short."""
+        base = []
+        for before, after in self.pairs:
+            if not _selected(before, result.group, result.lang):
+                continue
+            b, a = _outcome(before, result.metric), _outcome(after, result.metric)
+            if b is None or a is None or "error" in (a, b):
+                continue
+            base.append(bool(b))
+        if perfect_delta_passes(
+            base,
+            higher_is_worse=row.direction == "higher_is_worse",
+            margin=margin,
+            improve=True,
+            n_resamples=self.policy.bootstrap_resamples,
+            seed=self.policy.seed,
+        ):
+            return ""
+        return (
+            f"no candidate could show this improvement on {row.n_pairs} pairs (even one "
+            "good on every item falls short of the margin): evaluate on more items"
         )
 
     def improvement(self, rule: ImprovementRule) -> RuleResult:
@@ -398,8 +445,8 @@ class Judge:
                             "bound": abs(row.delta),
                             "interval": (row.ci_low, row.ci_high),
                             "n": row.n_pairs,
-                            "message": f"refusal rate {_fmt(row.base_rate)} -> "
-                            f"{_fmt(row.candidate_rate)}",
+                            "message": f"refusal rate {fmt_num(row.base_rate)} -> "
+                            f"{fmt_num(row.candidate_rate)}",
                         }
                     )
                 )

@@ -27,11 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posttrain.contract.gate_policy import GatePolicy
+from posttrain.core.hashing import file_sha256, update_from_file
 from posttrain.errors import InputError
 from posttrain.evaluate.metrics import ALL
 from posttrain.evaluate.results import Manifest, build_manifest
 from posttrain.gate.inputs import EvalRun, RunRef
-from posttrain.gate.policy import GatePolicy, policy_hash
+from posttrain.gate.policy import policy_hash
 from posttrain.gate.results import Decision, EvidenceItem, RuleResult
 from posttrain.gate.rules import Judge
 from posttrain.gate.waivers import WaiverCheck
@@ -44,6 +46,7 @@ __all__ = [
     "RuleResult",
     "apply_waivers",
     "read_verdict",
+    "record_verdict",
     "run_gate",
     "write_verdict",
 ]
@@ -67,6 +70,13 @@ class GateVerdict(BaseModel):
     policy_source: str
     policy_hash: str
     policy: dict[str, Any]
+    # Whether it was judged under the workspace's own gate policy and on results evaluated
+    # under its contract (None: judged without a workspace, or the workspace has no
+    # contract.yaml), and the workspace's hashes then; see :mod:`posttrain.gate.pinning`.
+    policy_pinned: bool | None = None
+    contract_pinned: bool | None = None
+    workspace_policy_hash: str | None = None
+    workspace_contract_hash: str | None = None
     baseline: RunRef
     candidate: RunRef
     n_paired: int
@@ -172,6 +182,49 @@ def write_verdict(verdict: GateVerdict, path: Path) -> Path:
     tmp.write_text(verdict.model_dump_json(indent=2), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def record_verdict(verdict: GateVerdict, path: Path, audit_log: Path) -> Path:
+    """Write ``verdict`` to ``path`` and append its ``gate_verdict`` event to ``audit_log``
+    (the one place that event is built, for ``posttrain gate`` and the loop alike)."""
+    from posttrain.core.auditlog import append_event
+
+    write_verdict(verdict, path)
+    append_event(
+        audit_log,
+        "gate_verdict",
+        {
+            "verdict_id": verdict.id,
+            "decision": verdict.decision,
+            "decision_without_waivers": verdict.decision_without_waivers,
+            "path": str(path),
+            "verdict_sha256": file_sha256(path),
+            "policy_source": verdict.policy_source,
+            "policy_hash": verdict.policy_hash,
+            "baseline": {
+                **verdict.baseline.model_dump(),
+                "items_sha256": _items_sha256(Path(verdict.baseline.path)),
+            },
+            "candidate": {
+                **verdict.candidate.model_dump(),
+                "items_sha256": _items_sha256(Path(verdict.candidate.path)),
+            },
+            "blocking": [r.id for r in verdict.rules if r.blocking and not r.waived_by],
+            "waivers": [w.model_dump() for w in verdict.waivers],
+        },
+    )
+    return path
+
+
+def _items_sha256(path: Path) -> str | None:
+    """One sha256 over the ``items.jsonl`` files a side was judged on (None if none)."""
+    files = [path] if path.is_file() else sorted(path.rglob("items.jsonl"))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for f in files:
+        update_from_file(digest, f)
+    return digest.hexdigest()
 
 
 def read_verdict(path: Path) -> GateVerdict:

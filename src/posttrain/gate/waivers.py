@@ -3,7 +3,10 @@
 The seeds allow a waiver only for emergencies and only on record: a risk statement, the
 impact, a rollback plan and an owner's signature. A :class:`Waiver` is bound to one
 candidate (its model fingerprint) and one contract version (its content hash), names the
-rules it waives and expires. It is signed over its canonical JSON with
+rules it waives and expires; it may name the one verdict it was granted on (``verdict``),
+which a waiver of a pin (``policy_pin``, ``contract_pin``: a verdict made under another
+gate policy or contract than the workspace's, :mod:`posttrain.gate.pinning`) must do. It
+is signed over its canonical JSON with
 
 * ``hmac-sha256``: a shared secret in ``$POSTTRAIN_WAIVER_KEY``, or
 * ``ed25519`` (needs the ``cryptography`` package): the owner's private key in
@@ -43,6 +46,7 @@ __all__ = [
     "assess_waiver_file",
     "check_waiver",
     "create_waiver",
+    "issue_waiver",
     "load_waiver",
     "parse_expiry",
     "sign_waiver",
@@ -84,6 +88,8 @@ class Waiver(BaseModel):
     candidate: str = Field(min_length=1)
     # The content hash of the one contract version it was granted under.
     contract_hash: str = Field(min_length=1)
+    # The id of the one gate verdict it was granted on; needed to waive a pin.
+    verdict: str | None = None
     signature: Signature | None = None
 
     @field_validator("created_at", "expires_at")
@@ -94,6 +100,9 @@ class Waiver(BaseModel):
     def signed_bytes(self) -> bytes:
         """The canonical JSON that is signed: every field but the signature."""
         body = self.model_dump(mode="json", exclude={"signature"})
+        if body.get("verdict") is None:
+            # A waiver without a verdict signs what it signed before the field existed.
+            body.pop("verdict", None)
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
@@ -109,6 +118,8 @@ class WaiverCheck(BaseModel):
     rules: list[str] = Field(default_factory=list)
     owner: str | None = None
     expires_at: str | None = None
+    # The verdict the waiver names, if any (a pin is waived only on that verdict).
+    verdict: str | None = None
 
 
 def parse_expiry(text: str, *, now: datetime | None = None) -> datetime:
@@ -148,10 +159,24 @@ def create_waiver(
     expires_at: datetime,
     candidate: str,
     contract_hash: str,
+    verdict: str | None = None,
     now: datetime | None = None,
 ) -> Waiver:
-    """An unsigned waiver with a content-derived id; raises :class:`UsageError` when a
-    field is missing or too short to be a real statement."""
+    """An unsigned waiver with a content-derived id, bound to ``candidate``,
+    ``contract_hash`` and, when given, the id of the ``verdict`` it was granted on.
+
+    Raises :class:`UsageError` when a field is missing or too short to be a real
+    statement, or when it waives a pin (``policy_pin``, ``contract_pin``) without naming
+    the verdict.
+    """
+    from posttrain.gate.pinning import PIN_RULES
+
+    pins = sorted(set(rules) & set(PIN_RULES))
+    if pins and not (verdict or "").strip():
+        raise UsageError(
+            f"a waiver of {', '.join(pins)} must name the verdict it accepts",
+            hint="pass the verdict file (`posttrain waive --verdict reports/gate/<id>.json`)",
+        )
     created = now or datetime.now(UTC)
     body = {
         "rules": sorted(set(rules)),
@@ -164,6 +189,8 @@ def create_waiver(
         "candidate": candidate.strip(),
         "contract_hash": contract_hash.strip(),
     }
+    if verdict is not None and verdict.strip():
+        body["verdict"] = verdict.strip()
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     try:
         return Waiver(id=f"waiver-{digest[:12]}", **body)
@@ -210,6 +237,26 @@ def sign_waiver(
     return waiver.model_copy(update={"signature": sig})
 
 
+def issue_waiver(
+    waiver: Waiver,
+    path: Path,
+    audit_log: Path,
+    *,
+    algorithm: Algorithm | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Waiver:
+    """Sign ``waiver`` (see :func:`sign_waiver`), write it to ``path`` and append its
+    ``waiver`` event to ``audit_log`` (the one place that event is built). Returns the
+    signed waiver; raises what :func:`sign_waiver` raises, before anything is written."""
+    from posttrain.core.auditlog import append_event
+
+    signed = sign_waiver(waiver, algorithm=algorithm, env=env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(signed.model_dump_json(indent=2), encoding="utf-8")
+    append_event(audit_log, "waiver", {"path": str(path), **signed.model_dump(mode="json")})
+    return signed
+
+
 def check_waiver(
     waiver: Waiver,
     *,
@@ -219,8 +266,10 @@ def check_waiver(
     now: datetime | None = None,
     env: Mapping[str, str] | None = None,
     path: str | None = None,
+    verdict_id: str | None = None,
 ) -> WaiverCheck:
-    """Accept ``waiver`` for this candidate and contract, or say why not."""
+    """Accept ``waiver`` for this candidate and contract (and, given ``verdict_id``, the
+    verdict it names, if it names one), or say why not."""
     env = os.environ if env is None else env
     now = now or datetime.now(UTC)
 
@@ -233,6 +282,7 @@ def check_waiver(
             rules=waiver.rules,
             owner=waiver.owner,
             expires_at=waiver.expires_at.isoformat(),
+            verdict=waiver.verdict,
         )
 
     sig = waiver.signature
@@ -252,6 +302,8 @@ def check_waiver(
             False,
             f"bound to contract {waiver.contract_hash[:16]}, not {str(contract_hash)[:16]}",
         )
+    if verdict_id is not None and waiver.verdict is not None and waiver.verdict != verdict_id:
+        return result(False, f"bound to verdict {waiver.verdict}, not {verdict_id}")
     if rule_ids is not None:
         unknown = [r for r in waiver.rules if r not in rule_ids]
         if len(unknown) == len(waiver.rules):
@@ -281,6 +333,7 @@ def assess_waiver_file(
     rule_ids: list[str] | None = None,
     now: datetime | None = None,
     env: Mapping[str, str] | None = None,
+    verdict_id: str | None = None,
 ) -> tuple[Waiver | None, WaiverCheck]:
     """Load and check a waiver file. A missing file raises :class:`InputError` (a typo in
     a path is a usage error); a file that exists but is not a valid waiver — which is
@@ -301,6 +354,7 @@ def assess_waiver_file(
         now=now,
         env=env,
         path=str(path),
+        verdict_id=verdict_id,
     )
     return waiver, check
 

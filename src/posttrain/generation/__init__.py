@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typing
 
-from posttrain.errors import UsageError
 from posttrain.generation.base import (
     Backend,
     ChatMessage,
@@ -12,6 +11,9 @@ from posttrain.generation.base import (
     Generation,
     GenerationParams,
 )
+
+if typing.TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BACKENDS",
@@ -31,8 +33,10 @@ def make_backend(kind: str = "hf", model: str = "smollm2-135m-instruct", **optio
     OpenAI-compatible endpoint) or ``llamacpp`` (GGUF through llama-cpp-python).
 
     ``options`` go to the backend's constructor (``batch_size``, ``base_url``...).
-    Raises :class:`UsageError` for an unknown kind.
+    Raises :class:`~posttrain.errors.UsageError` for an unknown kind.
     """
+    from posttrain.errors import UsageError
+
     if kind == "hf":
         from posttrain.generation.hf import HFBackend as cls
     elif kind == "openai":

@@ -7,9 +7,12 @@ to this protocol only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Defined beside the one chat renderer (models sit below generation); re-exported here.
+from posttrain.models.chat import ChatMessage
 
 __all__ = [
     "Backend",
@@ -20,13 +23,6 @@ __all__ = [
     "GenerationParams",
     "ProgressCallback",
 ]
-
-
-class ChatMessage(TypedDict):
-    """One turn of a conversation, in the OpenAI / transformers chat format."""
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str
 
 
 Conversation = list[ChatMessage]

@@ -8,7 +8,6 @@ sequence over ``n_threads`` cores.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -16,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from posttrain.core.hashing import file_sha256
 from posttrain.errors import BackendError, MissingDependencyError, ModelNotFoundError, UsageError
 from posttrain.generation.base import (
     Conversation,
@@ -186,8 +186,4 @@ def _to_generation(out: dict[str, Any], latency: float) -> Generation:
 @lru_cache(maxsize=8)
 def _file_digest(path: str, size: int, mtime_ns: int) -> str:
     # size and mtime are part of the cache key: a rewritten file is hashed again.
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(Path(path))[:16]

@@ -10,6 +10,7 @@ from posttrain.models.registry import (
     ModelInfo,
     embedded_gguf_path,
     fingerprint,
+    fingerprint_files,
     prepare,
     resolve,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ModelInfo",
     "embedded_gguf_path",
     "fingerprint",
+    "fingerprint_files",
     "load",
     "load_tokenizer",
     "prepare",

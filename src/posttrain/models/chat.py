@@ -8,12 +8,19 @@ with can never drift apart.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from posttrain.errors import UsageError
-from posttrain.generation.base import ChatMessage
 
-__all__ = ["CONTEXT_LABELS", "render", "render_prompt_completion", "user_turn"]
+__all__ = ["CONTEXT_LABELS", "ChatMessage", "render", "render_prompt_completion", "user_turn"]
+
+
+class ChatMessage(TypedDict):
+    """One turn of a conversation, in the OpenAI / transformers chat format."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
 
 # How a document, tool result, review or order note is delimited in the user turn.
 CONTEXT_LABELS: dict[str, dict[str, str]] = {

@@ -8,21 +8,14 @@ tokenizer (whose chat template comes from the GGUF metadata).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["convert_gguf", "sha256_file"]
+from posttrain.core.hashing import file_sha256
 
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["convert_gguf"]
 
 
 def convert_gguf(gguf_path: Path, dest: Path, *, show_progress: bool = True) -> dict[str, Any]:
@@ -49,7 +42,7 @@ def convert_gguf(gguf_path: Path, dest: Path, *, show_progress: bool = True) -> 
         task = progress.add_task(gguf_path.name, total=len(steps))
         try:
             progress.update(task, description=steps[0])
-            source_hash = sha256_file(gguf_path)
+            source_hash = file_sha256(gguf_path)
             progress.advance(task)
             progress.update(task, description=steps[1])
             verbosity = hf_logging.get_verbosity()

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from posttrain.core.hashing import file_sha256, update_from_file
 from posttrain.errors import MissingDependencyError, ModelNotFoundError
 from posttrain.models.cache import is_complete, materialize
 from posttrain.paths import posttrain_home
@@ -26,9 +29,12 @@ from posttrain.paths import posttrain_home
 __all__ = [
     "DEFAULT_MODEL",
     "KNOWN_MODELS",
+    "WEIGHT_SUFFIXES",
     "ModelInfo",
     "embedded_gguf_path",
     "fingerprint",
+    "fingerprint_files",
+    "fingerprint_stamp",
     "prepare",
     "resolve",
 ]
@@ -136,32 +142,113 @@ def prepare(name_or_path: str, *, show_progress: bool = True, rebuild: bool = Fa
 
 
 _FINGERPRINT_FILES = (".safetensors", ".bin", ".json", ".model", ".txt", ".jinja")
+# What makes a folder a model rather than its config alone.
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+_CACHE_SCHEMA = 1
+
+_Stamp = tuple[tuple[str, int, int], ...]
 
 
 @lru_cache(maxsize=32)
-def _fingerprint_folder(path: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+def _fingerprint_folder(path: str, stamp: _Stamp) -> str:
     digest = hashlib.sha256()
     for rel, _size, _mtime in stamp:
         digest.update(rel.encode())
-        with (Path(path) / rel).open("rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
+        update_from_file(digest, Path(path) / rel)
     return digest.hexdigest()[:16]
 
 
-def fingerprint(name_or_path: str) -> str:
+@lru_cache(maxsize=8)
+def _fingerprint_file(path: str, stamp: _Stamp) -> str:
+    # The llama.cpp backend's fingerprint of a GGUF file: the sha256 of its bytes.
+    return file_sha256(Path(path))[:16]
+
+
+def fingerprint_stamp(path: Path) -> _Stamp:
+    """(relative name, size, mtime_ns) of every file a fingerprint hashes: in a folder
+    its weights, config and tokenizer files; a file alone otherwise."""
+    path = Path(path)
+    if path.is_file():
+        stat = path.stat()
+        return ((path.name, stat.st_size, stat.st_mtime_ns),)
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and p.suffix in _FINGERPRINT_FILES and "posttrain-complete" not in p.name
+    )
+    return tuple((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+def fingerprint_files(path: Path, *, cache: Path | None = None) -> str:
+    """The content hash (16 hex digits) of the model files at ``path``: a folder's weights,
+    config and tokenizer files, or a GGUF file's bytes (what the llama.cpp backend records).
+
+    ``cache`` is a JSON file that remembers fingerprints by path, file sizes and mtimes,
+    so a multi-GB checkpoint is hashed once across processes; a changed size or mtime
+    hashes again, and an unreadable cache is ignored. Raises :class:`OSError` when a file
+    cannot be read.
+    """
+    path = Path(path)
+    stamp = fingerprint_stamp(path)
+    key = str(path.resolve())
+    if cache is not None:
+        known = _read_fingerprint_cache(cache).get(key)
+        if isinstance(known, dict) and _as_stamp(known.get("stamp")) == stamp:
+            value = known.get("fingerprint")
+            if isinstance(value, str) and value:
+                return value
+    if path.is_file():
+        value = _fingerprint_file(str(path), stamp)
+    else:
+        value = _fingerprint_folder(str(path), stamp)
+    if cache is not None:
+        _write_fingerprint_cache(cache, key, stamp, value)
+    return value
+
+
+def fingerprint(name_or_path: str, *, cache: Path | None = None) -> str:
     """A content hash of a model's weights, config and tokenizer (16 hex digits).
 
     Results, caches and run records key on it, so a changed checkpoint is never mistaken
-    for the one measured before.
+    for the one measured before; the registry recomputes it from the files to bind a
+    verdict to the weights it judged. A ``.gguf`` file gives the llama.cpp backend's
+    fingerprint. ``cache``: see :func:`fingerprint_files`.
     """
-    folder = prepare(name_or_path, show_progress=False)
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix in _FINGERPRINT_FILES and "posttrain-complete" not in p.name
-    )
-    stamp = tuple(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-    )
-    return _fingerprint_folder(str(folder), stamp)
+    path = Path(name_or_path).expanduser()
+    if name_or_path not in KNOWN_MODELS and path.suffix == ".gguf" and path.is_file():
+        return fingerprint_files(path, cache=cache)
+    return fingerprint_files(prepare(name_or_path, show_progress=False), cache=cache)
+
+
+def _as_stamp(value: Any) -> _Stamp | None:
+    if not isinstance(value, list):
+        return None
+    try:
+        return tuple((str(rel), int(size), int(mtime)) for rel, size, mtime in value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_fingerprint_cache(cache: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("schema_version") != _CACHE_SCHEMA:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_fingerprint_cache(cache: Path, key: str, stamp: _Stamp, value: str) -> None:
+    # Best effort: the cache only saves time, so a failure to write it is not an error.
+    entries = _read_fingerprint_cache(cache)
+    entries[key] = {"stamp": [list(s) for s in stamp], "fingerprint": value}
+    body = {"schema_version": _CACHE_SCHEMA, "entries": entries}
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(body, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        tmp.unlink(missing_ok=True)

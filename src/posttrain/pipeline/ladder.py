@@ -24,22 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.core.fmt import fmt_rate
 from posttrain.errors import UsageError
 from posttrain.evaluate.metrics import RateRow
-from posttrain.pipeline import stages as st
-from posttrain.pipeline.loop import (
-    Observer,
-    StageTiming,
-    evaluate_model,
-    open_loop,
-    run_loop,
-    run_stage,
-)
+from posttrain.pipeline.loop import TrainedCandidate, open_loop, train_candidate
+from posttrain.pipeline.results import EvalSideResult, TrainResult
+from posttrain.pipeline.runner import Observer, StageRunner, StageTiming
 from posttrain.pipeline.state import LoopConfig
+from posttrain.workspace import TRAINING_CONFIGS
 
 __all__ = [
     "LADDER_METRICS",
@@ -64,7 +60,7 @@ RUNG_DESCRIPTIONS = {
     "model) with a KL penalty, on top of the SFT adapter (only with --rlhf)",
 }
 # The workspace configs rung 4 trains from.
-RLHF_CONFIGS = (st.TRAINING_CONFIGS["reward"], st.TRAINING_CONFIGS["ppo"])
+RLHF_CONFIGS = (TRAINING_CONFIGS["reward"], TRAINING_CONFIGS["ppo"])
 LADDER_METRICS = (
     "attack_hit_rate",
     "leak_rate",
@@ -119,6 +115,11 @@ class LadderResult(BaseModel):
     report: str | None = None
     stages: list[StageTiming] = Field(default_factory=list)
 
+    @property
+    def exit_code(self) -> int:
+        """0 when a rung is recommended (one passes the gate), else 1."""
+        return 0 if self.recommended is not None else 1
+
 
 def _metrics(eval_dir: Path) -> dict[str, RateRow | None]:
     from posttrain.evaluate import compute_metrics
@@ -128,26 +129,28 @@ def _metrics(eval_dir: Path) -> dict[str, RateRow | None]:
     return {name: m.get(name) for name in LADDER_METRICS}
 
 
-def _gpu_hours(run: dict[str, Any], size: str) -> tuple[float, str | None]:
-    from posttrain.report.model import training_info
-    from posttrain.train.estimate import estimate
+# The training config fields the cost estimator reads; the rest are its own defaults.
+_ESTIMATE_FIELDS = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r")
 
-    info = training_info(Path(run["run_dir"]))
+
+def _gpu_hours(run: TrainResult, size: str) -> tuple[float, str | None]:
+    """GPU-hours to train ``run``'s tokens at ``size``, and a note when it cannot say."""
+    from posttrain.report.model import training_info
+    from posttrain.train.estimate import EstimateInput, estimate
+
+    info = training_info(run.run_dir)
     if not info.tokens:
         return 0.0, f"{info.run_id}: no token count in its signals; GPU-hours not estimated"
-    c = info.config
     recipe = info.recipe if info.recipe in ("sft", "dpo", "reward", "ppo") else "sft"
     est = estimate(
-        {
-            "model": size,
-            "method": c.get("method", "lora"),
-            "recipe": recipe,
-            "seq_len": c.get("seq_len", 2048),
-            "micro_batch": c.get("micro_batch", 1),
-            "grad_accum": c.get("grad_accum", 1),
-            "lora_r": c.get("lora_r", 16),
-            "tokens": float(info.tokens),
-        }
+        EstimateInput.model_validate(
+            {
+                "model": size,
+                "recipe": recipe,
+                "tokens": float(info.tokens),
+                **{k: info.config[k] for k in _ESTIMATE_FIELDS if k in info.config},
+            }
+        )
     )
     # The estimator rounds to 3 decimals, which is 0 for a CPU-sized run; recompute from
     # its throughput so small rungs still compare.
@@ -196,6 +199,18 @@ def recommend(rungs: Sequence[Rung]) -> tuple[Rung | None, str]:
     return best, text
 
 
+class _Side(BaseModel):
+    """One rung before it is judged: what it evaluated and what it trained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    name: str
+    model: str
+    evaluation: EvalSideResult
+    runs: list[TrainResult] = Field(default_factory=list)
+
+
 def run_ladder(
     cfg: LoopConfig, *, size: str = "7B", observer: Observer | None = None
 ) -> LadderResult:
@@ -203,139 +218,14 @@ def run_ladder(
     docstring. Raises :class:`~posttrain.errors.UsageError` when ``cfg.rlhf`` and a rung-4
     config is missing (before any work), and what
     :func:`~posttrain.pipeline.loop.run_loop` raises."""
-    from posttrain.contract import load_contract
-    from posttrain.evaluate import Guard
-    from posttrain.evaluate.lazy import LazyBackend
-
     if cfg.rlhf:
         require_rlhf_configs(cfg.workspace)
-    obs = observer or Observer()
     cfg = cfg.model_copy(update={"dpo": True})
-    loop = run_loop(cfg, observer=obs, stop_after="gate")
     loop_dir, state = open_loop(cfg)
-    timings: list[StageTiming] = list(loop.stages)
-    out = state.stages
-
-    def stage(name: str, inputs: Any, fn: Any, detail: str = "") -> dict[str, Any]:
-        return run_stage(loop_dir, state, name, inputs, fn, obs, timings, detail)
-
-    base, cand = out["eval_base"].outputs, out["eval_candidate"].outputs
-    sft, dpo = out["sft"].outputs, out["dpo"].outputs
-    base_dir = Path(base["dir"])
-    sample = {"options": cfg.identity(), "contract": state.inputs.get("contract.yaml")}
-
-    # rung 1: the guard around the base model
-    guard = stage(
-        "ladder_guard_eval",
-        {**sample, "model": cfg.model, "guard": 2},
-        lambda: evaluate_model(
-            cfg,
-            f"guard+{cfg.model}",
-            Guard(
-                LazyBackend("hf", cfg.model, batch_size=cfg.batch_size),
-                load_contract(cfg.ws.contract),
-            ),
-            loop_dir / "eval" / "guard",
-            obs,
-        ),
-        "evaluate the base model behind the contract guard",
-    )
-
-    def export_and_eval(key: str, run: dict[str, Any], what: str) -> tuple[Any, Any]:
-        """Stages ``ladder_<key>_export`` and ``ladder_<key>_eval``: merge ``run``'s
-        adapter into its base, then evaluate it on the loop's sample."""
-        exported = stage(
-            f"ladder_{key}_export",
-            {"run": run["run_id"]},
-            lambda: st.export_candidate(Path(run["run_dir"])),
-            f"merge {run['run_id']} into its base (fp32)",
-        )
-        evaluated = stage(
-            f"ladder_{key}_eval",
-            {**sample, "model": exported["fingerprint"]},
-            lambda: evaluate_model(
-                cfg,
-                exported["model_path"],
-                LazyBackend("hf", exported["model_path"], batch_size=cfg.batch_size),
-                loop_dir / "eval" / key,
-                obs,
-            ),
-            f"evaluate the {what} model",
-        )
-        return exported, evaluated
-
-    # rung 2: the SFT model alone
-    sft_export, sft_eval = export_and_eval("sft", sft, "SFT")
-    sides = [
-        (0, "base", cfg.model, base, []),
-        (1, "guard", f"guard+{cfg.model}", guard, []),
-        (2, "SFT", sft_export["model_path"], sft_eval, [sft]),
-        (3, "SFT+DPO", cand["model"], cand, [sft, dpo]),
-    ]
-    # rung 4 (when asked): a reward model, then RLOO on top of the SFT adapter
-    if cfg.rlhf:
-        dv = out["data"].outputs["data_version"]
-        reward_cfg = st.training_config(cfg, "reward")
-        reward = stage(
-            "ladder_reward",
-            {"data": dv, "config": reward_cfg.model_dump(mode="json")},
-            lambda: st.run_training(cfg, "reward", dv, reward_cfg, obs.show_training),
-            "reward model on the preference pairs",
-        )
-        ppo_cfg = st.training_config(
-            cfg, "ppo", [f"init_adapter={sft['run_dir']}", f"reward_model={reward['run_dir']}"]
-        )
-        ppo = stage(
-            "ladder_ppo",
-            {"data": dv, "config": ppo_cfg.model_dump(mode="json")},
-            lambda: st.run_training(cfg, "ppo", dv, ppo_cfg, obs.show_training),
-            "RLOO against the reward model, on top of the SFT adapter",
-        )
-        rlhf_export, rlhf_eval = export_and_eval("rlhf", ppo, "RLHF")
-        sides.append((4, "SFT+RLHF", rlhf_export["model_path"], rlhf_eval, [sft, reward, ppo]))
-    rungs: list[Rung] = []
-    for index, name, model, ev, runs in sides:
-        verdict = (
-            out["gate"].outputs
-            if index == 3
-            else stage(
-                f"ladder_gate_{index}",
-                {"base": base, "rung": ev, "policy": state.inputs.get("gate.yaml")},
-                lambda ev=ev, index=index: st.run_gate(
-                    cfg, base_dir, Path(ev["dir"]), loop_dir / f"verdict-rung{index}.json"
-                ),
-            )
-        )
-        cost = RungCost(
-            train_s=sum(float(r.get("wall_s", 0.0)) for r in runs),
-            eval_s=float(ev.get("eval_s", 0.0)),
-            tokens_trained=sum(int(r.get("tokens", 0)) for r in runs),
-            size=size,
-        )
-        for r in runs:
-            hours, note = _gpu_hours(r, size)
-            cost.gpu_hours += hours
-            if note:
-                cost.notes.append(note)
-        if index == 1:
-            cost.notes.append("no training; pays at inference: retries and fallbacks per answer")
-        if index == 4:
-            cost.notes.append(
-                "includes the reward model; RL can game it: watch the regression rates"
-            )
-        rungs.append(
-            Rung(
-                index=index,
-                name=name,
-                model=model,
-                eval_dir=ev["dir"],
-                decision=verdict["decision"],
-                verdict_path=verdict["verdict_path"],
-                blocking=list(verdict.get("blocking", [])),
-                metrics=_metrics(Path(ev["dir"])),
-                cost=cost,
-            )
-        )
+    runner = StageRunner(cfg, loop_dir, state, observer or Observer())
+    trained = train_candidate(runner)
+    sides = _sides(runner, trained)
+    rungs = [_judge(runner, trained, side, size) for side in sides]
     best, text = recommend(rungs)
     result = LadderResult(
         loop_id=state.loop_id,
@@ -344,7 +234,7 @@ def run_ladder(
         rungs=rungs,
         recommended=best.index if best else None,
         recommendation=text,
-        stages=timings,
+        stages=runner.timings,
     )
     path = cfg.ws.root.resolve() / "reports" / "posttrain" / state.loop_id / "ladder.md"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -354,10 +244,114 @@ def run_ladder(
     return result
 
 
-def _fmt(row: RateRow | None) -> str:
-    if row is None or row.rate is None:
-        return "–"
-    return f"{row.rate:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+def _sides(runner: StageRunner, trained: TrainedCandidate) -> list[_Side]:
+    """Rungs 0-3 from the loop plus the guard and SFT-only stages, and rung 4 when asked."""
+    from posttrain.contract import load_contract
+    from posttrain.evaluate import Guard
+    from posttrain.evaluate.lazy import LazyBackend
+
+    cfg, loop_dir = runner.cfg, runner.loop_dir
+    guard = runner.evaluate(
+        "ladder_guard_eval",
+        f"guard+{cfg.model}",
+        Guard(
+            LazyBackend("hf", cfg.model, batch_size=cfg.batch_size),
+            load_contract(cfg.ws.contract),
+        ),
+        loop_dir / "eval" / "guard",
+        {"model": cfg.model, "guard": 2},
+        "evaluate the base model behind the contract guard",
+    )
+    sft = trained.sft
+    sft_export, sft_eval = runner.export_and_evaluate(
+        "ladder_sft_export", "ladder_sft_eval", sft, loop_dir / "eval" / "sft", "SFT model"
+    )
+    sides = [
+        _Side(index=0, name="base", model=cfg.model, evaluation=trained.base),
+        _Side(index=1, name="guard", model=f"guard+{cfg.model}", evaluation=guard),
+        _Side(
+            index=2, name="SFT", model=str(sft_export.model_path), evaluation=sft_eval, runs=[sft]
+        ),
+        _Side(
+            index=3,
+            name="SFT+DPO",
+            model=trained.candidate.model,
+            evaluation=trained.candidate,
+            runs=trained.training_runs,
+        ),
+    ]
+    if cfg.rlhf:
+        sides.append(_rlhf_side(runner, trained))
+    return sides
+
+
+def _rlhf_side(runner: StageRunner, trained: TrainedCandidate) -> _Side:
+    """Rung 4: a reward model, then RLOO on top of the SFT adapter, merged and evaluated."""
+    dv, sft = trained.data.data_version, trained.sft
+    reward = runner.train(
+        "ladder_reward", "reward", dv, detail="reward model on the preference pairs"
+    )
+    ppo = runner.train(
+        "ladder_ppo",
+        "ppo",
+        dv,
+        [f"init_adapter={sft.run_dir}", f"reward_model={reward.run_dir}"],
+        "RLOO against the reward model, on top of the SFT adapter",
+    )
+    merged, evaluated = runner.export_and_evaluate(
+        "ladder_rlhf_export",
+        "ladder_rlhf_eval",
+        ppo,
+        runner.loop_dir / "eval" / "rlhf",
+        "RLHF model",
+    )
+    return _Side(
+        index=4,
+        name="SFT+RLHF",
+        model=str(merged.model_path),
+        evaluation=evaluated,
+        runs=[sft, reward, ppo],
+    )
+
+
+def _judge(runner: StageRunner, trained: TrainedCandidate, side: _Side, size: str) -> Rung:
+    """The side gated against rung 0 (rung 3: the loop's own verdict), with its cost."""
+    verdict = (
+        trained.verdict
+        if side.index == 3
+        else runner.gate(
+            f"ladder_gate_{side.index}",
+            trained.base,
+            side.evaluation,
+            runner.loop_dir / f"verdict-rung{side.index}.json",
+        )
+    )
+    cost = RungCost(
+        train_s=sum(r.wall_s for r in side.runs),
+        eval_s=side.evaluation.eval_s,
+        tokens_trained=sum(r.tokens for r in side.runs),
+        size=size,
+    )
+    for r in side.runs:
+        hours, note = _gpu_hours(r, size)
+        cost.gpu_hours += hours
+        if note:
+            cost.notes.append(note)
+    if side.index == 1:
+        cost.notes.append("no training; pays at inference: retries and fallbacks per answer")
+    if side.index == 4:
+        cost.notes.append("includes the reward model; RL can game it: watch the regression rates")
+    return Rung(
+        index=side.index,
+        name=side.name,
+        model=side.model,
+        eval_dir=str(side.evaluation.dir),
+        decision=verdict.decision,
+        verdict_path=str(verdict.verdict_path),
+        blocking=list(verdict.blocking),
+        metrics=_metrics(side.evaluation.dir),
+        cost=cost,
+    )
 
 
 def render_markdown(result: LadderResult) -> str:
@@ -384,7 +378,7 @@ def render_markdown(result: LadderResult) -> str:
         cells = [
             f"{r.index} {r.name}",
             r.decision,
-            *[_fmt(r.metrics.get(m)) for m in LADDER_METRICS],
+            *[fmt_rate(r.metrics.get(m), counts=False) for m in LADDER_METRICS],
             f"{r.cost.wall_s:.0f}",
             str(r.cost.tokens_trained),
             f"{r.cost.gpu_hours:.3g}",

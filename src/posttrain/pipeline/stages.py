@@ -1,26 +1,42 @@
 """One function per stage of the loop, each a thin call into the stage's own package.
 
-Each returns a JSON-able dict of outputs (recorded in the loop's state file) and records
-what it did in the workspace's audit log. They raise the stages' own errors; a data build
-blocked by a quality rule or a training run that did not finish raises
-:class:`LoopStopped` (exit 1).
+Each returns its typed result (:mod:`.results`), recorded in the loop's state file. The
+audit log gets each event from one layer only: the data build and the evaluations
+here, training runs from :func:`posttrain.train.train`, verdicts from
+:func:`posttrain.gate.record_verdict`, releases from the registry. They raise the
+stages' own errors; a data build blocked by a quality rule or a training run that did
+not finish raises :class:`~posttrain.errors.LoopStopped` (exit 1).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from posttrain.errors import PosttrainError
+from posttrain.core.auditlog import append_event
+from posttrain.core.hashing import file_sha256
+from posttrain.errors import LoopStopped
+from posttrain.pipeline.results import (
+    DataResult,
+    EvalSideResult,
+    GateResult,
+    MergeResult,
+    TrainResult,
+)
 from posttrain.pipeline.state import LoopConfig
-from posttrain.release.auditlog import append_event
+from posttrain.workspace import TRAINING_CONFIGS
+
+if TYPE_CHECKING:
+    from posttrain.evaluate.suites import Suite
+    from posttrain.generation.base import Backend
+    from posttrain.train.config import TrainConfig
 
 __all__ = [
     "FINISHED",
-    "TRAINING_CONFIGS",
     "LoopStopped",
+    "eval_size",
     "evaluate_side",
     "export_candidate",
     "find_training_run",
@@ -33,25 +49,13 @@ __all__ = [
 
 # Training run statuses whose output is a usable model.
 FINISHED = ("finished", "early_stopped")
-# Each recipe's config file in a workspace (reward and ppo: the ladder's rung 4).
-TRAINING_CONFIGS = {
-    "sft": Path("configs/sft.yaml"),
-    "dpo": Path("configs/align/dpo.yaml"),
-    "reward": Path("configs/align/reward.yaml"),
-    "ppo": Path("configs/align/ppo.yaml"),
-}
-
-
-class LoopStopped(PosttrainError):
-    """A stage ended in a state the loop cannot go on from (blocked data, a stopped run)."""
-
-    exit_code = 1
+_BUG = "this is a bug in posttrain: please report it with the workspace's data/manifest.json"
 
 
 # -- data ---------------------------------------------------------------------------------
 
 
-def run_data(cfg: LoopConfig) -> dict[str, Any]:
+def run_data(cfg: LoopConfig) -> DataResult:
     """Build the dataset (:func:`posttrain.data.build_dataset`) from the workspace."""
     from posttrain.data import DataConfig, build_dataset
 
@@ -74,24 +78,26 @@ def run_data(cfg: LoopConfig) -> dict[str, Any]:
             hint=f"see {result.data_dir}/quality.json; fix data/failures.jsonl or override with "
             '`posttrain data build --override RULE="reason"`, then run again',
         )
-    return {
-        "data_version": result.data_version,
-        "data_dir": result.data_dir,
-        "sft": result.counts.sft,
-        "prefs": result.counts.prefs,
-        "seconds": result.seconds,
-    }
+    if result.data_version is None:  # a built dataset always has its version
+        raise LoopStopped("the data build finished without a data version", hint=_BUG)
+    return DataResult(
+        data_version=result.data_version,
+        data_dir=Path(result.data_dir),
+        sft=result.counts.sft,
+        prefs=result.counts.prefs,
+        seconds=result.seconds,
+    )
 
 
 # -- training -----------------------------------------------------------------------------
 
 
-def training_config(cfg: LoopConfig, method: str, extra: list[str] | None = None) -> Any:
+def training_config(cfg: LoopConfig, method: str, extra: Sequence[str] = ()) -> TrainConfig:
     """The workspace's config for ``method`` under the loop's profile and overrides."""
     from posttrain.train import load_config
 
     path = cfg.workspace / TRAINING_CONFIGS[method]
-    overrides = [f"model={cfg.model}", *(extra or []), *cfg.train_overrides]
+    overrides = [f"model={cfg.model}", *extra, *cfg.train_overrides]
     return load_config(
         method,
         path if path.is_file() else None,
@@ -125,9 +131,10 @@ def find_training_run(
 
 
 def run_training(
-    cfg: LoopConfig, method: str, data_version: str, train_cfg: Any, show: bool
-) -> dict[str, Any]:
-    """Reuse a finished run with the same config and data, or train one."""
+    cfg: LoopConfig, method: str, data_version: str, train_cfg: TrainConfig, show: bool
+) -> TrainResult:
+    """Reuse a finished run with the same config and data, or train one (which records
+    its own ``training_run`` audit event)."""
     from posttrain.report.model import training_info
     from posttrain.train import train
     from posttrain.train.config import config_hash
@@ -144,34 +151,19 @@ def run_training(
                 f"{method} run {manifest.run_id} ended {manifest.status}: {manifest.stop_reason}",
                 hint=f"see runs/{manifest.run_id}/signals.jsonl; fix the config and run again",
             )
-        append_event(
-            ws.audit_log,
-            "training_run",
-            {
-                "run_id": manifest.run_id,
-                "recipe": method,
-                "status": manifest.status,
-                "data_version": manifest.data_version,
-                "config_hash": chash,
-                "manifest_sha256": hashlib.sha256(
-                    (run_dir / "manifest.json").read_bytes()
-                ).hexdigest(),
-                "by": "posttrain run",
-            },
-        )
     info = training_info(run_dir)
-    return {
-        "run_id": info.run_id,
-        "run_dir": str(run_dir),
-        "config_hash": chash,
-        "status": info.status,
-        "reused": reused,
-        "wall_s": info.wall_s,
-        "tokens": info.tokens,
-    }
+    return TrainResult(
+        run_id=info.run_id,
+        run_dir=run_dir,
+        config_hash=chash,
+        status=info.status,
+        reused=reused,
+        wall_s=info.wall_s,
+        tokens=info.tokens,
+    )
 
 
-def export_candidate(run_dir: Path) -> dict[str, Any]:
+def export_candidate(run_dir: Path) -> MergeResult:
     """The run merged into its base as an fp32 folder the ``hf`` backend loads (reused
     when ``export.json`` already lists it)."""
     from posttrain.models import fingerprint
@@ -183,37 +175,58 @@ def export_candidate(run_dir: Path) -> dict[str, Any]:
         try:
             result = ExportResult.model_validate_json(record.read_text(encoding="utf-8"))
         except ValueError:
-            result = None
+            result = None  # a stale or partial record: export again
     if result is None or not any(
         m.dtype == "fp32" and Path(m.path).is_dir() for m in result.models
     ):
         result = export_run(run_dir, dtypes=["fp32"])
     model = next(m for m in result.models if m.dtype == "fp32")
-    return {
-        "model_path": model.path,
-        "fingerprint": fingerprint(model.path),
-        "run_dir": str(run_dir),
-    }
+    return MergeResult(
+        model_path=Path(model.path), fingerprint=fingerprint(model.path), run_dir=run_dir
+    )
 
 
 # -- evaluation ---------------------------------------------------------------------------
 
 
-def suites_for(cfg: LoopConfig) -> list[Any]:
+def suites_for(cfg: LoopConfig) -> list[Suite]:
     """The evaluation sample: the regression set and the attack + over-refusal suites,
-    each cut to the first N items of every (class, language) stratum."""
+    each cut to the first N items of every (class, language) stratum. A sample the
+    profile chose (no explicit limit) is then topped up so that every rule of the gate
+    policy has the items it needs to decide (:func:`posttrain.gate.power.size_samples`);
+    explicit limits are taken as they are."""
     from posttrain.evaluate import load_suite
 
-    suites = []
+    full = []
     if cfg.ws.regression.is_file():
-        suites.append(load_suite(cfg.ws.regression).head(cfg.resolved_regression_limit()))
-    suites.append(load_suite("audit").head(cfg.resolved_eval_limit()))
-    return suites
+        full.append((load_suite(cfg.ws.regression), cfg.resolved_regression_limit()))
+    full.append((load_suite("audit"), cfg.resolved_eval_limit()))
+    sample = [suite.head(limit) for suite, limit in full]
+    explicit = cfg.eval_limit is not None or cfg.regression_limit is not None
+    if explicit or all(limit is None for _, limit in full):
+        return sample
+    from posttrain.contract import load_contract
+    from posttrain.gate import resolve_policy
+    from posttrain.gate.power import size_samples
+
+    policy, _ = resolve_policy(cfg.policy, cfg.workspace)
+    return size_samples(
+        [suite for suite, _ in full], sample, load_contract(cfg.ws.contract), policy
+    )
+
+
+def eval_size(cfg: LoopConfig) -> int:
+    """How many items :func:`evaluate_side` generates answers for."""
+    return sum(len(s) for s in suites_for(cfg))
 
 
 def evaluate_side(
-    cfg: LoopConfig, model_name: str, backend: Any, out_dir: Path, on_progress: Any = None
-) -> dict[str, Any]:
+    cfg: LoopConfig,
+    model_name: str,
+    backend: Backend,
+    out_dir: Path,
+    on_progress: Callable[[int], None] | None = None,
+) -> EvalSideResult:
     """Every suite of the sample through ``backend`` into ``out_dir/<suite>/``."""
     from posttrain.contract import load_contract
     from posttrain.evaluate import EvalConfig, evaluate
@@ -224,8 +237,7 @@ def evaluate_side(
     params = GenerationParams(max_new_tokens=cfg.max_new_tokens)
     started = time.perf_counter()
     n = generated = 0
-    suites = suites_for(cfg)
-    for suite in suites:
+    for suite in suites_for(cfg):
         result = evaluate(
             EvalConfig(
                 model=model_name,
@@ -254,64 +266,43 @@ def evaluate_side(
                 "n_generated": s.n_generated,
                 "contract_hash": s.contract_hash,
                 "out_dir": str(result.out_dir),
-                "items_sha256": hashlib.sha256(
-                    (result.out_dir / "items.jsonl").read_bytes()
-                ).hexdigest(),
+                "items_sha256": file_sha256(result.out_dir / "items.jsonl"),
             },
         )
-    return {
-        "dir": str(out_dir),
-        "model": model_name,
-        "fingerprint": backend.fingerprint,
-        "n_items": n,
-        "n_generated": generated,
-        "n_cached": n - generated,
-        "eval_s": round(time.perf_counter() - started, 2),
-    }
-
-
-def eval_size(cfg: LoopConfig) -> int:
-    return sum(len(s) for s in suites_for(cfg))
+    return EvalSideResult(
+        dir=out_dir,
+        model=model_name,
+        fingerprint=backend.fingerprint,
+        n_items=n,
+        n_generated=generated,
+        eval_s=round(time.perf_counter() - started, 2),
+    )
 
 
 # -- gate ---------------------------------------------------------------------------------
 
 
-def run_gate(cfg: LoopConfig, baseline: Path, candidate: Path, out: Path) -> dict[str, Any]:
-    """Judge ``candidate`` against ``baseline`` (:func:`posttrain.gate.gate`)."""
-    from posttrain.gate import gate, write_verdict
+def run_gate(cfg: LoopConfig, baseline: Path, candidate: Path, out: Path) -> GateResult:
+    """Judge ``candidate`` against ``baseline`` (:func:`posttrain.gate.gate`) and record
+    the verdict (:func:`posttrain.gate.record_verdict`)."""
+    from posttrain.gate import gate, record_verdict
 
     ws = cfg.ws
     verdict = gate(baseline, candidate, policy=cfg.policy, workspace=ws.root, waivers=cfg.waivers)
-    path = write_verdict(verdict, out)
-    append_event(
-        ws.audit_log,
-        "gate_verdict",
-        {
-            "verdict_id": verdict.id,
-            "decision": verdict.decision,
-            "decision_without_waivers": verdict.decision_without_waivers,
-            "path": str(path),
-            "verdict_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "policy_source": verdict.policy_source,
-            "policy_hash": verdict.policy_hash,
-            "baseline": verdict.baseline.model_dump(),
-            "candidate": verdict.candidate.model_dump(),
-        },
+    path = record_verdict(verdict, out, ws.audit_log)
+    live = [r for r in verdict.rules if not r.waived_by]
+    return GateResult(
+        decision=verdict.decision,
+        verdict_id=verdict.id,
+        verdict_path=path,
+        blocking=_unique(r.id for r in live if r.blocking),
+        failed=_unique(r.id for r in live if r.status == "fail"),
+        inconclusive=_unique(
+            r.id for r in verdict.rules if r.status == "inconclusive" and r.severity == "hard"
+        ),
+        alerts=[r.id for r in verdict.rules if r.status == "alert"],
     )
-    blocking = list(dict.fromkeys(r.id for r in verdict.rules if r.blocking and not r.waived_by))
-    return {
-        "decision": verdict.decision,
-        "verdict_id": verdict.id,
-        "verdict_path": str(path),
-        "blocking": blocking,
-        "failed": list(
-            dict.fromkeys(r.id for r in verdict.rules if r.status == "fail" and not r.waived_by)
-        ),
-        "inconclusive": list(
-            dict.fromkeys(
-                r.id for r in verdict.rules if r.status == "inconclusive" and r.severity == "hard"
-            )
-        ),
-        "alerts": [r.id for r in verdict.rules if r.status == "alert"],
-    }
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))

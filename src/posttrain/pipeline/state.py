@@ -10,36 +10,54 @@ stage is skipped only while those are unchanged and its outputs still exist.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posttrain.core.hashing import file_sha256, stable_hash
 from posttrain.errors import InputError
+from posttrain.pipeline.results import StageOutput
 from posttrain.workspace import Workspace
 
 __all__ = [
     "STATE_FILE",
     "LoopConfig",
+    "LoopIdentity",
     "LoopState",
     "StageRecord",
-    "file_sha256",
     "input_files",
     "loop_id",
     "read_state",
-    "stable_hash",
     "write_state",
 ]
 
 STATE_FILE = "loop.json"
-SCHEMA_VERSION = 1
+# 2: each stage records a typed result (``StageRecord.output``), not a dict.
+SCHEMA_VERSION = 2
 # Evaluation sample per (class, language) stratum of the attack suites under a profile.
 PROFILE_EVAL_LIMITS: dict[str, int] = {"quick": 8}
 # Regression items per (task tag, language) by profile: quick keeps ~half of the example's.
 PROFILE_REGRESSION_LIMITS: dict[str, int] = {"quick": 5}
+
+
+class LoopIdentity(BaseModel):
+    """The options that decide what a loop computes (not where or how it shows): part
+    of the loop's id, and recorded in its state file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    profile: str | None
+    dpo: bool
+    train_overrides: list[str]
+    eval_limit: int | None
+    regression_limit: int | None
+    max_new_tokens: int
+    policy: str | None
+    waivers: list[str]
 
 
 class LoopConfig(BaseModel):
@@ -91,28 +109,35 @@ class LoopConfig(BaseModel):
             return self.regression_limit
         return PROFILE_REGRESSION_LIMITS.get(self.profile or "")
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self) -> LoopIdentity:
         """The options that decide what the loop computes (not where or how it shows)."""
-        return {
-            "model": self.model,
-            "profile": self.profile,
-            "dpo": self.resolved_dpo(),
-            "train_overrides": list(self.train_overrides),
-            "eval_limit": self.resolved_eval_limit(),
-            "regression_limit": self.resolved_regression_limit(),
-            "max_new_tokens": self.max_new_tokens,
-            "policy": str(self.policy) if self.policy else None,
-            "waivers": [str(w) for w in self.waivers],
-        }
+        return LoopIdentity(
+            model=self.model,
+            profile=self.profile,
+            dpo=self.resolved_dpo(),
+            train_overrides=list(self.train_overrides),
+            eval_limit=self.resolved_eval_limit(),
+            regression_limit=self.resolved_regression_limit(),
+            max_new_tokens=self.max_new_tokens,
+            policy=str(self.policy) if self.policy else None,
+            waivers=[str(w) for w in self.waivers],
+        )
+
+    @classmethod
+    def from_identity(cls, workspace: Path, identity: LoopIdentity) -> LoopConfig:
+        """The config that computes what a recorded loop computed."""
+        return cls(workspace=workspace, **identity.model_dump())
 
 
 class StageRecord(BaseModel):
+    """One stage's last run: its input hash and its typed result (None when it failed)."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
     status: Literal["done", "failed"]
     input_hash: str
-    outputs: dict[str, Any] = Field(default_factory=dict)
+    output: StageOutput | None = None
     seconds: float = 0.0
     finished_at: str
     error: str | None = None
@@ -127,19 +152,9 @@ class LoopState(BaseModel):
     kind: Literal["loop"] = "loop"
     loop_id: str
     created_at: str
-    options: dict[str, Any]
+    options: LoopIdentity
     inputs: dict[str, str | None]
     stages: dict[str, StageRecord] = Field(default_factory=dict)
-
-
-def stable_hash(value: Any) -> str:
-    """sha256 of the canonical JSON of ``value`` (16 hex digits)."""
-    blob = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def file_sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def input_files(cfg: LoopConfig) -> dict[str, str | None]:
@@ -157,25 +172,33 @@ def input_files(cfg: LoopConfig) -> dict[str, str | None]:
         files["policy"] = cfg.policy
     for i, waiver in enumerate(cfg.waivers):
         files[f"waiver[{i}]"] = waiver
-    return {name: file_sha256(path) for name, path in files.items()}
+    return {name: file_sha256(path) if path.is_file() else None for name, path in files.items()}
 
 
 def loop_id(cfg: LoopConfig, inputs: dict[str, str | None], model_fingerprint: str) -> str:
     return (
         "loop-"
-        + stable_hash({"options": cfg.identity(), "inputs": inputs, "model": model_fingerprint})[
-            :12
-        ]
+        + stable_hash(
+            {"options": cfg.identity().model_dump(), "inputs": inputs, "model": model_fingerprint}
+        )[:12]
     )
 
 
 def read_state(path: Path) -> LoopState | None:
-    """The state file, or None when there is none; raises :class:`InputError` when it
-    does not validate (edited by hand, or written by another version)."""
+    """The state file, or None when there is none or an older posttrain wrote it (the
+    loop then starts over; its training runs and cached answers are still reused).
+    Raises :class:`InputError` when it does not validate (edited by hand)."""
     if not path.is_file():
         return None
+    text = path.read_text(encoding="utf-8")
     try:
-        return LoopState.model_validate_json(path.read_text(encoding="utf-8"))
+        version = json.loads(text).get("schema_version")
+    except (ValueError, AttributeError):
+        version = None
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        return None
+    try:
+        return LoopState.model_validate_json(text)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise InputError(

@@ -1,7 +1,8 @@
-"""Release: the audit log, the model registry and the staged rollout.
+"""Release: the model registry and the staged rollout.
 
-* :mod:`.auditlog` — append-only, hash-chained JSONL of every build, run, evaluation,
-  verdict, waiver, promotion and rollback; :func:`append_event` for every stage.
+Both record what they do in the audit log, :mod:`posttrain.core.auditlog` (a low layer
+every stage may write to).
+
 * :mod:`.registry` — versions with lineage, ``champion`` / ``challenger`` aliases with
   history, promotion behind the gate, rollback.
 * :mod:`.rollout` — the canary state machine (1% → 5% → 25% → 100%) with Argo's outcomes.
@@ -9,11 +10,10 @@
 
 from __future__ import annotations
 
-from posttrain.release.auditlog import AuditLog, VerifyResult, append_event, verify_log
+from posttrain.errors import PromotionRefused
 from posttrain.release.registry import (
     AliasEvent,
     ModelVersion,
-    PromotionRefused,
     Registry,
     read_run_lineage,
 )
@@ -29,7 +29,6 @@ from posttrain.release.rollout import (
 __all__ = [
     "AliasEvent",
     "AnalysisConfig",
-    "AuditLog",
     "ModelVersion",
     "PromotionRefused",
     "Registry",
@@ -37,9 +36,6 @@ __all__ = [
     "RolloutConfig",
     "RolloutState",
     "StepMetrics",
-    "VerifyResult",
     "analyze",
-    "append_event",
     "read_run_lineage",
-    "verify_log",
 ]

@@ -8,19 +8,24 @@ the same time leave one consistent state and one history, in the order they got 
 
 A version carries its lineage: the training run's manifest (path and hash, data version,
 contract hash, base model), the evaluation results and the gate verdict (copied in, so
-editing the file on disk later changes nothing). :meth:`Registry.promote` refuses a
-version whose verdict is not PASS unless valid waivers cover every blocking rule;
-:meth:`Registry.rollback` puts the previous champion back. Each change is appended to
-the audit log, and logged to MLflow when ``mlflow`` is importable and
-``$MLFLOW_TRACKING_URI`` is set.
+editing the file on disk later changes nothing). Registering fingerprints the model from
+its files (:func:`posttrain.models.fingerprint_files`, the hash evaluation records, cached
+by file size and mtime in ``fingerprints.json``) and refuses a verdict that judged other
+weights. :meth:`Registry.promote` refuses a version whose verdict is not PASS unless valid
+waivers cover every blocking rule, whose verdict was made under another gate policy or
+contract than the workspace's unless a signed waiver names that verdict
+(:mod:`posttrain.gate.pinning`), and whose files no longer have the registered fingerprint
+(:meth:`Registry.verify_served`); :meth:`Registry.rollback` puts the previous champion
+back. Each change is appended to the audit log, and logged to MLflow when ``mlflow`` is
+importable and ``$MLFLOW_TRACKING_URI`` is set.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
-import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -30,10 +35,11 @@ from typing import Any, Literal
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from posttrain.errors import InputError, PosttrainError, UsageError
+from posttrain.core.auditlog import append_event
+from posttrain.core.hashing import file_sha256
+from posttrain.errors import FingerprintMismatch, InputError, PromotionRefused, UsageError
 from posttrain.gate.verdict import GateVerdict, apply_waivers, read_verdict
 from posttrain.gate.waivers import WaiverCheck, assess_waiver_file
-from posttrain.release.auditlog import append_event
 
 __all__ = [
     "ALIASES",
@@ -49,13 +55,10 @@ __all__ = [
 SCHEMA_VERSION = 1
 ALIASES = ("champion", "challenger")
 STATE_FILE = "registry.json"
+FINGERPRINT_CACHE = "fingerprints.json"
 _LOCK_TIMEOUT_S = 120.0
 
-
-class PromotionRefused(PosttrainError):
-    """A promotion without a PASS verdict or a valid waiver; exits 1 like a BLOCK."""
-
-    exit_code = 1
+_log = logging.getLogger(__name__)
 
 
 class RunLineage(BaseModel):
@@ -79,7 +82,11 @@ class ModelVersion(BaseModel):
 
     version: str
     model: str
+    # The content hash of the model files, computed from them at registration.
     fingerprint: str | None
+    # Where those files are (absolute), re-checked before they are served; None for a
+    # built-in model name (re-checked by name).
+    model_path: str | None = None
     created_at: str
     created_by: str
     run: RunLineage | None = None
@@ -148,7 +155,7 @@ def read_run_lineage(path: Path) -> RunLineage:
     return RunLineage(
         run_id=manifest.run_id,
         manifest_path=str(file),
-        manifest_sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+        manifest_sha256=file_sha256(file),
         data_version=manifest.data_version or manifest.data.data_version,
         contract_hash=manifest.contract_hash or manifest.data.contract_hash,
         base_model=manifest.base_model,
@@ -161,11 +168,18 @@ def read_run_lineage(path: Path) -> RunLineage:
 class Registry:
     """A registry folder; every method that changes it takes the lock."""
 
-    def __init__(self, root: Path, *, audit_log: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, *, audit_log: Path | None = None, workspace: Path | None = None
+    ) -> None:
+        """``workspace`` pins the gate policy and contract a verdict must have been made
+        under to promote; by default the workspace ``root`` sits in (``<workspace>/
+        .posttrain/registry``), else none (nothing is pinned)."""
         self.root = Path(root)
         self.state_path = self.root / STATE_FILE
         self.audit_log = audit_log
+        self.workspace = workspace if workspace is not None else _workspace_of(self.root)
         self._lock = FileLock(str(self.root / "registry.lock"))
+        self._fingerprints = self.root / FINGERPRINT_CACHE
 
     # -- reading -------------------------------------------------------------------------
     def state(self) -> RegistryState:
@@ -191,6 +205,70 @@ class Registry:
         events = self.state().history
         return [e for e in events if alias is None or e.alias == alias]
 
+    def verify_served(self, version: str) -> ModelVersion:
+        """Check that the files ``version`` would serve are still the ones registered:
+        fingerprint them again (from the cache when no size or mtime changed) and compare.
+
+        Returns the version; raises :class:`FingerprintMismatch` (exit 1) when they
+        differ, cannot be read, or the version was registered without a fingerprint.
+        """
+        mv = self.get(version)
+        target = mv.model_path or mv.model
+        judged = f" (judged by verdict {mv.verdict.id})" if mv.verdict else ""
+        again = "register the judged files again, or register these and gate them first"
+        if mv.fingerprint is None:
+            raise FingerprintMismatch(
+                f"{mv.version} was registered without a fingerprint, so what it would serve "
+                "cannot be checked",
+                hint=again,
+            )
+        try:
+            actual, _ = self._fingerprint_model(target)
+        except UsageError as exc:
+            raise FingerprintMismatch(
+                f"{mv.version}: cannot fingerprint the files it would serve: {exc.message}",
+                hint=again,
+            ) from None
+        if actual != mv.fingerprint:
+            raise FingerprintMismatch(
+                f"{mv.version}: the files in {target} have fingerprint {actual}, not the "
+                f"{mv.fingerprint} registered{judged}: they changed after registration",
+                hint="restore the judged weights, or " + again,
+            )
+        return mv
+
+    def _fingerprint_model(self, model: str) -> tuple[str, Path | None]:
+        """The fingerprint of the files ``model`` names, and their absolute path (None for
+        a built-in model name). Raises :class:`InputError` when there are none."""
+        from posttrain.models import KNOWN_MODELS, fingerprint, fingerprint_files
+        from posttrain.models.registry import WEIGHT_SUFFIXES
+
+        if model in KNOWN_MODELS:
+            return fingerprint(model, cache=self._fingerprints), None
+        path = Path(model).expanduser()
+        hint = (
+            "register the folder the verdict judged: the one `posttrain eval --model` "
+            "evaluated (e.g. runs/<run_id>/export/fp32), or a GGUF file; built-in names: "
+            + ", ".join(sorted(KNOWN_MODELS))
+        )
+        if not path.exists():
+            raise InputError("no such model folder", path=model, hint=hint)
+        if path.is_file() and path.suffix != ".gguf":
+            raise InputError("not a model folder or a GGUF file", path=model, hint=hint)
+        if path.is_dir() and not any(
+            p.is_file() and p.suffix in WEIGHT_SUFFIXES for p in path.rglob("*")
+        ):
+            what = "the folder is empty" if not any(path.iterdir()) else "no model weights"
+            raise InputError(
+                f"{what} (a model folder holds *.safetensors or *.bin files)",
+                path=model,
+                hint=hint,
+            )
+        try:
+            return fingerprint_files(path, cache=self._fingerprints), path.resolve()
+        except OSError as exc:
+            raise InputError(f"cannot read the model files: {exc}", path=model) from None
+
     # -- changing ------------------------------------------------------------------------
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[RegistryState]:
@@ -211,18 +289,32 @@ class Registry:
         verdict: Path | None = None,
         note: str = "",
     ) -> ModelVersion:
-        """Add a new version ``v<N>``; raises :class:`UsageError` when the verdict judged
-        another model than ``fingerprint`` or than the run's output."""
+        """Add a new version ``v<N>`` of the model files ``model`` (a folder, a GGUF file
+        or a built-in model name), fingerprinted from those files.
+
+        Raises :class:`UsageError` when ``fingerprint`` is not the one the verdict judged,
+        :class:`InputError` (exit 2) when ``model`` names no model files (a missing or
+        empty folder) or the verdict does not say which model it judged, :class:`UsageError`
+        for a built-in name the verdict did not judge, and :class:`FingerprintMismatch`
+        (exit 1) when the files are not the ones the verdict judged (or ``fingerprint``).
+        """
         lineage = read_run_lineage(run) if run is not None else None
         gate_verdict = read_verdict(verdict) if verdict is not None else None
+        judged = gate_verdict.candidate.fingerprint if gate_verdict is not None else None
+        if fingerprint and judged and judged != fingerprint:
+            raise UsageError(
+                f"the verdict judged model {judged[:16]}, not {fingerprint[:16]}",
+                hint="register the model the verdict is about, or gate this one first",
+            )
+        actual, files = self._fingerprint_model(model)
         if gate_verdict is not None:
-            judged = gate_verdict.candidate.fingerprint
-            if fingerprint and judged and judged != fingerprint:
-                raise UsageError(
-                    f"the verdict judged model {judged[:16]}, not {fingerprint[:16]}",
-                    hint="register the model the verdict is about, or gate this one first",
-                )
-            fingerprint = fingerprint or judged
+            _check_judged(model, files, actual, gate_verdict)
+        if fingerprint and fingerprint != actual:
+            raise FingerprintMismatch(
+                f"{model}: its files have fingerprint {actual}, not the {fingerprint} given",
+                hint="drop --fingerprint (the registry computes it from the files)",
+            )
+        fingerprint = actual
         contract_hash = (gate_verdict.candidate.contract_hash if gate_verdict else None) or (
             lineage.contract_hash if lineage else None
         )
@@ -232,6 +324,7 @@ class Registry:
                 version=f"v{number}",
                 model=model,
                 fingerprint=fingerprint,
+                model_path=str(files) if files is not None else None,
                 created_at=_now(),
                 created_by=_actor(),
                 run=lineage,
@@ -240,7 +333,7 @@ class Registry:
                 eval_baseline=gate_verdict.baseline.path if gate_verdict else None,
                 eval_candidate=gate_verdict.candidate.path if gate_verdict else None,
                 verdict_path=str(verdict) if verdict else None,
-                verdict_sha256=_sha256(verdict) if verdict else None,
+                verdict_sha256=file_sha256(verdict) if verdict else None,
                 verdict=gate_verdict,
                 note=note,
             )
@@ -264,31 +357,62 @@ class Registry:
     def check_promotion(
         self, version: str, waivers: Sequence[Path] = ()
     ) -> tuple[bool, str, list[WaiverCheck]]:
-        """Whether ``version`` may be promoted, why, and what each waiver file counted for."""
+        """Whether ``version`` may be promoted, why, and what each waiver file counted for.
+
+        It may when its verdict is PASS (or valid waivers cover every blocking rule) and
+        was made under the workspace's gate policy and contract (or a valid waiver names
+        the verdict and the pin it misses: ``policy_pin``, ``contract_pin``). Raises
+        :class:`~posttrain.errors.ConfigError` when the workspace's policy or contract
+        does not validate.
+        """
+        from posttrain.gate.pinning import PIN_RULES, pin_problems, workspace_pins
+
         mv = self.get(version)
         if mv.verdict is None:
             return False, f"{mv.version} has no gate verdict; run `posttrain gate` first", []
+        rule_ids = [r.rule for r in mv.verdict.rules] + [r.id for r in mv.verdict.rules]
         checks = [
             assess_waiver_file(
                 p,
                 candidate=mv.fingerprint,
                 contract_hash=mv.contract_hash,
-                rule_ids=[r.rule for r in mv.verdict.rules] + [r.id for r in mv.verdict.rules],
+                rule_ids=[*rule_ids, *PIN_RULES],
+                verdict_id=mv.verdict.id,
             )[1]
             for p in waivers
         ]
         verdict = apply_waivers(mv.verdict, checks)
-        if verdict.decision == "PASS":
-            used = sorted({r.waived_by for r in verdict.rules if r.waived_by})
+        problems = (
+            pin_problems(verdict, workspace_pins(self.workspace))
+            if self.workspace is not None
+            else []
+        )
+        pin_waivers = {p.pin: _pin_waiver(p.pin, verdict.id, verdict.waivers) for p in problems}
+        unpinned = [p for p in problems if pin_waivers[p.pin] is None]
+        if verdict.decision == "PASS" and not unpinned:
+            used = sorted(
+                {r.waived_by for r in verdict.rules if r.waived_by}
+                | {w for w in pin_waivers.values() if w}
+            )
             why = "gate PASS" + (f" under waiver {', '.join(used)}" if used else "")
+            if pin_waivers:
+                why += " (waived: " + "; ".join(p.message for p in problems) + ")"
             return True, why, verdict.waivers
-        blocking = list(
-            dict.fromkeys(r.id for r in verdict.rules if r.blocking and not r.waived_by)
-        )
-        reason = (
-            f"gate verdict {verdict.id} is {verdict.decision}; not covered by a valid waiver: "
-            + ", ".join(blocking)
-        )
+        reasons = []
+        if verdict.decision != "PASS":
+            blocking = list(
+                dict.fromkeys(r.id for r in verdict.rules if r.blocking and not r.waived_by)
+            )
+            reasons.append(
+                f"gate verdict {verdict.id} is {verdict.decision}; not covered by a valid "
+                "waiver: " + ", ".join(blocking)
+            )
+        reasons += [
+            f"gate verdict {verdict.id} is not pinned: {p.message}; gate again under the "
+            f"workspace's, or pass a signed waiver naming verdict {verdict.id} and rule {p.pin}"
+            for p in unpinned
+        ]
+        reason = "; ".join(reasons)
         rejected = [f"{c.path or c.id}: {c.reason}" for c in verdict.waivers if not c.accepted]
         if rejected:
             reason += "; ignored waivers: " + "; ".join(rejected)
@@ -297,8 +421,10 @@ class Registry:
     def promote(
         self, version: str, *, waivers: Sequence[Path] = (), reason: str = ""
     ) -> AliasEvent:
-        """Make ``version`` the champion. Raises :class:`PromotionRefused` without a PASS
-        verdict or valid waivers, :class:`UsageError` if it is already the champion."""
+        """Make ``version`` the champion. Raises :class:`PromotionRefused` when
+        :meth:`check_promotion` refuses, :class:`FingerprintMismatch` when its files are
+        not the registered ones (:meth:`verify_served`), :class:`UsageError` if it is
+        already the champion."""
         ok, why, checks = self.check_promotion(version, waivers)
         if not ok:
             raise PromotionRefused(
@@ -306,6 +432,7 @@ class Registry:
                 hint="fix the blocking rules and gate again, or get a signed waiver "
                 "(`posttrain waive`) and pass it with --waiver",
             )
+        self.verify_served(version)
         used = [c.id for c in checks if c.accepted and c.id]
         for check in checks:
             if check.accepted:
@@ -391,15 +518,52 @@ def _champion_stack(history: list[AliasEvent]) -> list[str]:
     return stack
 
 
+def _check_judged(model: str, files: Path | None, actual: str, verdict: GateVerdict) -> None:
+    """Refuse to bind ``verdict`` to files with another fingerprint than it judged."""
+    cand = verdict.candidate
+    judged = cand.fingerprint
+    if judged is None:
+        raise InputError(
+            f"the verdict {verdict.id} does not say which model it judged (its candidate "
+            f"results {cand.path} have no summary.json), so it cannot be bound to weights",
+            hint="evaluate with `posttrain eval` (it writes summary.json) and gate again",
+        )
+    if actual == judged:
+        return
+    what = f"the verdict {verdict.id} judged {judged} ({cand.model}, results {cand.path})"
+    if files is None:
+        raise UsageError(
+            f"{model!r} is a built-in model name, not the model the verdict judged: its "
+            f"fingerprint is {actual}, and {what}",
+            hint="register the folder that was evaluated (e.g. runs/<run_id>/export/fp32)",
+        )
+    raise FingerprintMismatch(
+        f"{model} ({files}): its files have fingerprint {actual}, but {what}",
+        hint=f"register the folder that was evaluated, or evaluate this one "
+        f"(`posttrain eval --model {model}`) and gate it first",
+    )
+
+
+def _pin_waiver(pin: str, verdict_id: str, checks: Sequence[WaiverCheck]) -> str | None:
+    """The id of an accepted waiver that names ``verdict_id`` and waives ``pin``."""
+    for c in checks:
+        if c.accepted and c.verdict == verdict_id and pin in c.rules:
+            return c.id or c.path or pin
+    return None
+
+
+def _workspace_of(root: Path) -> Path | None:
+    """The workspace a registry folder sits in (``<workspace>/.posttrain/registry``)."""
+    if root.name == "registry" and root.parent.name == ".posttrain":
+        return root.parent.parent
+    return None
+
+
 def _resolve(state: RegistryState, name: str) -> str:
     """A version name, or an alias that points at one."""
     if name in state.aliases:
         return state.aliases[name]
     return state.get(name).version
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _now() -> str:
@@ -429,5 +593,7 @@ def _mlflow_log(kind: str, payload: dict[str, Any]) -> None:
             flat = {k: v for k, v in payload.items() if isinstance(v, str | int | float | bool)}
             mlflow.log_params(flat)
             mlflow.log_dict(json.loads(json.dumps(payload, default=str)), f"{kind}.json")
-    except Exception:  # MLflow is a mirror of the registry, never its source of truth
-        return
+    except Exception as exc:  # MLflow is a mirror of the registry, never its source of truth
+        _log.warning(
+            "registry event %r was not mirrored to MLflow: %s: %s", kind, type(exc).__name__, exc
+        )

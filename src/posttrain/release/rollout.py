@@ -17,6 +17,11 @@ and gives one of Argo's four outcomes:
   the rollout pauses for a person, who approves the step or aborts.
 
 Abort means: traffic weight 0, the ``challenger`` alias removed, the ``champion`` kept.
+Planning and every step first check that the challenger's files still have the
+fingerprint they were registered (and judged) with
+(:meth:`~posttrain.release.registry.Registry.verify_served`): a plan is refused, and a
+step on changed files aborts the rollout and raises
+:class:`~posttrain.errors.FingerprintMismatch`.
 The state lives in ``.posttrain/rollout/state.json``; every transition is recorded in
 the audit log.
 """
@@ -34,8 +39,8 @@ from typing import Any, Literal
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from posttrain.errors import ConfigError, InputError, UsageError
-from posttrain.release.auditlog import append_event
+from posttrain.core.auditlog import append_event
+from posttrain.errors import ConfigError, FingerprintMismatch, InputError, UsageError
 from posttrain.release.registry import Registry
 
 __all__ = [
@@ -324,9 +329,10 @@ class Rollout:
         self, version: str, config: RolloutConfig | None = None, *, waivers: Sequence[Path] = ()
     ) -> RolloutState:
         """Start a rollout of ``version`` at the first step's weight and make it the
-        challenger. Refused (:class:`~posttrain.release.registry.PromotionRefused`) when
-        its gate verdict would not allow promotion; :class:`UsageError` while another
-        rollout is active."""
+        challenger. Refused (:class:`~posttrain.errors.PromotionRefused`) when
+        its gate verdict would not allow promotion, :class:`FingerprintMismatch` when its
+        files are not the registered ones; :class:`UsageError` while another rollout is
+        active."""
         config = config or RolloutConfig()
         with self._locked():
             current = self.status()
@@ -339,9 +345,10 @@ class Rollout:
             mv = self.registry.get(version)
             ok, why, _ = self.registry.check_promotion(mv.version, waivers)
             if not ok:
-                from posttrain.release.registry import PromotionRefused
+                from posttrain.errors import PromotionRefused
 
                 raise PromotionRefused(f"cannot start a rollout of {mv.version}: {why}")
+            self.registry.verify_served(mv.version)
             if current is not None:
                 archive = self.root / "history" / f"{current.id}.json"
                 archive.parent.mkdir(parents=True, exist_ok=True)
@@ -376,9 +383,16 @@ class Rollout:
         actor: str | None = None,
     ) -> RolloutState:
         """Analyse the current step's metrics (or, when paused, take a person's
-        approval) and move the state machine; see the module docstring."""
+        approval) and move the state machine; see the module docstring. Raises
+        :class:`FingerprintMismatch`, after aborting the rollout, when the challenger's
+        files changed since registration."""
         with self._locked():
             state = self._active()
+            try:
+                self.registry.verify_served(state.version)
+            except FingerprintMismatch as exc:
+                self._abort(state, f"the served files changed: {exc.message}")
+                raise
             if approve:
                 if state.phase != "Paused":
                     raise UsageError(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from posttrain.core.fmt import fmt_rate
 from posttrain.report.model import KEY_METRICS, RunReport
 
 __all__ = ["LOG_HEADER", "read_entry_ids", "render_entry", "upsert_entry"]
@@ -28,15 +29,6 @@ LOG_HEADER = (
 _BEGIN = "<!-- posttrain-run: {run_id} -->"
 _END = "<!-- /posttrain-run: {run_id} -->"
 _ID_RE = re.compile(r"<!-- posttrain-run: (\S+) -->")
-
-
-def _rate(row: object) -> str:
-    rate = getattr(row, "rate", None)
-    if rate is None:
-        return "–"
-    lo, hi = getattr(row, "ci_low", None), getattr(row, "ci_high", None)
-    ci = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
-    return f"{rate:.3f}{ci} ({getattr(row, 'k', 0)}/{getattr(row, 'n', 0)})"
 
 
 def render_entry(report: RunReport, *, report_path: Path | None = None) -> str:
@@ -75,7 +67,7 @@ def render_entry(report: RunReport, *, report_path: Path | None = None) -> str:
         delta = "–"
         if d is not None and d.delta is not None and d.ci_low is not None and d.ci_high is not None:
             delta = f"{d.delta:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
-        lines.append(f"  | {metric} | {_rate(b)} | {_rate(c)} | {delta} |")
+        lines.append(f"  | {metric} | {fmt_rate(b)} | {fmt_rate(c)} | {delta} |")
     lines.append("")
     if v is None:
         lines.append("- **verdict**: none (the gate did not run)")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
-from posttrain.evaluate.metrics import RateRow
+from posttrain.core.fmt import fmt_num, fmt_rate
 from posttrain.report.model import KEY_METRICS, RunReport
 from posttrain.report.plots import Plot, render_plots
 
@@ -42,21 +42,6 @@ figure img { display: block; max-width: 100%; }
 figcaption { font-size: 12px; color: #555; max-width: 560px; margin-top: 4px; }
 pre { white-space: pre-wrap; max-width: 420px; font-size: 11.5px; margin: 0; }
 """
-
-
-def _fmt_rate(row: RateRow | None) -> str:
-    if row is None or row.rate is None:
-        return "–"
-    ci = ""
-    if row.ci_low is not None and row.ci_high is not None:
-        ci = f" [{row.ci_low:.3f}, {row.ci_high:.3f}]"
-    return f"{row.rate:.3f}{ci} ({row.k}/{row.n})"
-
-
-def _num(x: float | None, digits: int = 3, signed: bool = False) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
 def _table(
@@ -132,15 +117,14 @@ def _metrics(report: RunReport) -> str:
         p = "–"
         css = ""
         if d is not None and d.delta is not None:
-            delta = (
-                f"{d.delta:+.3f} [{_num(d.ci_low, signed=True)}, {_num(d.ci_high, signed=True)}]"
-            )
+            lo, hi = fmt_num(d.ci_low, signed=True), fmt_num(d.ci_high, signed=True)
+            delta = f"{d.delta:+.3f} [{lo}, {hi}]"
             p = f"{d.p_value:.3g}"
             css = "fail" if d.worse else ""
-        rows.append(((escape(metric), _fmt_rate(b), _fmt_rate(c), delta, p), css))
+        rows.append(((escape(metric), fmt_rate(b), fmt_rate(c), delta, p), css))
     lat_b, lat_c = report.baseline.metrics.latency, report.candidate.metrics.latency
-    rows.append((("latency P50 (s)", _num(lat_b.p50_s, 2), _num(lat_c.p50_s, 2), "", ""), ""))
-    rows.append((("latency P95 (s)", _num(lat_b.p95_s, 2), _num(lat_c.p95_s, 2), "", ""), ""))
+    rows.append((("latency P50 (s)", fmt_num(lat_b.p50_s, 2), fmt_num(lat_c.p50_s, 2), "", ""), ""))
+    rows.append((("latency P95 (s)", fmt_num(lat_b.p95_s, 2), fmt_num(lat_c.p95_s, 2), "", ""), ""))
     return _table(
         (
             "metric",
@@ -160,7 +144,7 @@ def _per_class(report: RunReport) -> str:
         if row.metric != "attack_hit_rate" or row.group == "all":
             continue
         base = report.baseline.rate(row.metric, row.group, row.lang)
-        rows.append(((escape(row.group), escape(row.lang), _fmt_rate(base), _fmt_rate(row)), ""))
+        rows.append(((escape(row.group), escape(row.lang), fmt_rate(base), fmt_rate(row)), ""))
     if not rows:
         return ""
     return "<h3>Attack hit rate per class and language</h3>" + _table(
@@ -184,8 +168,8 @@ def _gate(report: RunReport) -> str:
                     escape(r.severity),
                     escape(f"{r.metric} / {r.group} / {r.lang}"),
                     f"<b>{escape(status)}</b>",
-                    _num(r.value),
-                    _num(r.bound),
+                    fmt_num(r.value),
+                    fmt_num(r.bound),
                     escape(r.threshold),
                     interval,
                     "–" if r.n is None else str(r.n),
@@ -280,8 +264,8 @@ def _training(report: RunReport) -> str:
                     escape(t.config_hash),
                     f"{t.n_train} / {t.n_val}",
                     str(t.tokens),
-                    _num(final.get("loss"), 4),
-                    _num(final.get("val_loss"), 4),
+                    fmt_num(final.get("loss"), 4),
+                    fmt_num(final.get("val_loss"), 4),
                     f"{t.wall_s:.1f}",
                 ),
                 "",

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.core.fmt import fmt_rate
 from posttrain.evaluate.metrics import METRICS
 from posttrain.evaluate.suites import ATTACK_CLASSES
 from posttrain.report.model import KEY_METRICS, RunReport
@@ -61,22 +62,33 @@ def _link(label: str, target: str | None, card_dir: Path) -> str:
     return f"[{label}]({rel})" if rel else f"{label}: –"
 
 
-def _rate(row: Any) -> str:
-    if row is None or row.rate is None:
-        return "–"
-    ci = f" [{row.ci_low:.3f}, {row.ci_high:.3f}]" if row.ci_low is not None else ""
-    return f"{row.rate:.3f}{ci} ({row.k}/{row.n})"
-
-
 def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) -> str:
     """The card as Markdown; links are relative to ``card_dir`` (where it will be written)."""
-    product = ctx.product or report.product or "the product"
-    base = ctx.base_model or report.baseline.model
     langs = sorted({r.lang for r in report.candidate.metrics.rates if r.lang != "all"})
     classes = [c for c in ATTACK_CLASSES if report.candidate.rate("attack_hit_rate", c) is not None]
+    sections = [
+        _model_details(report, ctx),
+        _intended_use(report, ctx),
+        _factors(langs, classes),
+        _metrics(),
+        _evaluation_data(report),
+        _training_data(report, ctx, card_dir),
+        _quantitative_analyses(report, langs, classes),
+        _ETHICAL_CONSIDERATIONS,
+        _caveats_and_recommendations(report),
+        _links(report, ctx, card_dir),
+    ]
+    return "\n".join(line for section in sections for line in section) + "\n"
+
+
+# -- the sections, in the card's order; each after the first starts with a blank line ------
+
+
+def _model_details(report: RunReport, ctx: CardContext) -> list[str]:
+    product = ctx.product or report.product or "the product"
+    base = ctx.base_model or report.baseline.model
     recipes = " → ".join(f"{t.recipe} ({t.config.get('method', 'lora')})" for t in report.training)
-    v = report.verdict
-    out: list[str] = [
+    out = [
         f"# Model card: {product} {ctx.version}",
         "",
         f"Written by posttrain for registered version `{ctx.version}` from run "
@@ -95,7 +107,11 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             f"{t.n_train} training / {t.n_val} validation examples, {t.tokens} tokens, "
             f"{t.wall_s:.0f}s; final loss {t.final_signals.get('loss', '–')}"
         )
-    out += [
+    return out
+
+
+def _intended_use(report: RunReport, ctx: CardContext) -> list[str]:
+    return [
         "",
         "## Intended use",
         "",
@@ -106,6 +122,11 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         "- Out of scope: use without the contract's system prompt; any domain the contract "
         "does not cover (such requests should be handed over to a person); use as a source "
         "of facts about orders or customers without the product's own systems.",
+    ]
+
+
+def _factors(langs: list[str], classes: list[str]) -> list[str]:
+    return [
         "",
         "## Factors",
         "",
@@ -114,17 +135,22 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         f"- Attack classes: {', '.join(classes) or '–'} (direct prompt injection and injection "
         "through documents or tool output are measured apart).",
         "- Over-refusal is measured on benign requests that look risky.",
-        "",
-        "## Metrics",
-        "",
     ]
-    for metric in KEY_METRICS:
-        if metric in METRICS:
-            out.append(f"- `{metric}`: {METRICS[metric]}")
-    out += [
+
+
+def _metrics() -> list[str]:
+    out = ["", "## Metrics", ""]
+    out += [f"- `{metric}`: {METRICS[metric]}" for metric in KEY_METRICS if metric in METRICS]
+    out.append(
         "- Rates carry 95% Wilson intervals; candidate-vs-baseline deltas a paired-bootstrap "
         "95% interval and McNemar's exact test. The gate judges thresholds on the interval "
-        "bound, not the point estimate.",
+        "bound, not the point estimate."
+    )
+    return out
+
+
+def _evaluation_data(report: RunReport) -> list[str]:
+    out = [
         "",
         "## Evaluation data",
         "",
@@ -138,7 +164,11 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             f"- Attack suites sampled: the first {sample} items of every (class, language) "
             "stratum, the same items for baseline and candidate."
         )
-    out += [
+    return out
+
+
+def _training_data(report: RunReport, ctx: CardContext, card_dir: Path) -> list[str]:
+    out = [
         "",
         "## Training data",
         "",
@@ -164,7 +194,12 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             )
     if ctx.deid_policy:
         out.append(f"- De-identification: {ctx.deid_policy}; no PII or credentials are trained on.")
-    out += [
+    return out
+
+
+def _quantitative_analyses(report: RunReport, langs: list[str], classes: list[str]) -> list[str]:
+    """Key metrics against the baseline, safety per attack class and language, the gate."""
+    out = [
         "",
         "## Quantitative analyses",
         "",
@@ -174,7 +209,7 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
     for metric in KEY_METRICS:
         b, c = report.baseline.rate(metric), report.candidate.rate(metric)
         if b is not None or c is not None:
-            out.append(f"| {metric} | {_rate(b)} | {_rate(c)} |")
+            out.append(f"| {metric} | {fmt_rate(b)} | {fmt_rate(c)} |")
     lat = report.candidate.metrics.latency
     if lat.p95_s is not None:
         blat = report.baseline.metrics.latency
@@ -196,25 +231,34 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
             if row is None:
                 continue
             out.append(
-                f"| {cls} | {lang} | {_rate(row)} | "
-                f"{_rate(report.candidate.rate('leak_rate', cls, lang))} | "
-                f"{_rate(report.baseline.rate('attack_hit_rate', cls, lang))} |"
+                f"| {cls} | {lang} | {fmt_rate(row)} | "
+                f"{fmt_rate(report.candidate.rate('leak_rate', cls, lang))} | "
+                f"{fmt_rate(report.baseline.rate('attack_hit_rate', cls, lang))} |"
             )
+    v = report.verdict
     if v is not None:
         out += ["", "### Gate", ""]
         for r in v.rules:
             if r.severity == "hard":
                 out.append(f"- `{r.id}` ({r.metric}/{r.group}/{r.lang}): {r.status} — {r.message}")
-    out += [
-        "",
-        "## Ethical considerations",
-        "",
-        "- Training data came from production failures; it was de-identified before any "
-        "training and its datasheet records source, time and policy.",
-        "- A refusal that is too eager harms users as much as an unsafe answer: over-refusal "
-        "is gated next to the attack hit rate.",
-        "- The attack suites are fixed and public to the team; a model can overfit them. Keep "
-        "red-teaming with fresh attacks and feed new failures back into the pool.",
+    return out
+
+
+_ETHICAL_CONSIDERATIONS = [
+    "",
+    "## Ethical considerations",
+    "",
+    "- Training data came from production failures; it was de-identified before any "
+    "training and its datasheet records source, time and policy.",
+    "- A refusal that is too eager harms users as much as an unsafe answer: over-refusal "
+    "is gated next to the attack hit rate.",
+    "- The attack suites are fixed and public to the team; a model can overfit them. Keep "
+    "red-teaming with fresh attacks and feed new failures back into the pool.",
+]
+
+
+def _caveats_and_recommendations(report: RunReport) -> list[str]:
+    out = [
         "",
         "## Caveats and recommendations",
         "",
@@ -225,11 +269,15 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         "- Release in stages (1% → 5% → 25% → 100%) with live monitoring; roll back with "
         "`posttrain rollback` if a live safety metric regresses.",
     ]
-    if v is not None:
-        alerts = [r.id for r in v.rules if r.status == "alert"]
+    if report.verdict is not None:
+        alerts = [r.id for r in report.verdict.rules if r.status == "alert"]
         if alerts:
             out.append(f"- Soft alerts to investigate: {', '.join(alerts)}.")
-    out += [
+    return out
+
+
+def _links(report: RunReport, ctx: CardContext, card_dir: Path) -> list[str]:
+    out = [
         "",
         "## Links",
         "",
@@ -241,7 +289,7 @@ def render_model_card(report: RunReport, ctx: CardContext, *, card_dir: Path) ->
         out.append(
             f"- {_link(f'training run {t.run_id}', str(Path(t.path) / 'manifest.json'), card_dir)}"
         )
-    return "\n".join(out) + "\n"
+    return out
 
 
 def write_model_card(report: RunReport, ctx: CardContext, path: Path) -> Path:

@@ -20,7 +20,6 @@ __all__ = ["BASELINE_COLOUR", "CANDIDATE_COLOUR", "Plot", "render_plots"]
 
 BASELINE_COLOUR = "#1f5fbf"
 CANDIDATE_COLOUR = "#f07f0f"
-_VAL_COLOUR = "#2ca02c"
 _DPI = 100
 
 

@@ -8,15 +8,14 @@ function of a typed config to the run's :class:`~posttrain.train.manifest.RunMan
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+import typing
 
 # torchao (int8 export) logs about GPU kernels it cannot load on a CPU machine, and torch
 # about pytree registrations; neither concerns a user of posttrain.
 logging.getLogger("torchao").setLevel(logging.ERROR)
 logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
 
+from posttrain.errors import SafetyStopError, TrainingDivergedError  # noqa: E402
 from posttrain.train.config import (  # noqa: E402
     METHODS,
     DPOTrainConfig,
@@ -27,11 +26,12 @@ from posttrain.train.config import (  # noqa: E402
     load_config,
 )
 from posttrain.train.manifest import RunManifest, read_manifest  # noqa: E402
-from posttrain.train.signals import (  # noqa: E402
-    SafetyStopError,
-    TrainingDivergedError,
-    read_signals,
-)
+from posttrain.train.signals import read_signals  # noqa: E402
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "METHODS",

@@ -1,13 +1,15 @@
 """Training inputs: the data stage's output folder, checked, split and rendered as text.
 
-The data stage writes ``manifest.json`` (the data version, the de-identification policy,
-...), ``quality.json`` (named quality rules with their verdicts), ``sft.jsonl`` (chat
-``messages``) and ``prefs.jsonl`` (TRL's ``prompt`` / ``chosen`` / ``rejected``). This
-module refuses data whose quality rules failed (unless the config gives a reason, which the
-run manifest records), splits a deterministic held-out validation set by a hash of each
-record's id, and renders every example with :func:`posttrain.models.chat.render_prompt_completion`
-- the one rendering function generation uses - so a model is trained on exactly the text
-it is prompted with.
+The data stage writes ``manifest.json`` (:class:`posttrain.data.Manifest`: the data
+version, the de-identification policy, ...), ``quality.json``
+(:class:`posttrain.data.QualityReport`: named quality rules with their verdicts),
+``sft.jsonl`` (chat ``messages``) and ``prefs.jsonl`` (TRL's ``prompt`` / ``chosen`` /
+``rejected``); the first two are read through those models. This module refuses data
+whose quality rules failed (unless the config gives a reason, which the run manifest
+records), splits a deterministic held-out validation set by a hash of each record's id,
+and renders every example with
+:func:`posttrain.models.chat.render_prompt_completion` - the one rendering function
+generation uses - so a model is trained on exactly the text it is prompted with.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from posttrain.errors import InputError
 from posttrain.generation.base import ChatMessage
@@ -80,44 +82,16 @@ class Preference(BaseModel):
 _Row = TypeVar("_Row", PromptCompletion, Preference)
 
 
-def _find(data: Any, *keys: str) -> Any:
-    """The first of ``keys`` found at the top level or one level down (the data stage's
-    manifest groups fields in sections)."""
-    if not isinstance(data, dict):
-        return None
-    for key in keys:
-        if data.get(key) not in (None, ""):
-            return data[key]
-    for value in data.values():
-        if isinstance(value, dict):
-            for key in keys:
-                if value.get(key) not in (None, ""):
-                    return value[key]
-    return None
-
-
-def _failed_rules(quality: Any) -> list[str]:
-    rules = quality.get("rules", quality) if isinstance(quality, dict) else quality
-    items = rules.items() if isinstance(rules, dict) else enumerate(rules or [])
-    failed = []
-    for key, rule in items:
-        if not isinstance(rule, dict):
-            continue
-        name = str(rule.get("name") or rule.get("rule") or key)
-        status = str(rule.get("status", "")).lower()
-        passed = rule.get("passed", rule.get("ok"))
-        failing = passed is False or status in {"fail", "failed", "error"}
-        if failing and not rule.get("overridden") and not rule.get("waived"):
-            failed.append(name)
-    return failed
-
-
 def read_data_info(folder: Path, *, allow_failed_quality: str | None = None) -> DataInfo:
-    """Read the data stage's manifest and quality verdicts in ``folder``.
+    """Read the data stage's manifest (:class:`posttrain.data.Manifest`) and quality
+    verdicts (:class:`posttrain.data.QualityReport`) in ``folder``.
 
-    Raises :class:`InputError` when the manifest is missing or unreadable, or when quality
-    rules failed and ``allow_failed_quality`` (the reason for training anyway) is not given.
+    Raises :class:`InputError` when the manifest is missing, or either file is unreadable
+    or does not validate, or when quality rules failed and ``allow_failed_quality`` (the
+    reason for training anyway) is not given.
     """
+    from posttrain.data import Manifest, QualityReport
+
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise InputError(
@@ -126,30 +100,16 @@ def read_data_info(folder: Path, *, allow_failed_quality: str | None = None) -> 
             hint="build the training data first: `posttrain data build` (or point data= at "
             "the folder that holds manifest.json)",
         )
-    manifest = _read_json(manifest_path)
-    # The data stage's manifest: {"data_version", "policy": {"policy_id", "version"...},
-    # "contract": {"sha256"...}}; flat keys are accepted too.
-    policy = manifest.get("policy") if isinstance(manifest, dict) else None
-    contract = manifest.get("contract") if isinstance(manifest, dict) else None
-    policy_version = (
-        f"{policy.get('policy_id', 'policy')} v{policy['version']}"
-        if isinstance(policy, dict) and "version" in policy
-        else _find(manifest, "deid_policy_version", "policy_version", "deid_version")
-    )
-    contract_hash = (
-        contract.get("sha256")
-        if isinstance(contract, dict) and contract.get("sha256")
-        else _find(manifest, "contract_hash")
-    )
+    manifest = _read_model(manifest_path, Manifest)
     info = DataInfo(
         folder=str(folder),
-        data_version=_as_str(_find(manifest, "data_version", "version")),
-        contract_hash=_as_str(contract_hash),
-        deid_policy_version=_as_str(policy_version),
+        data_version=manifest.data_version,
+        contract_hash=manifest.contract.sha256,
+        deid_policy_version=f"{manifest.policy.policy_id} v{manifest.policy.version}",
     )
     quality_path = folder / QUALITY
     if quality_path.is_file():
-        failed = _failed_rules(_read_json(quality_path))
+        failed = _read_model(quality_path, QualityReport).failing
         info.failed_rules = failed
         info.quality_passed = not failed
         if failed and allow_failed_quality is None:
@@ -164,19 +124,28 @@ def read_data_info(folder: Path, *, allow_failed_quality: str | None = None) -> 
     return info
 
 
-def _as_str(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("version") or value.get("id") or json.dumps(value, sort_keys=True)
-    return str(value)
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _read_json(path: Path) -> Any:
+def _read_model(path: Path, model: type[_Model]) -> _Model:
+    """``path`` as the data stage's ``model``; an :class:`InputError` naming the file and
+    the first field that does not validate otherwise."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read JSON: {exc}", path=str(path)) from exc
+        return model.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise InputError(
+            f"does not validate as posttrain.data.{model.__name__}: {err['msg']}{more}",
+            path=str(path),
+            field=field,
+            hint="training reads the files `posttrain data build` writes; rebuild the "
+            "training data with it",
+        ) from None
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -411,7 +380,7 @@ def drop_too_long(
             hint="raise seq_len",
         )
     if len(kept) < len(pairs):
-        from posttrain.cli._common import err_console
+        from posttrain.core.console import err_console
 
         err_console.print(
             f"[yellow]warning:[/] {len(pairs) - len(kept)} of {len(pairs)} {where} pairs are "

@@ -2,23 +2,22 @@
 
 It binds a training run to everything it came from and everything it produced: the data
 version, contract hash and de-identification policy of its data, the resolved config and
-its hash, the base model's fingerprint, package versions, git revision (and whether the
-tree was dirty), timings, the final signals, the checkpoints and the adapter. The gate,
+its hash, the base model's fingerprint, its provenance (package versions, the git
+revisions of posttrain and of the workspace and whether they were dirty, the data
+manifest's hash), timings, the final signals, the checkpoints and the adapter. The gate,
 the registry and rollback read it; nothing guesses.
 """
 
 from __future__ import annotations
 
-import platform
-import subprocess
 import sys
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.core.provenance import Provenance, provenance
 from posttrain.errors import InputError
 from posttrain.train.data import DataInfo
 
@@ -27,9 +26,8 @@ __all__ = [
     "CheckpointInfo",
     "RunManifest",
     "RunStatus",
-    "git_state",
+    "base_fields",
     "now_iso",
-    "package_versions",
     "read_manifest",
     "write_manifest",
 ]
@@ -39,17 +37,6 @@ SCHEMA_VERSION = 1
 RunStatus = Literal[
     "running", "finished", "early_stopped", "diverged", "safety_stopped", "interrupted", "failed"
 ]
-_PACKAGES = (
-    "posttrain",
-    "torch",
-    "transformers",
-    "trl",
-    "peft",
-    "accelerate",
-    "datasets",
-    "safetensors",
-    "pydantic",
-)
 
 
 class CheckpointInfo(BaseModel):
@@ -87,12 +74,16 @@ class RunManifest(BaseModel):
     # The adapter this run started from (DPO on top of SFT), with its own run id.
     parent_run_id: str | None = None
     init_adapter: str | None = None
+    # packages .. git_dirty repeat ``provenance`` for readers of older manifests:
+    # git_revision / git_dirty are posttrain's source checkout, not the workspace
+    # (that is provenance.workspace_revision). None in manifests written before it.
     packages: dict[str, str]
     python: str
     platform: str
     git_revision: str | None
     git_dirty: bool | None
     argv: list[str]
+    provenance: Provenance | None = None
     world_size: int = 1
     started_at: str
     finished_at: str | None = None
@@ -110,47 +101,19 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def package_versions() -> dict[str, str]:
-    versions: dict[str, str] = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def git_state(cwd: Path | None = None) -> tuple[str | None, bool | None]:
-    """(revision, dirty) of the git checkout holding the posttrain sources, if any."""
-    where = cwd or Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
-        )
-        if rev.returncode != 0:
-            return None, None
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return rev.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
-def base_fields() -> dict[str, Any]:
-    """Provenance every manifest carries: packages, python, platform, git, argv."""
-    revision, dirty = git_state()
+def base_fields(workspace: Path | None, inputs: dict[str, Path] | None = None) -> dict[str, Any]:
+    """The :class:`RunManifest` fields of a run started now in ``workspace`` from
+    ``inputs``: its :class:`~posttrain.core.provenance.Provenance`, the flat fields
+    filled from it, and ``argv``."""
+    prov = provenance(workspace, inputs)
     return {
-        "packages": package_versions(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "git_revision": revision,
-        "git_dirty": dirty,
+        "packages": prov.packages,
+        "python": prov.python,
+        "platform": prov.platform,
+        "git_revision": prov.posttrain_revision,
+        "git_dirty": prov.posttrain_dirty,
         "argv": list(sys.argv),
+        "provenance": prov,
     }
 
 

@@ -20,7 +20,13 @@ from typing import Any
 import yaml
 from transformers import TrainerCallback
 
-from posttrain.errors import InputError, MissingDependencyError, UsageError
+from posttrain.errors import (
+    InputError,
+    MissingDependencyError,
+    SafetyStopError,
+    TrainingDivergedError,
+    UsageError,
+)
 from posttrain.train.config import TrainConfig, config_hash
 from posttrain.train.data import DataInfo, read_data_info
 from posttrain.train.manifest import (
@@ -31,13 +37,7 @@ from posttrain.train.manifest import (
     read_manifest,
     write_manifest,
 )
-from posttrain.train.signals import (
-    SIGNALS_FILE,
-    Probe,
-    SafetyStopError,
-    SignalsCallback,
-    TrainingDivergedError,
-)
+from posttrain.train.signals import SIGNALS_FILE, Probe, SignalsCallback
 
 __all__ = [
     "RunContext",
@@ -182,7 +182,7 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
             base_model_fingerprint=fingerprint(config.model),
             world_size=world,
             started_at=now_iso(),
-            **base_fields(),
+            **base_fields(workspace, {"data_manifest": data_dir / "manifest.json"}),
         )
     ctx = RunContext(
         config=config,
@@ -212,7 +212,7 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
 
 
 def _warn_config_change(manifest: RunManifest, config: TrainConfig) -> None:
-    from posttrain.cli._common import err_console
+    from posttrain.core.console import err_console
 
     new = config.model_dump(mode="json")
     changed = [k for k in new if manifest.config.get(k) != new[k]]
@@ -536,13 +536,11 @@ def _close(
 
 def _audit(ctx: RunContext) -> None:
     """One ``training_run`` entry in the workspace's hash-chained audit log."""
-    import hashlib
-
-    from posttrain.release.auditlog import append_event
+    from posttrain.core.auditlog import append_event
+    from posttrain.core.hashing import file_sha256
     from posttrain.workspace import Workspace
 
     manifest = ctx.manifest
-    blob = (ctx.run_dir / "manifest.json").read_bytes()
     append_event(
         Workspace(ctx.workspace).audit_log,
         "training_run",
@@ -552,6 +550,6 @@ def _audit(ctx: RunContext) -> None:
             "status": manifest.status,
             "data_version": manifest.data_version,
             "config_hash": manifest.config_hash,
-            "manifest_sha256": hashlib.sha256(blob).hexdigest(),
+            "manifest_sha256": file_sha256(ctx.run_dir / "manifest.json"),
         },
     )

@@ -44,8 +44,8 @@ def train_sft(
     """Run SFT; returns the finished run manifest (also in ``runs/<run_id>/``).
 
     Raises :class:`~posttrain.errors.InputError` for unusable data,
-    :class:`~posttrain.train.signals.TrainingDivergedError` on a NaN loss and
-    :class:`~posttrain.train.signals.SafetyStopError` when the safety probe stops the run.
+    :class:`~posttrain.errors.TrainingDivergedError` on a NaN loss and
+    :class:`~posttrain.errors.SafetyStopError` when the safety probe stops the run.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from posttrain.errors import PosttrainError
+from posttrain.errors import SafetyStopError, TrainingDivergedError
 
 __all__ = [
     "SIGNALS_FILE",
@@ -65,18 +65,6 @@ _RENAMES = {
     "reward": "reward",
     "objective/kl": "kl",
 }
-
-
-class TrainingDivergedError(PosttrainError):
-    """The loss became NaN or infinite; the last good checkpoint was kept."""
-
-    exit_code = 1
-
-
-class SafetyStopError(PosttrainError):
-    """The safety probe's attack hit rate rose above the base model's plus the margin."""
-
-    exit_code = 1
 
 
 class Signal(BaseModel):
@@ -182,7 +170,7 @@ class SignalsCallback(TrainerCallback):
 
     def _say(self, text: str) -> None:
         if self._main and self.show:
-            from posttrain.cli._common import err_console
+            from posttrain.core.console import err_console
 
             if self._live is not None:
                 self._live.console.print(text)
@@ -204,7 +192,7 @@ class SignalsCallback(TrainerCallback):
         if self._main and self.show:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            from posttrain.cli._common import err_console
+            from posttrain.core.console import err_console
 
             self._live = Progress(
                 TextColumn("[bold]train[/]"),

@@ -121,8 +121,47 @@ def test_policy_rejects_unknown_entity_types() -> None:
 def test_network_access_fails_loudly() -> None:
     with no_network(), pytest.raises(NetworkAccessError):
         socket.create_connection(("127.0.0.1", 9))
-    # and the guard is lifted afterwards
-    assert socket.create_connection is not None
+
+
+def test_every_way_out_is_guarded_and_the_guard_is_lifted_afterwards() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        address = server.getsockname()
+        with socket.socket() as client, pytest.raises(RuntimeError, match="inside"), no_network():
+            for attempt in (
+                lambda: socket.create_connection(address),
+                lambda: socket.getaddrinfo("localhost", address[1]),
+                lambda: client.connect(address),
+                lambda: client.connect_ex(address),
+            ):
+                with pytest.raises(NetworkAccessError):
+                    attempt()
+            raise RuntimeError("inside the guard")
+        # Lifted even though the block raised: the same local server is reachable again.
+        with socket.create_connection(address, timeout=5):
+            pass
+        with socket.socket() as client:
+            assert client.connect_ex(address) == 0
+        assert socket.getaddrinfo("127.0.0.1", address[1])
+
+
+def test_deidentification_runs_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+
+    def record(*args: object, **kwargs: object) -> None:
+        calls.append(args[:2])
+        raise OSError("network is unreachable in this test")
+
+    for owner, name in [
+        (socket.socket, "connect"),
+        (socket.socket, "connect_ex"),
+        (socket, "create_connection"),
+        (socket, "getaddrinfo"),
+    ]:
+        monkeypatch.setattr(owner, name, record)
+    out = Deidentifier(DeidPolicy(), Analyzer()).apply({"p": "mail me at a@example.com"})
+    assert out.fields == {"p": "mail me at <EMAIL_1>"} and calls == []
 
 
 def test_analyzer_is_built_without_any_nlp_model() -> None:

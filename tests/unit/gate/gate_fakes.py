@@ -135,8 +135,10 @@ def scenario(
     base_reg_fail: int = 20,
     cand_reg_fail: int = 5,
     cand_latency: float = 0.1,
+    cand_fingerprint: str = CAND_FP,
 ) -> tuple[Path, Path]:
-    """Baseline and candidate folders with ``n`` jailbreak and ``n`` regression items each.
+    """Baseline and candidate folders with ``n`` jailbreak and ``n`` regression items each
+    (the candidate's summary names the model ``cand_fingerprint``).
 
     Hits and regression failures sit on the first items, so the candidate's extra hits
     are flips of items the baseline resisted.
@@ -149,5 +151,5 @@ def scenario(
     ]
     return (
         write_results(root / "base", base, fingerprint=BASE_FP, model="base"),
-        write_results(root / "cand", cand, fingerprint=CAND_FP, model="cand"),
+        write_results(root / "cand", cand, fingerprint=cand_fingerprint, model="cand"),
     )

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from posttrain.contract.gate_policy import GatePolicy
 from posttrain.errors import ConfigError
 from posttrain.gate import resolve_policy
-from posttrain.gate.policy import GatePolicy, load_policy
+from posttrain.gate.policy import load_policy
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "support-bot" / "gate.yaml"
 

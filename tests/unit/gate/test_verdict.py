@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gate_fakes import CAND_FP, CONTRACT, attack, regression, scenario, verdict, write_results
 
+from posttrain.contract.gate_policy import GatePolicy
 from posttrain.gate import gate, load_run, read_verdict, run_gate, write_verdict
 from posttrain.gate.junit import to_junit
-from posttrain.gate.policy import GatePolicy
 
 
 def policy(**kw: object) -> GatePolicy:
@@ -150,7 +150,8 @@ def test_refusal_drift_alert(tmp_path: Path) -> None:
 
 
 def test_verdict_roundtrip_and_junit(tmp_path: Path) -> None:
-    base, cand = scenario(tmp_path, base_hits=0, cand_hits=6)
+    # 80 items: enough for the default max 0.05 to be decidable (a perfect 0/n needs 73)
+    base, cand = scenario(tmp_path, n=80, base_hits=0, cand_hits=6)
     v = gate(base, cand, workspace=tmp_path)
     assert v.policy_source == "built-in default"
     path = write_verdict(v, tmp_path / "verdict.json")

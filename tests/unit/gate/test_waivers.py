@@ -20,6 +20,7 @@ from posttrain.gate.waivers import (
     assess_waiver_file,
     check_waiver,
     create_waiver,
+    issue_waiver,
     parse_expiry,
     sign_waiver,
 )
@@ -135,6 +136,20 @@ def test_signing_without_a_key_says_which_variable() -> None:
         sign_waiver(make(), env={})
 
 
+def test_issued_waiver_is_written_and_recorded_in_the_audit_log(tmp_path: Path) -> None:
+    from posttrain.core.auditlog import read_entries
+
+    path, log = tmp_path / "waivers" / "w.json", tmp_path / "audit-log.jsonl"
+    signed = issue_waiver(make(), path, log, env=ENV)
+    assert Waiver.model_validate_json(path.read_text("utf-8")) == signed
+    [entry] = read_entries(log)
+    assert entry.kind == "waiver"
+    assert entry.payload == {"path": str(path), **signed.model_dump(mode="json")}
+    with pytest.raises(UsageError, match="POSTTRAIN_WAIVER_KEY"):
+        issue_waiver(make(owner="bob@shop"), tmp_path / "b.json", log, env={})
+    assert not (tmp_path / "b.json").exists() and len(read_entries(log)) == 1
+
+
 def test_short_statements_are_refused() -> None:
     with pytest.raises(UsageError, match="risk"):
         make(risk="meh")
@@ -153,7 +168,8 @@ def test_valid_waiver_turns_block_into_pass_and_keeps_the_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(HMAC_KEY_ENV, "team-secret")
-    base, cand = scenario(tmp_path, base_hits=3, cand_hits=3)  # upper bound > 5%: BLOCK
+    # upper bound > 5% on 80 items, where a clean candidate could pass: BLOCK
+    base, cand = scenario(tmp_path, n=80, base_hits=3, cand_hits=3)
     blocked = gate(base, cand)
     assert blocked.decision == "BLOCK"
     assert [r.id for r in blocked.rules if r.status == "fail"] == ["attack_hit_rate_max"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from posttrain.errors import UsageError
-from posttrain.generation.base import ChatMessage
 from posttrain.models import load_tokenizer, render, render_prompt_completion
+from posttrain.models.chat import ChatMessage
 
 CONVERSATION = [
     ChatMessage(role="system", content="You are ShopMate."),

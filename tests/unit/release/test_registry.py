@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gate_fakes import CAND_FP, CONTRACT
+from gate_fakes import CONTRACT
 
+from posttrain.core.auditlog import read_entries, verify_log
 from posttrain.errors import UsageError
 from posttrain.gate.waivers import create_waiver, sign_waiver
-from posttrain.release.auditlog import read_entries, verify_log
 from posttrain.release.registry import PromotionRefused, Registry
 
 MakeVerdict = Callable[[str], Path]
@@ -26,15 +26,22 @@ def reg(tmp_path: Path) -> Registry:
     return Registry(tmp_path / "registry", audit_log=tmp_path / "audit-log.jsonl")
 
 
+@pytest.fixture
+def m(model_dir: Path) -> str:
+    """The judged model's folder, as a user passes it to `registry register`."""
+    return str(model_dir)
+
+
 def waiver_file(
     tmp_path: Path,
     *,
     rules: list[str],
+    candidate: str,
     expires: timedelta = timedelta(days=1),
     name: str = "w.json",
     **kw: str,
 ) -> Path:
-    fields = {"candidate": CAND_FP, "contract_hash": CONTRACT}
+    fields = {"candidate": candidate, "contract_hash": CONTRACT}
     fields.update(kw)
     waiver = create_waiver(
         rules=rules,
@@ -51,11 +58,14 @@ def waiver_file(
     return path
 
 
-def test_register_keeps_lineage_and_verdict(reg: Registry, make_verdict: MakeVerdict) -> None:
+def test_register_keeps_lineage_and_verdict(
+    reg: Registry, make_verdict: MakeVerdict, m: str, cand_fp: str
+) -> None:
     path = make_verdict("PASS")
-    mv = reg.register("out/merged", verdict=path)
+    mv = reg.register(m, verdict=path)
     assert mv.version == "v1"
-    assert mv.fingerprint == CAND_FP and mv.contract_hash == CONTRACT
+    assert mv.fingerprint == cand_fp and mv.contract_hash == CONTRACT
+    assert mv.model_path == str(Path(m).resolve())
     assert mv.decision == "PASS" and mv.verdict_sha256
     assert mv.eval_candidate and mv.eval_candidate.endswith("cand")
     # The verdict is copied in: editing the file later changes nothing.
@@ -64,17 +74,17 @@ def test_register_keeps_lineage_and_verdict(reg: Registry, make_verdict: MakeVer
 
 
 def test_register_refuses_a_verdict_about_another_model(
-    reg: Registry, make_verdict: MakeVerdict
+    reg: Registry, make_verdict: MakeVerdict, m: str
 ) -> None:
     with pytest.raises(UsageError, match="verdict judged model"):
-        reg.register("m", verdict=make_verdict("PASS"), fingerprint="f" * 64)
+        reg.register(m, verdict=make_verdict("PASS"), fingerprint="f" * 64)
 
 
 @pytest.mark.parametrize("decision", ["BLOCK", "INCONCLUSIVE"])
 def test_promote_without_pass_is_refused(
-    reg: Registry, make_verdict: MakeVerdict, decision: str
+    reg: Registry, make_verdict: MakeVerdict, decision: str, m: str
 ) -> None:
-    reg.register("m", verdict=make_verdict(decision))
+    reg.register(m, verdict=make_verdict(decision))
     with pytest.raises(PromotionRefused, match=f"is {decision}") as exc:
         reg.promote("v1")
     assert exc.value.exit_code == 1
@@ -82,17 +92,17 @@ def test_promote_without_pass_is_refused(
     assert reg.history() == []
 
 
-def test_promote_without_any_verdict_is_refused(reg: Registry) -> None:
-    reg.register("m")
+def test_promote_without_any_verdict_is_refused(reg: Registry, m: str) -> None:
+    reg.register(m)
     with pytest.raises(PromotionRefused, match="no gate verdict"):
         reg.promote("v1")
 
 
 def test_promote_with_a_valid_waiver_succeeds_and_is_recorded(
-    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path
+    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path, m: str, cand_fp: str
 ) -> None:
-    reg.register("m", verdict=make_verdict("BLOCK"))
-    waiver = waiver_file(tmp_path, rules=["jailbreak_max", "safety_not_worse"])
+    reg.register(m, verdict=make_verdict("BLOCK"))
+    waiver = waiver_file(tmp_path, rules=["jailbreak_max", "safety_not_worse"], candidate=cand_fp)
     event = reg.promote("v1", waivers=[waiver])
     waiver_id = json.loads(waiver.read_text())["id"]
     assert event.version == "v1" and event.waivers == [waiver_id]
@@ -104,42 +114,44 @@ def test_promote_with_a_valid_waiver_succeeds_and_is_recorded(
 
 
 def test_a_waiver_must_cover_every_blocking_rule(
-    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path
+    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path, m: str, cand_fp: str
 ) -> None:
-    reg.register("m", verdict=make_verdict("BLOCK"))
-    partial = waiver_file(tmp_path, rules=["jailbreak_max"])
+    reg.register(m, verdict=make_verdict("BLOCK"))
+    partial = waiver_file(tmp_path, rules=["jailbreak_max"], candidate=cand_fp)
     with pytest.raises(PromotionRefused, match="safety_not_worse:attack_hit_rate/all"):
         reg.promote("v1", waivers=[partial])
 
 
 @pytest.mark.parametrize("problem", ["expired", "tampered", "other_candidate", "other_contract"])
 def test_expired_or_tampered_waiver_is_refused(
-    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path, problem: str
+    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path, problem: str, m: str, cand_fp: str
 ) -> None:
-    reg.register("m", verdict=make_verdict("BLOCK"))
+    reg.register(m, verdict=make_verdict("BLOCK"))
     rules = ["jailbreak_max", "safety_not_worse"]
     if problem == "expired":
-        path = waiver_file(tmp_path, rules=rules, expires=timedelta(seconds=-5))
+        path = waiver_file(tmp_path, rules=rules, candidate=cand_fp, expires=timedelta(seconds=-5))
         reason = "expired"
     elif problem == "tampered":
-        path = waiver_file(tmp_path, rules=rules)
+        path = waiver_file(tmp_path, rules=rules, candidate=cand_fp)
         path.write_text(path.read_text().replace("oncall@shop", "oncall@shoq"))
         reason = "changed after signing"
     elif problem == "other_candidate":
         path = waiver_file(tmp_path, rules=rules, candidate="x" * 64)
         reason = "bound to candidate"
     else:
-        path = waiver_file(tmp_path, rules=rules, contract_hash="e" * 64)
+        path = waiver_file(tmp_path, rules=rules, candidate=cand_fp, contract_hash="e" * 64)
         reason = "bound to contract"
     with pytest.raises(PromotionRefused, match=reason):
         reg.promote("v1", waivers=[path])
     assert "champion" not in reg.state().aliases
 
 
-def test_rollback_restores_the_previous_champion(reg: Registry, make_verdict: MakeVerdict) -> None:
+def test_rollback_restores_the_previous_champion(
+    reg: Registry, make_verdict: MakeVerdict, m: str
+) -> None:
     path = make_verdict("PASS")
     for _ in range(3):
-        reg.register("m", verdict=path)
+        reg.register(m, verdict=path)
     reg.promote("v1")
     reg.promote("v2")
     reg.promote("v3")
@@ -160,8 +172,8 @@ def test_rollback_restores_the_previous_champion(reg: Registry, make_verdict: Ma
     assert verify_log(reg.audit_log).ok  # type: ignore[arg-type]
 
 
-def test_promotion_clears_the_challenger(reg: Registry, make_verdict: MakeVerdict) -> None:
-    reg.register("m", verdict=make_verdict("PASS"))
+def test_promotion_clears_the_challenger(reg: Registry, make_verdict: MakeVerdict, m: str) -> None:
+    reg.register(m, verdict=make_verdict("PASS"))
     reg.set_alias("challenger", "v1", reason="canary")
     reg.promote("challenger")
     assert reg.state().aliases == {"champion": "v1"}
@@ -173,11 +185,11 @@ def _promote(root: str, log: str, version: str, barrier: object) -> None:
 
 
 def test_two_processes_promoting_at_once_leave_a_consistent_registry(
-    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path
+    reg: Registry, make_verdict: MakeVerdict, tmp_path: Path, copy_model: Callable[[str], str]
 ) -> None:
     path = make_verdict("PASS")
-    reg.register("a", verdict=path)
-    reg.register("b", verdict=path)
+    reg.register(copy_model("a"), verdict=path)
+    reg.register(copy_model("b"), verdict=path)
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
     procs = [
@@ -206,7 +218,9 @@ def test_two_processes_promoting_at_once_leave_a_consistent_registry(
     assert promotions == [first.version, second.version]
 
 
-def test_lineage_from_a_training_run_manifest(reg: Registry, tmp_path: Path) -> None:
+def test_lineage_from_a_training_run_manifest(
+    reg: Registry, tmp_path: Path, copy_model: Callable[[str], str]
+) -> None:
     from posttrain.train.data import DataInfo
     from posttrain.train.manifest import RunManifest, write_manifest
 
@@ -236,7 +250,7 @@ def test_lineage_from_a_training_run_manifest(reg: Registry, tmp_path: Path) -> 
             output=str(run_dir / "adapter"),
         ),
     )
-    mv = reg.register("runs/sft-001/adapter", run=run_dir)
+    mv = reg.register(copy_model("sft-001-merged"), run=run_dir)
     assert mv.run is not None and mv.run.run_id == "sft-001"
     assert mv.data_version == "dv-123" and mv.contract_hash == CONTRACT
     assert mv.run.manifest_sha256 and mv.run.base_model_fingerprint == "basefp"
@@ -245,7 +259,7 @@ def test_lineage_from_a_training_run_manifest(reg: Registry, tmp_path: Path) -> 
 
 
 def test_events_are_mirrored_to_mlflow_when_available(
-    reg: Registry, make_verdict: MakeVerdict, monkeypatch: pytest.MonkeyPatch
+    reg: Registry, make_verdict: MakeVerdict, monkeypatch: pytest.MonkeyPatch, m: str
 ) -> None:
     calls: list[tuple[str, object]] = []
 
@@ -264,7 +278,7 @@ def test_events_are_mirrored_to_mlflow_when_available(
     fake.log_dict = lambda data, name: calls.append(("dict", name))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mlflow", fake)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "file:///nowhere")
-    reg.register("m", verdict=make_verdict("PASS"))
+    reg.register(m, verdict=make_verdict("PASS"))
     reg.promote("v1")
     runs = [c[1] for c in calls if c[0] == "run"]
     assert runs == ["registration-v1", "promotion-v1"]

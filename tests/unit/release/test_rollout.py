@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from posttrain.core.auditlog import read_entries, verify_log
 from posttrain.errors import UsageError
-from posttrain.release.auditlog import read_entries, verify_log
 from posttrain.release.registry import PromotionRefused, Registry
 from posttrain.release.rollout import (
     AnalysisConfig,
@@ -25,11 +25,13 @@ BAD = StepMetrics(requests=500, metrics={"error_rate": 0.001, "attack_hit_rate":
 
 
 @pytest.fixture
-def setup(tmp_path: Path, make_verdict: Callable[[str], Path]) -> tuple[Registry, Rollout]:
+def setup(
+    tmp_path: Path, make_verdict: Callable[[str], Path], copy_model: Callable[[str], str]
+) -> tuple[Registry, Rollout]:
     reg = Registry(tmp_path / "registry", audit_log=tmp_path / "audit-log.jsonl")
     verdict = make_verdict("PASS")
-    reg.register("champion-model", verdict=verdict)
-    reg.register("challenger-model", verdict=verdict)
+    reg.register(copy_model("champion-model"), verdict=verdict)
+    reg.register(copy_model("challenger-model"), verdict=verdict)
     reg.promote("v1")
     return reg, Rollout(tmp_path / "rollout", reg, audit_log=tmp_path / "audit-log.jsonl")
 
@@ -133,10 +135,12 @@ def test_manual_abort(setup: tuple[Registry, Rollout]) -> None:
 
 
 def test_plan_refused_without_pass_or_while_active(
-    setup: tuple[Registry, Rollout], make_verdict: Callable[[str], Path]
+    setup: tuple[Registry, Rollout],
+    make_verdict: Callable[[str], Path],
+    copy_model: Callable[[str], str],
 ) -> None:
     reg, rollout = setup
-    reg.register("blocked-model", verdict=make_verdict("BLOCK"))
+    reg.register(copy_model("blocked-model"), verdict=make_verdict("BLOCK"))
     with pytest.raises(PromotionRefused, match="BLOCK"):
         rollout.plan("v3")
     rollout.plan("v2")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from posttrain.data import Manifest, QualityReport
+
 _ASKS = [
     ("Where is my order?", "Could you share your order number so I can look it up?"),
     ("My parcel has not arrived.", "Sorry about that. What is your order number?"),
@@ -25,6 +27,65 @@ _ASKS = [
         "That's outside what I can help with; let me hand you to an agent.",
     ),
 ]
+
+
+def data_manifest(
+    data_version: str = "dv-test-0001",
+    *,
+    contract_sha256: str | None = "c0ffee",
+    policy_id: str = "posttrain-deid",
+    policy_version: int = 1,
+) -> str:
+    """A ``manifest.json`` the data stage could have written (validated by its model)."""
+    counts: dict[str, object] = dict.fromkeys(
+        ("read", "accepted", "quarantined", "dropped_by_policy"), 0
+    )
+    counts |= {"sft": 0, "prefs": 0, "no_chosen": 0}
+    for key in ("buckets", "label_sources", "languages", "pii_replaced", "quarantine_reasons"):
+        counts[key] = {}
+    manifest = Manifest.model_validate(
+        {
+            "data_version": data_version,
+            "packages": {},
+            "policy": {
+                "label": f"{policy_id}@v{policy_version}",
+                "policy_id": policy_id,
+                "version": policy_version,
+                "sha256": "ab" * 32,
+                "score_threshold": 0.5,
+                "actions": {},
+            },
+            "counts": counts,
+            "inputs": [],
+            "contract": {
+                "path": "contract.yaml",
+                "sha256": contract_sha256,
+                "clauses": [],
+                "required_classes": [],
+            },
+            "eval_sets": [],
+            "files": {},
+            "config": {},
+            "config_sha256": "cd" * 32,
+            "quality": {},
+            "overrides": {},
+        }
+    )
+    return manifest.model_dump_json(indent=2)
+
+
+def quality_report(rules: dict[str, str]) -> str:
+    """A ``quality.json`` with one rule per ``name: status`` (pass | fail | overridden)."""
+    report = QualityReport.model_validate(
+        {
+            "passed": all(status != "fail" for status in rules.values()),
+            "rules": [
+                {"name": name, "description": name, "value": 0.0, "threshold": "-", "status": s}
+                for name, s in rules.items()
+            ],
+        }
+    )
+    return report.model_dump_json(indent=2)
 
 
 def write_data(folder: Path, n: int = 24, *, quality_ok: bool = True) -> Path:
@@ -53,20 +114,9 @@ def write_data(folder: Path, n: int = 24, *, quality_ok: bool = True) -> Path:
         )
     (folder / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
     (folder / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in prefs))
-    (folder / "manifest.json").write_text(
-        json.dumps(
-            {
-                "data_version": "dv-test-0001",
-                "contract_hash": "c0ffee",
-                "deid_policy_version": "deid-1",
-            }
-        )
-    )
-    rules = [
-        {"name": "duplicates", "passed": True},
-        {"name": "pair_similarity", "passed": quality_ok},
-    ]
-    (folder / "quality.json").write_text(json.dumps({"rules": rules}))
+    (folder / "manifest.json").write_text(data_manifest())
+    rules = {"duplicates": "pass", "pair_similarity": "pass" if quality_ok else "fail"}
+    (folder / "quality.json").write_text(quality_report(rules))
     return folder
 
 

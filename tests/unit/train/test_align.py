@@ -214,7 +214,12 @@ def test_probe_within_the_margin_lets_the_run_finish(
 # -- the real probe: attack suite slice through the evaluation engine ---------------------
 
 
-def test_make_probe_measures_an_attack_hit_rate_on_the_model(workspace: Path) -> None:
+def test_make_probe_measures_an_attack_hit_rate_on_the_model(
+    workspace: Path, tiny_backend: Any, tmp_path: Path
+) -> None:
+    from posttrain.contract import load_contract
+    from posttrain.evaluate import EvalConfig, evaluate, load_suite
+    from posttrain.generation.base import GenerationParams
     from posttrain.models import load
 
     shutil.copy(CONTRACT, workspace / "contract.yaml")
@@ -225,7 +230,32 @@ def test_make_probe_measures_an_attack_hit_rate_on_the_model(workspace: Path) ->
     assert probe is not None
     model, tokenizer = load("tiny-random")
     rate = probe(model, tokenizer)
-    assert isinstance(rate, float) and 0.0 <= rate <= 1.0
+
+    # What `posttrain eval` finds for the same model on the same slice (the first sample of
+    # each attack class and language): the share of attacks where a hard safety clause failed.
+    result = evaluate(
+        EvalConfig(
+            model="tiny-random",
+            params=GenerationParams(max_new_tokens=8),
+            out_dir=tmp_path / "eval",
+            cache_dir=None,
+        ),
+        tiny_backend,
+        load_contract(workspace / "contract.yaml"),
+        load_suite("attacks").head(1),
+    )
+    hits = [
+        item.attack_class
+        for item in result.items
+        if any(
+            v.severity == "hard" and v.dimension == "safety" and v.status == "fail"
+            for v in item.verdicts
+        )
+    ]
+    # The untrained model answers nothing: that resists neither jailbreak (one English, one
+    # Chinese) and leaks or follows nothing in the other six samples.
+    assert len(result.items) == 8 and hits == ["jailbreak", "jailbreak"]
+    assert rate == len(hits) / len(result.items) == 0.25
 
 
 def test_real_probe_runs_inside_an_sft_run(workspace: Path) -> None:

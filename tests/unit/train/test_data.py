@@ -10,7 +10,7 @@ from posttrain.models import load_tokenizer
 from posttrain.models.chat import render
 from posttrain.train.data import load_prefs, load_sft, read_data_info, split_ids
 
-from .conftest import write_data
+from .conftest import data_manifest, quality_report, write_data
 
 
 def test_manifest_fields_are_read(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_manifest_fields_are_read(tmp_path: Path) -> None:
     assert (info.data_version, info.contract_hash, info.deid_policy_version) == (
         "dv-test-0001",
         "c0ffee",
-        "deid-1",
+        "posttrain-deid v1",
     )
     assert info.quality_passed is True
 
@@ -26,17 +26,11 @@ def test_manifest_fields_are_read(tmp_path: Path) -> None:
 def test_the_data_stage_manifest_layout_is_read(tmp_path: Path) -> None:
     folder = write_data(tmp_path / "data")
     (folder / "manifest.json").write_text(
-        json.dumps(
-            {
-                "data_version": "dv-9",
-                "policy": {"policy_id": "deid-default", "version": 2, "sha256": "ab"},
-                "contract": {"path": "contract.yaml", "sha256": "c0ffee42", "clauses": []},
-            }
+        data_manifest(
+            "dv-9", contract_sha256="c0ffee42", policy_id="deid-default", policy_version=2
         )
     )
-    (folder / "quality.json").write_text(
-        json.dumps({"passed": True, "rules": [{"name": "dupes", "status": "overridden"}]})
-    )
+    (folder / "quality.json").write_text(quality_report({"dupes": "overridden"}))
     info = read_data_info(folder)
     assert (info.data_version, info.contract_hash, info.deid_policy_version) == (
         "dv-9",
@@ -55,6 +49,27 @@ def test_failed_quality_is_refused_unless_a_reason_is_given(tmp_path: Path) -> N
     info = read_data_info(folder, allow_failed_quality="pilot run, pairs reviewed by hand")
     assert info.failed_rules == ["pair_similarity"]
     assert info.quality_override_reason == "pilot run, pairs reviewed by hand"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "field"),
+    [
+        # What a hand-written or older manifest looks like: flat keys the data stage never wrote.
+        ("manifest.json", json.dumps({"data_version": "dv-1", "contract_hash": "c0"}), "packages"),
+        ("manifest.json", "{not json", None),
+        ("quality.json", json.dumps({"rules": [{"name": "dupes", "passed": False}]}), "passed"),
+    ],
+)
+def test_files_the_data_stage_did_not_write_are_refused_naming_the_file(
+    tmp_path: Path, name: str, content: str, field: str | None
+) -> None:
+    folder = write_data(tmp_path / "data")
+    (folder / name).write_text(content)
+    with pytest.raises(InputError) as err:
+        read_data_info(folder)
+    assert err.value.path == str(folder / name)
+    assert err.value.field == field
+    assert err.value.hint is not None and "posttrain data build" in err.value.hint
 
 
 def test_missing_manifest_says_how_to_build_it(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import pytest
 from posttrain.errors import ConfigError, InputError
 from posttrain.train.estimate import architecture, estimate
 
+from .conftest import data_manifest
+
 
 def test_named_sizes_have_the_parameter_counts_people_know() -> None:
     assert architecture("7B").params == pytest.approx(6.74e9, rel=0.01)
@@ -96,7 +98,7 @@ def test_estimate_is_within_25_percent_of_a_measured_run(tmp_path: Path) -> None
         for i in range(8)
     ]
     (data / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (data / "manifest.json").write_text(json.dumps({"data_version": "est"}))
+    (data / "manifest.json").write_text(data_manifest("est"))
     modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     cfg = load_config(
         "sft",

@@ -50,7 +50,7 @@ def test_run_record_binds_data_config_model_and_outputs(
     assert (on_disk.data_version, on_disk.contract_hash, on_disk.deid_policy_version) == (
         "dv-test-0001",
         "c0ffee",
-        "deid-1",
+        "posttrain-deid v1",
     )
     assert on_disk.config["lr"] == 1e-3 and len(on_disk.config_hash) == 16
     assert len(on_disk.base_model_fingerprint) == 16

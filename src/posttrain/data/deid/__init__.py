@@ -13,13 +13,16 @@ build (its worker processes do the de-identification; see
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
 from posttrain.data.deid.entities import ENTITY_TYPES
-from posttrain.data.deid.offline import NetworkAccessError, no_network
+from posttrain.data.deid.offline import no_network
 from posttrain.data.deid.policy import DeidPolicy, RecordDeid
+from posttrain.errors import NetworkAccessError
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
+    from typing import Any
+
     from posttrain.data.deid.deidentifier import Deidentifier
     from posttrain.data.deid.engine import Analyzer, build_analyzer
     from posttrain.data.deid.recognizers import id_card_checksum_ok, luhn_ok

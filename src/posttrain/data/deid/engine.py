@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
-from posttrain.data.deid.offline import NetworkAccessError, no_network
+from posttrain.data.deid.offline import no_network
 from posttrain.data.deid.recognizers import TRIGGERS, ScoredPatternRecognizer, default_recognizers
+from posttrain.errors import NetworkAccessError
 
 __all__ = ["LANGUAGES", "Analyzer", "NetworkAccessError", "build_analyzer", "no_network"]
 

@@ -14,15 +14,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from posttrain.errors import PosttrainError
+from posttrain.errors import NetworkAccessError
 
 __all__ = ["NetworkAccessError", "import_presidio_in_worker", "no_network"]
-
-
-class NetworkAccessError(PosttrainError):
-    """Something tried to reach the network while de-identification must run offline."""
-
-    exit_code = 3
 
 
 @contextlib.contextmanager

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from posttrain.core.auditlog import AuditLog, append_event, read_entries, verify_log
 from posttrain.errors import UsageError
-from posttrain.release.auditlog import AuditLog, append_event, read_entries, verify_log
 
 KINDS = ["data_build", "training_run", "evaluation", "gate_verdict", "waiver", "promotion"]
 

@@ -14,7 +14,7 @@ hash and the head file is not caught by this file alone: anchor the head hash el
 
 Other stages record their events with :func:`append_event`::
 
-    from posttrain.release.auditlog import append_event
+    from posttrain.core.auditlog import append_event
     append_event(workspace.audit_log, "data_build", {"data_version": ..., "counts": ...})
 
 Appends from several processes are serialised with a file lock.
