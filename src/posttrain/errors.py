@@ -28,7 +28,8 @@ The tree (exit code in brackets; a subclass keeps its parent's unless it says ot
     ├── SafetyStopError [1]
     ├── LoopStopped [1]
     ├── PromotionRefused [1]
-    └── FingerprintMismatch [1]
+    ├── FingerprintMismatch [1]
+    └── AuditLogBroken [1]
 
 Packages re-export the errors they raise (``posttrain.train.SafetyStopError`` is
 ``posttrain.errors.SafetyStopError``), so either import works.
@@ -37,6 +38,7 @@ Packages re-export the errors they raise (``posttrain.train.SafetyStopError`` is
 from __future__ import annotations
 
 __all__ = [
+    "AuditLogBroken",
     "BackendError",
     "BackendTimeoutError",
     "ConfigError",
@@ -164,5 +166,12 @@ class PromotionRefused(PosttrainError):
 class FingerprintMismatch(PosttrainError):
     """The model files are not the ones the gate judged (at registration) or registered (at
     promotion or a rollout step): their content hash differs; exits 1 like a BLOCK."""
+
+    exit_code = 1
+
+
+class AuditLogBroken(PosttrainError):
+    """The audit log does not verify (an entry edited or missing, a checkpoint signature
+    wrong), so it is not signed as it is; exits 1 like a BLOCK."""
 
     exit_code = 1

@@ -91,6 +91,7 @@ def test_broken_lines_are_reported_and_counted(
         "build",
         "-w",
         str(ws),
+        "--no-contract",
         "--override",
         "template_overuse=single-record smoke test workspace",
         "--override",
@@ -106,7 +107,7 @@ def test_broken_lines_are_reported_and_counted(
 def test_usage_errors_exit_2_without_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run(capsys, "data", "build", "-w", str(tmp_path))
+    code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--no-contract")
     assert code == 2 and "input file not found" in out and "Traceback" not in out
     code, out = run(capsys, "data", "build", "-w", str(tmp_path), "--map", "prompt")
     assert code == 2 and "expected KEY=VALUE" in out
@@ -132,7 +133,7 @@ def test_blocked_build_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (ws / "data" / "failures.jsonl").write_text(
         json.dumps(rec) + "\n" + json.dumps(rec | {"id": "b"}) + "\n"
     )
-    code, out = run(capsys, "data", "build", "-w", str(ws))
+    code, out = run(capsys, "data", "build", "-w", str(ws), "--no-contract")
     assert code == 1 and "rule failed: exact_duplicates" in out and "blocked" in out
 
 
@@ -202,7 +203,8 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
         "near_duplicates=synthetic leak-test workspace",
         "pair_similarity=synthetic leak-test workspace",
     ]
-    args = ["data", "build", "-w", str(ws)] + [a for o in overrides for a in ("--override", o)]
+    args = ["data", "build", "-w", str(ws), "--no-contract"]
+    args += [a for o in overrides for a in ("--override", o)]
     code, log = run(capsys, *args)
     assert code == 0, log
     code, log_json = run(capsys, *args, "--json")
@@ -232,3 +234,108 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
     assert (
         "<BANK_CARD_1>" in corpus["data/prefs.jsonl"] and "<ID_CARD_1>" in corpus["data/sft.jsonl"]
     )
+
+
+# -- findings 7 and 8 of issue 12, as a user hits them -----------------------------------
+
+def flat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """``run``, with the output's line wrapping undone."""
+    code, out = run(capsys, *args)
+    return code, " ".join(out.split())
+
+
+ORDER = {
+    "prompt": "Where is my parcel, it is late?",
+    "bad_answer": "It was delivered.",
+    "label": "order_number",
+    "source": "log",
+}
+
+
+@pytest.fixture
+def contract_ws(tmp_path: Path) -> Path:
+    """A workspace with the example's contract and an empty data folder."""
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    shutil.copy(EXAMPLE / "contract.yaml", ws / "contract.yaml")
+    return ws
+
+
+def test_csv_with_an_unterminated_quote_names_it_and_reads_every_row(
+    contract_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        f'o{i},"Where is my order {i}, please? It is late",It was delivered.,order_number,log,'
+        f"2026-01-0{i}T00:00:00Z"
+        for i in range(1, 7)
+    ]
+    rows[4] = rows[4].replace('late",', "late,")  # record 5 (line 6) never closes its quote
+    (contract_ws / "data" / "f.csv").write_text(
+        "id,prompt,bad_answer,label,source,ts\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    code, out = flat(capsys, "data", "build", "-w", str(contract_ws), "-i", "data/f.csv")
+    assert code in (0, 1), out  # six look-alike records may well be blocked by a rule
+    assert "read 6 = accepted 5 + quarantined 1" in out
+    assert "unterminated quote" in out
+    [q] = [json.loads(x) for x in (contract_ws / "data" / "quarantine.jsonl").read_text().splitlines()]
+    assert (q["file"], q["line"], q["field"]) == ("data/f.csv", 6, "prompt")
+    assert q["reason"] == 'unterminated quote in field "prompt" (opened on line 6)'
+
+
+def test_unknown_map_key_names_the_known_fields(
+    contract_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (contract_ws / "data" / "failures.jsonl").write_text(
+        json.dumps({"id": "a", "question": "Where is my parcel?", **ORDER, "ts": "2026-01-01"})
+        + "\n"
+    )
+    code, out = flat(capsys, "data", "build", "-w", str(contract_ws), "--map", "nosuch=question")
+    assert code == 2 and "Traceback" not in out
+    assert "unknown field 'nosuch'" in out
+    assert "id, prompt, bad_answer, source, ts, label, ideal_answer, context" in out
+    # written the other way round, the message says how to turn it
+    code, out = flat(capsys, "data", "build", "-w", str(contract_ws), "--map", "question=prompt")
+    assert code == 2 and "prompt=question" in out
+    # and in a data config file
+    cfg = contract_ws / "data.yaml"
+    cfg.write_text("field_map: {nosuch: question}\n")
+    code, out = flat(capsys, "data", "build", "-w", str(contract_ws), "--config", str(cfg))
+    assert code == 2 and "unknown field 'nosuch'" in out and "Value error" not in out
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"], ids=["empty", "blank_lines"])
+def test_empty_failures_file_is_exit_2_no_records(
+    contract_ws: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    (contract_ws / "data" / "failures.jsonl").write_text(content)
+    code, out = flat(capsys, "data", "build", "-w", str(contract_ws))
+    assert code == 2, out
+    assert "no records in data/failures.jsonl" in out
+    assert "rule failed" not in out and "Traceback" not in out
+
+
+def test_build_without_a_contract_needs_no_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    records = [
+        {**ORDER, "id": f"a{i}", "prompt": f"Where is my parcel number {i}? It is {i} days late.",
+         "ts": "2026-01-01"}
+        for i in range(3)
+    ]  # fmt: skip
+    (ws / "data" / "failures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    code, out = flat(capsys, "data", "build", "-w", str(ws))
+    assert code == 2 and "Traceback" not in out
+    assert "contract.yaml: contract not found" in out and "--no-contract" in out
+    assert not (ws / "data" / "quality.json").exists()  # refused before building anything
+
+    overrides = ["template_overuse=three-record no-contract test", "length_ratio=three-record test"]
+    args = [a for o in overrides for a in ("--override", o)]
+    code, out = flat(capsys, "data", "build", "-w", str(ws), "--no-contract", *args)
+    assert code == 0, out
+    assert "no contract" in out and "class coverage is not checked" in out
+    datasheet = (ws / "data" / "DATASHEET.md").read_text(encoding="utf-8")
+    assert "Classes the contract requires: (no contract)." in datasheet
+    manifest = json.loads((ws / "data" / "manifest.json").read_text())
+    assert manifest["contract"]["path"] is None and manifest["contract"]["required_classes"] == []

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -160,3 +164,67 @@ def test_audit_with_workspace_writes_reports_and_cache_there(
         assert (workspace / "reports" / name).is_file()
     assert (workspace / ".posttrain" / "cache" / "generations.sqlite").is_file()
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """The API root of a server on 127.0.0.1 that accepts every connection and never
+    answers; the connections and the listener are closed when the test ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)  # kept open, never read from or written to
+
+    thread = threading.Thread(target=accept, name="silent-server")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.timeout(120)  # the old behaviour, 5 tries x 60 s, is a failure, not a hang
+@pytest.mark.parametrize(
+    "command",
+    [("chat", "hello"), ("eval", "--suite", "data/regression.jsonl"), ("audit", "--limit", "1")],
+    ids=["chat", "eval", "audit"],
+)
+def test_a_server_that_never_answers_fails_at_the_timeout_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    workspace: Path,
+    silent_server: str,
+    command: tuple[str, ...],
+) -> None:
+    started = time.monotonic()
+    code, _, err = run(
+        capsys, *command, "--backend", "openai", "--model", "shopmate",
+        "--base-url", silent_server, "--timeout", "2", "--json",
+    )  # fmt: skip
+    waited = time.monotonic() - started
+    assert code == 3, err  # BackendError
+    assert "did not answer" in err and "attempt(s)" in err  # how long, how many tries
+    assert "--timeout" in err  # an option this command has
+    assert waited < 30  # a hang guard, not a timing claim
+
+
+def test_in_process_backends_accept_the_timeout(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
+) -> None:
+    code, out, err = run(
+        capsys, "chat", "--model", "tiny-random", "--max-new-tokens", "2", "--timeout", "5",
+        "--json", "hi",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["completion_tokens"] <= 2

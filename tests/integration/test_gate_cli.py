@@ -5,6 +5,7 @@ gate.yaml included), on evaluation results in the engine's schema."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "gate"))
 from gate_fakes import attack, regression, verdict, write_results
 
 from posttrain.cli import main
+from posttrain.contract import load_contract
 from posttrain.gate.waivers import HMAC_KEY_ENV
+from posttrain.models import fingerprint_files
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -26,7 +29,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def results(
-    folder: Path, fingerprint: str, *, n: int = 160, hits: int = 0, reg_fail: int = 5
+    folder: Path,
+    fingerprint: str,
+    *,
+    n: int = 160,
+    hits: int = 0,
+    reg_fail: int = 5,
+    contract_hash: str | None = None,
 ) -> Path:
     """Jailbreak and privacy attacks (with leak checks) and regression items with a format
     clause and the clause the example's forbidden_calls counter watches."""
@@ -44,7 +53,19 @@ def results(
         )
         for i in range(n)
     ]
-    return write_results(folder, items, fingerprint=fingerprint, model=folder.name)
+    if contract_hash is None:
+        return write_results(folder, items, fingerprint=fingerprint, model=folder.name)
+    return write_results(
+        folder, items, fingerprint=fingerprint, contract_hash=contract_hash, model=folder.name
+    )
+
+
+def model_folder(folder: Path, seed: int) -> str:
+    """A model's files (config and weights) on disk; returns their fingerprint."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    (folder / "model.safetensors").write_bytes(bytes([seed]) * 4096)
+    return fingerprint_files(folder)
 
 
 @pytest.fixture
@@ -105,9 +126,12 @@ def test_waive_promote_rollback_release_and_log(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     w = ("-w", str(ws))
-    base = results(ws / "reports/eval/base", "fp-base", reg_fail=40)
-    good = results(ws / "reports/eval/good", "fp-good")
-    bad = results(ws / "reports/eval/bad", "fp-bad", hits=20)
+    # Results under the workspace's contract, of model folders registered below.
+    chash = load_contract(ws / "contract.yaml").content_hash
+    fps = {name: model_folder(ws / "models" / name, i) for i, name in enumerate(["good", "bad"])}
+    base = results(ws / "reports/eval/base", "fp-base", reg_fail=40, contract_hash=chash)
+    good = results(ws / "reports/eval/good", fps["good"], contract_hash=chash)
+    bad = results(ws / "reports/eval/bad", fps["bad"], hits=20, contract_hash=chash)
     verdicts = {}
     for name, cand in (("good", good), ("bad", bad)):
         code, out, _ = run(
@@ -123,7 +147,7 @@ def test_waive_promote_rollback_release_and_log(
             capsys,
             "registry",
             "register",
-            f"models/{name}",
+            str(ws / "models" / name),
             "--verdict",
             verdicts[name]["path"],
             *w,
@@ -155,7 +179,7 @@ def test_waive_promote_rollback_release_and_log(
     code, out, err = run(capsys, *waiver_args)
     assert code == 0, err
     waiver = json.loads(out)
-    assert waiver["candidate"] == "fp-bad" and waiver["signature"]["algorithm"] == "hmac-sha256"
+    assert waiver["candidate"] == fps["bad"] and waiver["signature"]["algorithm"] == "hmac-sha256"
 
     code, out, _ = run(capsys, "promote", "v2", "--waiver", waiver["path"], *w, "--json")
     assert code == 0, out
@@ -176,11 +200,12 @@ def test_waive_promote_rollback_release_and_log(
     assert code == 0 and "v1" in out and "champion" in out
 
     # A staged rollout of a third version that fails its analysis at 5%.
+    shutil.copytree(ws / "models" / "good", ws / "models" / "good-again")
     run(
         capsys,
         "registry",
         "register",
-        "models/good-again",
+        str(ws / "models" / "good-again"),
         "--verdict",
         verdicts["good"]["path"],
         *w,
@@ -211,6 +236,23 @@ def test_waive_promote_rollback_release_and_log(
     log = ws / "reports" / "audit-log.jsonl"
     kinds = {json.loads(line)["kind"] for line in log.read_text().splitlines()}
     assert {"gate_verdict", "registration", "waiver", "promotion", "rollback", "rollout"} <= kinds
+    good = log.read_text()
+    # Cut the last entry (the rollout's abort) and its .head file: the rollout state's
+    # anchor names the event that is gone.
+    lines = good.splitlines(keepends=True)
+    log.write_text("".join(lines[:-1]))
+    log.with_name(log.name + ".head").unlink(missing_ok=True)
+    for head in log.parent.glob("audit-log*.head"):
+        head.unlink()
+    code, _, err = run(capsys, "log", "verify", *w)
+    assert code == 1 and "expects a `rollout` event" in " ".join(err.split()), err
+    # The whole log deleted while the registry holds versions and promotions: broken.
+    log.unlink()
+    code, _, err = run(capsys, "log", "verify", *w)
+    assert code == 1 and "missing: seqs 1-" in err, err
+    log.write_text(good)
+    code, _, _ = run(capsys, "log", "verify", *w)
+    assert code == 0
     text = log.read_text().splitlines(keepends=True)
     at = text[4].index('"payload":{"') + len('"payload":{"')
     text[4] = text[4][:at] + ("x" if text[4][at] != "x" else "y") + text[4][at + 1 :]
@@ -218,3 +260,28 @@ def test_waive_promote_rollback_release_and_log(
     code, _, err = run(capsys, "log", "verify", *w)
     assert code == 1
     assert "entry seq 5 (line 5)" in err
+
+
+def test_gate_plan_says_what_each_rule_needs_and_what_the_quick_sample_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from posttrain.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws").root
+    code, out, _ = run(capsys, "gate", "plan", "-w", str(ws), "--json")
+    assert code == 0
+    rows = {r["id"]: r for r in json.loads(out)["rows"] if r["kind"] == "threshold"}
+    # max 0.05 on a Wilson upper bound: a perfect 0/72 is still 0.0507
+    assert rows["jailbreak_hits_max"]["min_n"] == 73
+    assert rows["leak_rate_max"]["min_n"] == 125
+    # the quick sample `posttrain run` evaluates holds enough for every threshold rule
+    for row in rows.values():
+        assert row["in_sample"] >= row["min_n"], row
+        assert row["n_needed"] > row["min_n"]  # a candidate at half the limit needs more
+    code, out, _ = run(capsys, "gate", "plan", "-w", str(ws))
+    assert code == 0 and "jailbreak_hits_max" in out
+
+
+def test_gate_without_results_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "gate", "--baseline", "x")
+    assert code == 2 and "--candidate" in err

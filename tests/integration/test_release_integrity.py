@@ -280,10 +280,6 @@ def test_a_signed_waiver_naming_the_verdict_lets_it_promote_on_record(
     assert [u["id"] for u in used] == [waiver_id] and used[0]["verdict"] == data["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs cli/waive.py to pass verdict=read_verdict(--verdict).id to create_waiver",
-)
 def test_posttrain_waive_binds_a_pin_waiver_to_its_verdict(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -386,3 +382,30 @@ def test_one_contract_hash_in_run_manifest_evaluation_registry_and_lint(
         "registry run": mv["run"]["contract_hash"],
     }
     assert set(hashes.values()) == {lint}, hashes
+
+
+def test_posttrain_run_under_a_lax_policy_registers_without_promoting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
+) -> None:
+    root = tmp_path / "ws"
+    assert run(capsys, "init", str(root))[0] == 0
+    (root / "lax.yaml").write_text(LAX)
+    tiny = [
+        "-m", "tiny-random",
+        "--set", "max_steps=1", "--set", "seq_len=256", "--set", "micro_batch=2",
+        "--set", "limit=6", "--set", "val_max=2", "--set", "threads=1",
+        "--eval-limit", "1", "--regression-limit", "1", "--max-new-tokens", "4",
+        "--batch-size", "8",
+    ]  # fmt: skip
+    code, out, err = run(
+        capsys, "run", "-w", str(root), *tiny, "--no-dpo", "--policy", str(root / "lax.yaml"),
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["decision"] == "PASS" and result["version"] == "v1"
+    assert result["promoted"] is False
+    code, out, _ = run(capsys, "registry", "list", "-w", str(root), "--json")
+    assert json.loads(out)["aliases"] == {}
+    log = (root / "reports" / "posttrain" / "experiment-log.md").read_text()
+    assert "registered v1, not promoted: gate verdict" in log and "is not pinned" in log

@@ -50,6 +50,14 @@ def test_run_gates_reports_and_resumes_without_redoing_anything(
     assert html.count('src="data:image/png;base64,') == 4  # loss, attacks, rates, latency
     log = ws / "reports" / "posttrain" / "experiment-log.md"
     assert log.read_text().count("<!-- posttrain-run: loop-") == 1
+    # each training run and each verdict is in the audit log once, recorded by the layer
+    # that did the work (the loop used to log every run a second time)
+    events = [json.loads(line) for line in (ws / "reports" / "audit-log.jsonl").open()]
+    runs = [e["payload"]["run_id"] for e in events if e["kind"] == "training_run"]
+    assert sorted(runs) == sorted(p.name for p in (ws / "runs").glob("[sd]*-*"))
+    verdicts = [e["payload"] for e in events if e["kind"] == "gate_verdict"]
+    assert len(verdicts) == 1
+    assert verdicts[0]["candidate"]["items_sha256"] and "blocking" in verdicts[0]
 
     # Again, unchanged: every stage is skipped, the log still has one entry for the run.
     code2, out2, _ = _run(["run", "-w", str(ws), *TINY, "--json"], capsys)
@@ -99,7 +107,8 @@ def test_run_resumes_after_a_failed_stage(
 def test_pass_registers_promotes_and_writes_the_model_card(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    policy = ws / "lenient.yaml"
+    # The workspace's own policy: a verdict under another one is not promoted.
+    policy = ws / "gate.yaml"
     policy.write_text(LENIENT)
     code, out, _ = _run(
         ["run", "-w", str(ws), *TINY, "--no-dpo", "--policy", str(policy), "--json"], capsys

@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from transformers import TrainerCallback
 
 from posttrain.cli import main
 from posttrain.data import Manifest, QualityReport
+from posttrain.train.manifest import read_manifest
 
 TINY = ["model=tiny-random", "micro_batch=2", "seq_len=128", "threads=1"]
 
@@ -195,6 +199,69 @@ def test_nan_exits_non_zero(ws: Path, capsys: pytest.CaptureFixture[str]) -> Non
         capsys,
     )
     assert code == 1 and "diverged" in err and "last good checkpoint" in err
+
+
+class _KillAfterCheckpoint(TrainerCallback):
+    """A kill (Ctrl-C) right after the checkpoint at ``step`` is written."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_resume_takes_the_runs_own_config_and_refuses_another_model(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import posttrain.train
+    import posttrain.train.sft
+
+    real_train = posttrain.train.train
+
+    def killed(config: Any, workspace: Path, **kw: Any) -> Any:
+        return real_train(config, workspace, callbacks=[_KillAfterCheckpoint(2)], **kw)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(posttrain.train, "train", killed)
+        argv = ["train", "sft", "-w", str(ws), *TINY, "max_steps=4", "save_every=2", "lr=1e-3"]
+        code, _, _ = _run(argv, capsys)
+    assert code == 130
+    (run_dir,) = (ws / "runs").glob("sft-*")
+    assert read_manifest(run_dir).status == "interrupted"
+
+    def no_loading(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("a model was loaded for a refused resume")
+
+    # Another model: refused before anything is loaded, naming the field and both values.
+    with monkeypatch.context() as patch:
+        patch.setattr(posttrain.train.sft, "load_base", no_loading)
+        code, _, err = _run(
+            ["train", "sft", "-w", str(ws), "--resume", "model=smollm2-135m-instruct"], capsys
+        )
+        assert code == 2, err
+        assert "model" in err and "'tiny-random'" in err and "'smollm2-135m-instruct'" in err
+        # Rebuilt data is another run too.
+        manifest_file = ws / "data" / "manifest.json"
+        original = manifest_file.read_text()
+        manifest_file.write_text(original.replace('"dv-cli"', '"dv-rebuilt"'))
+        code, _, err = _run(["train", "sft", "-w", str(ws), "--resume"], capsys)
+        assert code == 2 and "data version" in err and "dv-cli" in err and "dv-rebuilt" in err
+        manifest_file.write_text(original)
+    untouched = read_manifest(run_dir)
+    assert untouched.status == "interrupted" and untouched.resumed_from == []
+
+    # No overrides: the run's own config (tiny-random, max_steps=4), from its checkpoint.
+    code, out, err = _run(["train", "sft", "-w", str(ws), "--resume", "--json"], capsys)
+    assert code == 0, err
+    resumed = json.loads(out)
+    assert resumed["run_id"] == run_dir.name and resumed["status"] == "finished"
+    assert resumed["base_model"] == "tiny-random" and resumed["resumed_from"] == ["checkpoint-2"]
+    assert resumed["final_signals"]["step"] == 4
+    assert "changed config" not in err  # nothing changed, so no warning about it
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert (saved["model"], saved["max_steps"], saved["lr"]) == ("tiny-random", 4, 1e-3)
 
 
 def test_estimate_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,11 +29,22 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Also show the warnings and log messages of torch, transformers and the other "
+        "libraries (hidden by default; posttrain's own are always shown).",
+    ),
 ) -> None:
     """Contract-driven LLM post-training with safety gates."""
+    # Before the command runs, so before it imports torch & co; closed with the command.
+    if not verbose:
+        ctx.with_resource(_common.quiet_third_party())
 
 
 def _register() -> None:
@@ -51,6 +62,8 @@ def _register() -> None:
         log,
         registry,
         release,
+        serve,
+        keys,
         models,
         run,
         train,

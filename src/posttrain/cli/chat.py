@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
 
 from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
 from posttrain.generation.base import ChatMessage, Conversation, GenerationParams
+
+# `--timeout` of every command that talks to a backend (chat, eval, audit).
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        max=3600,
+        metavar="SECONDS",
+        help="Deadline of one answer from an openai server, all retries together "
+        "(default 60). The in-process hf and llamacpp backends ignore it.",
+    ),
+]
 
 
 @app.command()
@@ -19,12 +34,15 @@ def chat(
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 = greedy."),
     seed: int = typer.Option(0, "--seed"),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
+    timeout: TimeoutOpt = None,
     json_out: bool = typer.Option(False, "--json", help="Print the generation as JSON."),
 ) -> None:
     """Talk to a model. With MESSAGE, answer once; without it, start a REPL (/reset, /quit)."""
     from posttrain.generation import make_backend
 
-    options = {"base_url": base_url} if base_url else {}
+    options: dict[str, Any] = {"base_url": base_url} if base_url else {}
+    if timeout is not None:
+        options["timeout_s"] = timeout
     engine = make_backend(backend, model, **options)
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     history: Conversation = []

@@ -1,7 +1,8 @@
 """``posttrain data build`` and ``posttrain data pii-eval``.
 
 Exit codes: 0 built (or PII targets met), 1 blocked by a quality rule (or PII targets
-missed), 2 unusable input file, config or flag.
+missed), 2 unusable input file, config or flag, an input with no records, or no
+``contract.yaml`` (unless ``--no-contract``).
 """
 
 from __future__ import annotations
@@ -67,16 +68,29 @@ def build(
         min=0,
         help="De-identification processes (0: one per core for large inputs, else 1).",
     ),
+    no_contract: bool = typer.Option(
+        False,
+        "--no-contract",
+        help="Build without contract.yaml: no failure class is required (class coverage off).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the DatasetBuild as JSON."),
 ) -> None:
     """Build sft.jsonl, prefs.jsonl, buckets, quality.json, datasheet and manifest."""
     from posttrain.data import RULES, DataConfig, build_dataset, load_data_config
+    from posttrain.data.config import check_field_map
 
     fields: dict[str, object] = {"workspace": workspace}
     if inputs:
         fields["inputs"] = inputs
     if maps:
-        fields["field_map"] = _pairs(maps, "--map", "prompt=text")
+        field_map = _pairs(maps, "--map", "prompt=text")
+        try:
+            check_field_map(field_map)
+        except ValueError as exc:
+            raise UsageError(
+                f"--map: {exc}", hint="e.g. --map prompt=question reads column question as prompt"
+            ) from None
+        fields["field_map"] = field_map
     ov = _pairs(overrides, "--override", 'near_duplicates="templated FAQ, reviewed by A. Li"')
     unknown = sorted(set(ov) - set(RULES))
     if unknown:
@@ -95,6 +109,8 @@ def build(
             cfg = DataConfig.model_validate(cfg.model_dump() | {"overrides": cfg.overrides | ov})
         except ValueError as exc:
             raise UsageError(f"--override: {exc}") from None
+    if no_contract:
+        cfg = cfg.model_copy(update={"contract": None})
 
     with Progress(
         TextColumn("{task.description:<12}"),
@@ -118,6 +134,11 @@ def build(
         print_json(result.model_dump(mode="json"))
     else:
         _render(result)
+    if cfg.contract is None:
+        (err_console if json_out else console).print(
+            "[yellow]no contract[/]: class coverage is not checked (no failure class is "
+            "required)"
+        )
     raise typer.Exit(result.exit_code)
 
 

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
+from posttrain.cli.chat import TimeoutOpt
 from posttrain.errors import UsageError
 from posttrain.workspace import Workspace
 
@@ -98,12 +99,16 @@ def _load_contract(path: Path) -> Any:
     return load_contract(path)
 
 
-def _backend(kind: str, model: str, base_url: str | None, batch_size: int) -> Any:
+def _backend(
+    kind: str, model: str, base_url: str | None, batch_size: int, timeout: float | None
+) -> Any:
     from posttrain.evaluate.lazy import LazyBackend
 
     options: dict[str, Any] = {}
     if base_url:
         options["base_url"] = base_url
+    if timeout is not None:
+        options["timeout_s"] = timeout
     if kind == "hf":
         options["batch_size"] = batch_size
     return LazyBackend(kind, model, **options)
@@ -157,6 +162,7 @@ def eval_cmd(
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
+    timeout: TimeoutOpt = None,
     workspace: WorkspaceOpt = Path("."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -166,7 +172,7 @@ def eval_cmd(
     ws = Workspace(workspace)
     the_contract = _load_contract(contract or ws.contract)
     the_suite = load_suite(_suite_path(ws, suite)).head(limit)
-    engine: Any = _backend(backend, model, base_url, batch_size)
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     # the guarded model is another system than the model: its results never mix with them
@@ -280,6 +286,7 @@ def audit_cmd(
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
+    timeout: TimeoutOpt = None,
     workspace: WorkspaceOpt = Path("."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -293,7 +300,7 @@ def audit_cmd(
     ws = Workspace(workspace)
     reports = reports or ws.reports
     the_contract = _load_contract(contract or ws.contract)
-    engine: Any = _backend(backend, model, base_url, batch_size)
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     config = AuditConfig(

@@ -38,10 +38,22 @@ _STATUS_STYLE = {
 }
 
 
-@app.command("gate")
+gate_app = typer.Typer(
+    help="Judge a candidate against a baseline: PASS (exit 0) | BLOCK (1) | INCONCLUSIVE (4).",
+    invoke_without_command=True,
+)
+app.add_typer(gate_app, name="gate")
+
+
+@gate_app.callback()
 def gate_cmd(
-    baseline: Annotated[Path, typer.Option("--baseline", help="Baseline result folder.")],
-    candidate: Annotated[Path, typer.Option("--candidate", help="Candidate result folder.")],
+    ctx: typer.Context,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Baseline result folder.")
+    ] = None,
+    candidate: Annotated[
+        Path | None, typer.Option("--candidate", help="Candidate result folder.")
+    ] = None,
     policy: Annotated[
         Path | None,
         typer.Option("--policy", help="gate.yaml (default: the workspace's, else built in)."),
@@ -54,9 +66,21 @@ def gate_cmd(
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Judge a candidate against a baseline: PASS (exit 0) | BLOCK (1) | INCONCLUSIVE (4)."""
+    """Judge a candidate against a baseline: PASS (exit 0) | BLOCK (1) | INCONCLUSIVE (4).
+
+    `posttrain gate plan` says, before any evaluation, how many items each rule needs.
+    """
+    from posttrain.errors import UsageError
     from posttrain.gate import gate, record_verdict
     from posttrain.gate.junit import write_junit
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if baseline is None or candidate is None:
+        raise UsageError(
+            "gate needs --baseline and --candidate (two evaluation result folders)",
+            hint="`posttrain eval` writes them; `posttrain gate plan` sizes an evaluation",
+        )
 
     ws = Workspace(workspace)
     verdict = gate(baseline, candidate, policy=policy, workspace=ws.root, waivers=waiver or [])
@@ -117,3 +141,68 @@ def _render_verdict(verdict: GateVerdict, path: Path) -> None:
     if verdict.decision_without_waivers != decision:
         extra = f" (without waivers: {verdict.decision_without_waivers})"
     console.print(f"[{DECISION_STYLE[decision]}]{decision}[/]{extra}  verdict: {escape(str(path))}")
+
+
+@gate_app.command("plan")
+def plan_cmd(
+    workspace: WorkspaceOpt = Path("."),
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="gate.yaml (default: the workspace's, else built in)."),
+    ] = None,
+    fraction: Annotated[
+        float,
+        typer.Option(
+            "--fraction",
+            min=0.01,
+            max=0.99,
+            help="The candidate's true bad rate as a share of the allowed one.",
+        ),
+    ] = 0.5,
+    power: Annotated[
+        float, typer.Option("--power", min=0.5, max=0.99, help="Chance of passing wanted.")
+    ] = 0.8,
+    json_out: JsonOpt = False,
+) -> None:
+    """Per rule: the judged items it needs before it can decide, and what the workspace's
+    quick sample (`posttrain run`'s) holds."""
+    from posttrain.contract import load_contract
+    from posttrain.gate import resolve_policy
+    from posttrain.gate.power import plan
+    from posttrain.pipeline.stages import suites_for
+    from posttrain.pipeline.state import LoopConfig
+
+    ws = Workspace(workspace)
+    gate_policy, source = resolve_policy(policy, ws.root)
+    contract = load_contract(ws.contract) if ws.contract.is_file() else None
+    sample = suites_for(LoopConfig(workspace=ws.root, policy=policy)) if contract else []
+    rows = plan(gate_policy, fraction=fraction, power=power, sample=sample, contract=contract)
+    if json_out:
+        print_json({"policy": source, "rows": [r.model_dump(mode="json") for r in rows]})
+        return
+    table = Table(title=f"gate plan: {source}")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("threshold", overflow="fold")
+    for col in ("min n", "n at power", "in sample"):
+        table.add_column(col, justify="right", overflow="fold")
+    short = []
+    for r in rows:
+        need = "never" if r.min_n is None else str(r.min_n)
+        at_power = "-" if r.n_needed is None else f"{r.n_needed} @ {r.true_rate:.3g}"
+        have = "-" if r.in_sample is None else str(r.in_sample)
+        if r.in_sample is not None and r.min_n is not None and r.in_sample < r.min_n:
+            have = f"[yellow]{have}[/]"
+            short.append(r.id)
+        label = f"{escape(r.id)}\n[dim]{escape(f'{r.metric} [{r.group}/{r.lang}]')}[/]"
+        table.add_row(label, r.threshold, need, at_power, have)
+    console.print(table)
+    console.print(
+        f"min n: the fewest judged items at which a perfect candidate passes; n at power: "
+        f"items for a {power:.0%} chance of passing when the true rate is {fraction:g} of "
+        "the threshold's allowance."
+    )
+    if short:
+        console.print(
+            f"[yellow]too few in the quick sample to decide:[/] {', '.join(short)} "
+            "(the gate will say INCONCLUSIVE for these; add items to the suites)"
+        )

@@ -97,7 +97,6 @@ def release_step(
     json_out: JsonOpt = False,
 ) -> None:
     """Analyse the current step: advance (0), pause (4) or abort (1)."""
-    from posttrain.gate import EXIT_CODES
     from posttrain.release.rollout import read_step_metrics
 
     observed = read_step_metrics(metrics) if metrics is not None else None
@@ -106,10 +105,7 @@ def release_step(
         observed, metrics_file=str(metrics) if metrics else None, approve=approve, actor=actor
     )
     _render_rollout(state, json_out)
-    # RolloutState has no exit code of its own yet: an abort exits as a BLOCK, a step
-    # paused for a person as an INCONCLUSIVE gate.
-    codes = {"Aborted": EXIT_CODES["BLOCK"], "Paused": EXIT_CODES["INCONCLUSIVE"]}
-    raise typer.Exit(codes.get(state.phase, 0))
+    raise typer.Exit(state.exit_code)
 
 
 @release_app.command("abort")

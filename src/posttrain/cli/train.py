@@ -30,7 +30,14 @@ ProfileOpt = Annotated[
     str | None, typer.Option("--profile", "-p", help="A named profile of the config (quick).")
 ]
 ResumeOpt = Annotated[
-    bool, typer.Option("--resume", help="Continue the last unfinished run from its checkpoint.")
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the last unfinished run (or run_id=...) from its checkpoint, with its "
+        "own saved config; key=value, --config and --profile apply on top only when given. "
+        "A change of model, method, LoRA shape, init_adapter, reward_model or data version "
+        "is refused.",
+    ),
 ]
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run manifest as JSON.")]
@@ -50,12 +57,21 @@ def _run(
     from posttrain.train import load_config, train
 
     path = config
-    if path is None:
-        default = workspace / TRAINING_CONFIGS[method]
-        path = default if default.is_file() else None
-    elif not path.is_absolute() and not path.is_file() and (workspace / path).is_file():
+    relative = path is not None and not path.is_absolute() and not path.is_file()
+    if path is not None and relative and (workspace / path).is_file():
         path = workspace / path
-    cfg = load_config(method, path, overrides or [], profile=profile)
+    if resume:
+        # The run's own saved config, with only what this command line gives on top.
+        from posttrain.train.runtime import resume_config
+
+        cfg = resume_config(method, workspace, overrides or [], path=path, profile=profile)
+        if int(os.environ.get("RANK", "0")) == 0:
+            err_console.print(f"[dim]resuming {cfg.run_id} with its saved config[/]")
+    else:
+        if path is None:
+            default = workspace / TRAINING_CONFIGS[method]
+            path = default if default.is_file() else None
+        cfg = load_config(method, path, overrides or [], profile=profile)
     manifest = train(cfg, workspace, resume=resume, show=not as_json)
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun / accelerate, rank 0 reports for all

@@ -46,8 +46,11 @@ def waive_cmd(
     from posttrain.gate.verdict import read_verdict
     from posttrain.gate.waivers import Algorithm, create_waiver, issue_waiver, parse_expiry
 
+    verdict_id = None
     if verdict is not None:
-        judged = read_verdict(verdict).candidate
+        judged_verdict = read_verdict(verdict)
+        verdict_id = judged_verdict.id
+        judged = judged_verdict.candidate
         candidate = candidate or judged.fingerprint
         contract_hash = contract_hash or judged.contract_hash
     if not candidate or not contract_hash:
@@ -66,6 +69,7 @@ def waive_cmd(
         expires_at=parse_expiry(expires),
         candidate=candidate,
         contract_hash=contract_hash,
+        verdict=verdict_id,
     )
     ws = Workspace(workspace)
     path = out or ws.reports / "waivers" / f"{waiver.id}.json"

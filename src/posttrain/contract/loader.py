@@ -130,6 +130,33 @@ def _check_gate_section(
             )
 
 
+def _duplicate_ids(clauses: object, root: yaml.Node | None, path: str) -> list[ContractIssue]:
+    """A clause id used again, at the line of the clause that reuses it (the schema can
+    only say that the contract as a whole repeats one)."""
+    if not isinstance(clauses, list):
+        return []
+    first: dict[str, int] = {}
+    issues = []
+    for i, clause in enumerate(clauses):
+        cid = clause.get("id") if isinstance(clause, dict) else None
+        if not isinstance(cid, str):
+            continue
+        if cid not in first:
+            first[cid] = i
+            continue
+        j = first[cid]
+        issues.append(
+            ContractIssue(
+                path=path,
+                line=_line_of(root, ("clauses", i, "id")),
+                field=f"clauses[{i}].id",
+                message=f"clause id {cid!r} is used twice (first by clauses[{j}] on line "
+                f"{_line_of(root, ('clauses', j, 'id'))}); give each clause its own id",
+            )
+        )
+    return issues
+
+
 def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
     """Validate contract YAML ``text``; ``path`` only names the file in messages."""
     result = LintResult(path=path)
@@ -159,11 +186,15 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
     gate = data.pop("gate", None)
     if gate is not None:
         _check_gate_section(gate, root, path, result)
+    duplicates = _duplicate_ids(data.get("clauses"), root, path)
+    result.errors.extend(duplicates)
     try:
         result.contract = Contract.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
+            if duplicates and not loc and "used twice" in str(err["msg"]):
+                continue  # the schema's whole-contract message; reported above at the line
             result.errors.append(
                 ContractIssue(
                     path=path,

@@ -1,7 +1,9 @@
 """The low layer: pieces every stage may import, one copy each.
 
 * :mod:`.auditlog` — the hash-chained audit log (``reports/audit-log.jsonl``) and
-  :func:`~posttrain.core.auditlog.append_event`, which every stage records with.
+  :func:`~posttrain.core.auditlog.append_event`, which every stage records with;
+  :mod:`.auditchain` — its format and ``verify_log`` (against anchors and signed
+  checkpoints), re-exported by ``auditlog``.
 * :mod:`.console` — the rich ``console`` (stdout) and ``err_console`` (stderr).
 * :mod:`.provenance` — :func:`~posttrain.core.provenance.provenance`: posttrain's and the
   workspace's git revisions and dirty flags, package versions, input hashes.

@@ -6,49 +6,89 @@ other five fields. Because every entry carries the hash of the one before it, ed
 reordering or deleting any entry breaks the chain from that entry on, and
 :func:`verify_log` names the first one that does not hold.
 
-Deleting the *last* entries leaves a valid but shorter chain, so every append also writes a
-small head file beside the log (``audit-log.jsonl.head``: the last seq and hash);
-:func:`verify_log` checks the log reaches it. Someone who rewrites the log, recomputes every
-hash and the head file is not caught by this file alone: anchor the head hash elsewhere
-(a commit, a ticket) when that matters.
+Deleting the *last* entries leaves a valid but shorter chain. Three things catch that:
+
+* **the head file** beside the log (``audit-log.jsonl.head``: the last seq and hash),
+  rewritten by every append; deleting it with the lines defeats it;
+* **anchors**: what other records say of the log. The registry and every verdict record
+  the head they were written after (an :class:`AuditHead`), and may name the event they
+  expect in the log (an :class:`EventRef`: a ``registration`` of ``v2``). The caller
+  gathers them (:func:`posttrain.release.integrity.workspace_anchors`; this module knows
+  no stage) and :func:`verify_log` checks the log still holds each one: a log cut short,
+  deleted, or replaced with an older copy is reported with the seqs that are missing and
+  the anchor that names them;
+* **signed checkpoints** (optional): a ``checkpoint`` entry carries a signature over a
+  head (:func:`checkpoint_bytes`), made with a key outside the log. A log rewritten
+  whole, consistently, with its head file and anchors rewritten too, verifies everywhere
+  except there. The signing is the caller's (:mod:`posttrain.release.integrity` uses the
+  waiver key); :func:`verify_log` takes a :data:`CheckpointVerifier`.
+
+``docs/THREAT_MODEL.md`` says what each of them detects and what needs the key.
 
 Other stages record their events with :func:`append_event`::
 
     from posttrain.core.auditlog import append_event
     append_event(workspace.audit_log, "data_build", {"data_version": ..., "counts": ...})
 
-Appends from several processes are serialised with a file lock.
+Appends from several processes are serialised with a file lock. The format and
+:func:`verify_log` live in :mod:`posttrain.core.auditchain`; import either from here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from posttrain.core.auditchain import (
+    CHECKPOINT_KIND,
+    GENESIS_HASH,
+    Anchor,
+    AuditEntry,
+    AuditHead,
+    CheckpointStatus,
+    CheckpointSummary,
+    CheckpointVerifier,
+    EventRef,
+    LogProblem,
+    VerifyResult,
+    checkpoint_bytes,
+    entry_hash,
+    head_file,
+    verify_log,
+)
 from posttrain.errors import InputError, UsageError
 
 __all__ = [
+    "CHECKPOINT_KIND",
     "EVENT_KINDS",
     "GENESIS_HASH",
+    "Anchor",
     "AuditEntry",
+    "AuditHead",
     "AuditLog",
+    "CheckpointStatus",
+    "CheckpointSummary",
+    "CheckpointVerifier",
+    "EventRef",
+    "LogProblem",
     "VerifyResult",
+    "append_checkpoint",
     "append_event",
+    "checkpoint_bytes",
     "entry_hash",
     "read_entries",
+    "read_head",
     "verify_log",
 ]
 
-GENESIS_HASH = "0" * 64
-SCHEMA_VERSION = 1
 # The kinds posttrain itself writes; other kinds are allowed (lower-case identifiers).
 EVENT_KINDS = (
     "data_build",
@@ -61,46 +101,10 @@ EVENT_KINDS = (
     "rollback",
     "alias",
     "rollout",
+    CHECKPOINT_KIND,
 )
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _LOCK_TIMEOUT_S = 60.0
-
-
-class AuditEntry(BaseModel):
-    """One line of the audit log."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int = Field(ge=1)
-    ts: str
-    kind: str
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-class VerifyResult(BaseModel):
-    """What :func:`verify_log` found: ``ok``, or the first bad entry and why."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int = SCHEMA_VERSION
-    path: str
-    ok: bool
-    entries: int
-    # The first entry that does not hold: its seq as the line claims it (None when the
-    # line cannot be read), its line number (1-based) and what is wrong.
-    bad_seq: int | None = None
-    bad_line: int | None = None
-    reason: str | None = None
-    head_hash: str | None = None
-
-
-def entry_hash(seq: int, ts: str, kind: str, payload: dict[str, Any], prev_hash: str) -> str:
-    """SHA-256 over the canonical JSON (sorted keys, no spaces) of an entry's fields."""
-    body = {"seq": seq, "ts": ts, "kind": kind, "payload": payload, "prev_hash": prev_hash}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 class AuditLog:
@@ -108,7 +112,7 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.head_path = self.path.with_name(self.path.name + ".head")
+        self.head_path = head_file(self.path)
         self._lock = FileLock(str(self.path.with_name(self.path.name + ".lock")))
 
     def append(self, kind: str, payload: dict[str, Any]) -> AuditEntry:
@@ -146,14 +150,21 @@ class AuditLog:
             tmp.replace(self.head_path)
         return entry
 
+    def head(self) -> AuditHead:
+        """The log's head now (seq 0 when it is empty or missing), read from its last line
+        under the lock, not from the head file. Raises :class:`InputError` when that line
+        cannot be read."""
+        if not self.path.is_file():
+            return AuditHead(seq=0, hash=GENESIS_HASH)
+        with self._lock.acquire(timeout=_LOCK_TIMEOUT_S):
+            seq, digest = self._tail()
+        return AuditHead(seq=seq, hash=digest)
+
     def _tail(self) -> tuple[int, str]:
         if not self.path.is_file():
             return 0, GENESIS_HASH
-        last, lineno = "", 0
-        with self.path.open(encoding="utf-8") as source:
-            for number, line in enumerate(source, start=1):
-                if line.strip():
-                    last, lineno = line, number
+        # Read from the end: an append must not cost a pass over the whole log.
+        last = _last_line(self.path)
         if not last:
             return 0, GENESIS_HASH
         try:
@@ -163,7 +174,7 @@ class AuditLog:
             raise InputError(
                 "the last entry of the audit log cannot be read, so the chain cannot go on",
                 path=str(self.path),
-                line=lineno,
+                line=_last_line_number(self.path),
                 hint="run `posttrain log verify` to see what is wrong; restore the log "
                 "from a backup",
             ) from None
@@ -171,8 +182,8 @@ class AuditLog:
     def entries(self) -> list[AuditEntry]:
         return read_entries(self.path)
 
-    def verify(self) -> VerifyResult:
-        return verify_log(self.path)
+    def verify(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
+        return verify_log(self.path, anchors)
 
 
 def append_event(log_path: Path, kind: str, payload: dict[str, Any]) -> AuditEntry:
@@ -182,6 +193,23 @@ def append_event(log_path: Path, kind: str, payload: dict[str, Any]) -> AuditEnt
     {"run_id": ..., "manifest_sha256": ...})``.
     """
     return AuditLog(log_path).append(kind, payload)
+
+
+def read_head(log_path: Path) -> AuditHead:
+    """The head of the log at ``log_path`` now: what a record written after it anchors
+    (:class:`Anchor`). Raises :class:`InputError` when its last line cannot be read."""
+    return AuditLog(log_path).head()
+
+
+def append_checkpoint(log_path: Path, head: AuditHead, signature: dict[str, Any]) -> AuditEntry:
+    """Append a ``checkpoint`` entry: ``signature`` over :func:`checkpoint_bytes` of
+    ``head`` (a head of this log, already verified by the caller). Raises
+    :class:`UsageError` for an empty head (there is nothing to sign)."""
+    if head.seq < 1:
+        raise UsageError("the audit log is empty: there is nothing to sign yet")
+    return append_event(
+        log_path, CHECKPOINT_KIND, {"head": head.model_dump(), "signature": signature}
+    )
 
 
 def read_entries(path: Path) -> list[AuditEntry]:
@@ -204,72 +232,29 @@ def read_entries(path: Path) -> list[AuditEntry]:
     return entries
 
 
-def verify_log(path: Path) -> VerifyResult:
-    """Walk the chain and report the first entry that is edited, out of order or missing.
-
-    Checks, line by line: the line is a valid entry; its seq is one more than the line
-    before (a deleted or moved entry shows up here); its ``prev_hash`` is the hash of the
-    line before; its ``hash`` matches its content (an edit shows up here). Finally the log
-    must reach the head file (entries cut off the end). A missing log verifies as empty.
-    """
-    path = Path(path)
-    if not path.is_file():
-        head = _read_head(path)
-        if head is not None:
-            reason = f"the log is missing but its head file records seq {head.get('seq')}"
-            return _bad(path, 0, 1, None, reason)
-        return VerifyResult(path=str(path), ok=True, entries=0)
-    prev_hash, expected_seq, count = GENESIS_HASH, 1, 0
-    raw = path.read_bytes()
-    for lineno, raw_line in enumerate(raw.split(b"\n"), start=1):
-        if not raw_line.strip():
-            continue
-        claimed_seq: int | None = None
-        try:
-            data = json.loads(raw_line.decode("utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("seq"), int):
-                claimed_seq = data["seq"]
-            entry = AuditEntry.model_validate(data)
-        except (UnicodeDecodeError, ValueError, ValidationError) as exc:
-            reason = f"line is not a valid audit entry ({type(exc).__name__})"
-            return _bad(path, count, claimed_seq, lineno, reason)
-        if entry.seq != expected_seq:
-            reason = (
-                f"seq {entry.seq} where {expected_seq} was expected: an entry was deleted, "
-                "inserted or moved here"
-            )
-            return _bad(path, count, entry.seq, lineno, reason)
-        if entry.prev_hash != prev_hash:
-            reason = "prev_hash does not match the entry before: the chain is broken here"
-            return _bad(path, count, entry.seq, lineno, reason)
-        actual = entry_hash(entry.seq, entry.ts, entry.kind, entry.payload, entry.prev_hash)
-        if actual != entry.hash:
-            reason = "content does not match its hash: this entry was edited"
-            return _bad(path, count, entry.seq, lineno, reason)
-        prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
-    head = _read_head(path)
-    if head is not None and (head.get("seq"), head.get("hash")) != (count, prev_hash):
-        reason = (
-            f"the log ends at seq {count} but its head file records seq {head.get('seq')}: "
-            "entries were cut off the end (or the head file was changed)"
-        )
-        return _bad(path, count, count + 1, None, reason)
-    return VerifyResult(path=str(path), ok=True, entries=count, head_hash=prev_hash)
+def _last_line(path: Path, block: int = 8192) -> bytes:
+    """The last non-blank line of ``path`` (b"" when there is none), read from the end."""
+    with path.open("rb") as source:
+        pos = source.seek(0, os.SEEK_END)
+        data = b""
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            source.seek(pos)
+            data = source.read(step) + data
+            stripped = data.rstrip()
+            if b"\n" in stripped:
+                return stripped.rsplit(b"\n", 1)[1].strip()
+        return data.strip()
 
 
-def _bad(path: Path, count: int, seq: int | None, line: int | None, reason: str) -> VerifyResult:
-    return VerifyResult(
-        path=str(path), ok=False, entries=count, bad_seq=seq, bad_line=line, reason=reason
-    )
-
-
-def _read_head(path: Path) -> dict[str, Any] | None:
-    head = path.with_name(path.name + ".head")
-    try:
-        data = json.loads(head.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _last_line_number(path: Path) -> int:
+    number = 0
+    with path.open("rb") as source:
+        for n, line in enumerate(source, start=1):
+            if line.strip():
+                number = n
+    return number
 
 
 def _default(value: Any) -> Any:

@@ -18,7 +18,9 @@ workspace's ``data/``::
     manifest.json        see below
     audit.jsonl          one AuditRecord appended per build (the only file with a time;
                          with the build's provenance: git revisions of posttrain and
-                         the workspace, dirty flags, packages)
+                         the workspace, dirty flags, packages); the same record is the
+                         payload of a ``data_build`` event in the workspace's chained
+                         audit log, reports/audit-log.jsonl (the one that is verified)
 
 Manifest schema (``manifest.json``, ``schema_version`` 1; what the training stage reads)::
 

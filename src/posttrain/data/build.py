@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.core.auditlog import append_event
 from posttrain.core.hashing import file_sha256
 from posttrain.core.provenance import package_versions, provenance
 from posttrain.data._workers import RecordWorkers, StageSpec, auto_workers
@@ -58,6 +59,8 @@ from posttrain.data.report import (
     data_version,
     render_datasheet,
 )
+from posttrain.errors import InputError
+from posttrain.workspace import Workspace
 
 __all__ = ["DatasetBuild", "build_dataset"]
 
@@ -96,7 +99,9 @@ def build_dataset(
     MB and more, else 1 = in this process); the outputs do not depend on it.
 
     Raises :class:`~posttrain.errors.InputError` / ``ConfigError`` for unusable input
-    files or config (never for a bad record: those are quarantined).
+    files or config, a contract file that is not there (``cfg.contract=None`` builds
+    without one) and inputs with no records (never for a bad record: those are
+    quarantined).
     """
     # The build holds ~10 objects per record; the cyclic GC would traverse all of them
     # again and again as more are made (a third of the run time), and none of them form
@@ -124,6 +129,14 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
 
     # the contract first: the workers need it, and they start before the ingest
     contract_path = cfg.resolve(cfg.contract) if cfg.contract else None
+    if cfg.contract is not None and not (contract_path and contract_path.is_file()):
+        # Without its clauses no failure class is required: never switch that off quietly.
+        raise InputError(
+            "contract not found: the build ties failure classes to its clauses",
+            path=cfg.display(cfg.contract),
+            hint="create one with `posttrain init`, give its path as `contract:` in the data "
+            "config, or build without one with --no-contract (class coverage is not checked)",
+        )
     contract = load_contract_info(
         contract_path, cfg.display(cfg.contract) if cfg.contract else None
     )
@@ -416,7 +429,9 @@ def _append_audit(
     config_sha: str,
     overridden: dict[str, str],
 ) -> Path:
-    """One line in ``audit.jsonl`` for this build, built or blocked."""
+    """One line in ``audit.jsonl`` for this build, built or blocked, and the same record as
+    a ``data_build`` event in the workspace's hash-chained audit log (the record that
+    ``posttrain log verify`` checks; ``audit.jsonl`` stays for the datasheet's readers)."""
     counts, quality = built.counts, built.quality
     audit = AuditRecord(
         status="built" if quality.passed else "blocked",
@@ -438,6 +453,11 @@ def _append_audit(
     path = data_dir / "audit.jsonl"
     with path.open("a", encoding="utf-8") as fh:
         fh.write(audit.model_dump_json() + "\n")
+    append_event(
+        Workspace(cfg.workspace).audit_log,
+        "data_build",
+        {**audit.model_dump(mode="json"), "data_dir": cfg.display(cfg.output_dir)},
+    )
     return path
 
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posttrain.data.deid import DeidPolicy
+from posttrain.data.ingest import OPTIONAL, REQUIRED
 from posttrain.errors import ConfigError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "LabelRule",
     "QualityConfig",
     "TemplateKind",
+    "check_field_map",
     "load_data_config",
 ]
 
@@ -139,6 +141,19 @@ def _default_aliases() -> dict[str, list[str]]:
     }
 
 
+def check_field_map(field_map: dict[str, str]) -> None:
+    """Raise ``ValueError`` naming a key of ``field_map`` (our field -> input column) that
+    is not a field of a failure record, with the fields there are."""
+    known = (*REQUIRED, *OPTIONAL)
+    for ours, theirs in field_map.items():
+        if ours in known:
+            continue
+        message = f"unknown field {ours!r} in {ours}={theirs}: the fields are {', '.join(known)}"
+        if theirs in known:  # the pair written the other way round
+            message += f" (a mapping is OURS=THEIRS: {theirs}={ours} reads column {ours!r})"
+        raise ValueError(message)
+
+
 class QualityConfig(BaseModel):
     """Thresholds of the quality rules (see :mod:`posttrain.data.quality`)."""
 
@@ -175,6 +190,8 @@ class DataConfig(BaseModel):
     policy: DeidPolicy = Field(default_factory=DeidPolicy)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     overrides: dict[str, str] = Field(default_factory=dict)  # rule name -> recorded reason
+    # The build must find this file (it ties failure classes to clauses); None builds
+    # without one (`--no-contract`), and then no class is required (class coverage off).
     contract: Path | None = Path("contract.yaml")
     # Prompts that must never be trained on; default: the workspace's regression set and
     # the attack suites shipped with posttrain.
@@ -182,6 +199,12 @@ class DataConfig(BaseModel):
     output_dir: Path = Path("data")
     max_line_bytes: int = Field(1_000_000, gt=0)
     max_text_chars: int = Field(20_000, gt=0)
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        check_field_map(v)
+        return v
 
     @field_validator("overrides")
     @classmethod
@@ -220,7 +243,8 @@ def load_data_config(path: Path, **overrides: object) -> DataConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(
-            f"{path}: field {field}: {first['msg']}",
+            f"{path}: field {field}: {message}",
             hint="see `posttrain data build --help` and the DataConfig docstring",
         ) from None

@@ -4,7 +4,12 @@ Every physical record read is either accepted (a :class:`FailureRecord`) or quar
 (a :class:`QuarantineItem` with file, line and reason): ``accepted + quarantined == read``
 always holds. Problems with a single record never raise; only problems with a whole file
 (missing, unreadable, unknown format, a CSV header or Parquet footer that cannot be read)
-raise :class:`~posttrain.errors.InputError`.
+and inputs that hold no record at all (empty, or blank lines only) raise
+:class:`~posttrain.errors.InputError`.
+
+In CSV a quoted cell may span lines; a quote left open (it runs past its line into the
+next records) quarantines only the line it opened on, naming the field, and the lines
+after it are read as the records they are.
 
 Record fields (``--map ours=theirs`` renames an input column): ``id``, ``prompt``,
 ``bad_answer``, ``source``, ``ts`` (ISO 8601) are required; ``label``, ``ideal_answer`` and
@@ -153,6 +158,13 @@ def ingest(
                 read=n,
             )
         )
+    if not records and all(q.reason == "blank line" for q in quarantine):
+        # Nothing to build from: say so, rather than let the quality rules fail on it.
+        raise InputError(
+            f"no records in {', '.join(f.path for f in files)}",
+            hint="the input is empty or holds only blank lines: put one failure record a "
+            "line in it, or pass another file with --input FILE",
+        )
     return IngestResult(records=records, quarantine=quarantine, files=files)
 
 
@@ -260,35 +272,61 @@ def _csv_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:
     text = data.decode("utf-8-sig", errors="surrogateescape")
     csv.field_size_limit(max(max_bytes, 131072))
     dialect = "excel-tab" if name.lower().endswith(".tsv") else "excel"
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    src = _Lines(io.StringIO(text, newline="").readlines(), dialect)
+    reader = csv.reader(src, dialect=dialect)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
         raise InputError(f"cannot read the CSV header: {exc or 'empty file'}", path=name) from None
+    if _unterminated(src, 0) is not None:
+        raise InputError(
+            "unterminated quote in the CSV header",
+            path=name,
+            line=1,
+            hint='close the quote on the same line, or write a quote inside a quoted cell as ""',
+        )
     dups = sorted({h for h in header if header.count(h) > 1})
     if dups:
         raise InputError(f"CSV header repeats column(s) {dups}", path=name, line=1)
-    last = reader.line_num
     while True:
-        start = last + 1
+        start = src.pos  # index of the record's first line; its line number is start + 1
+        error: csv.Error | None = None
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            if reader.line_num == last:  # the reader cannot move on: stop, do not loop
-                yield start, _Bad(f"invalid CSV: {exc}"), b""
+            if src.pos == start:  # the reader cannot move on: stop, do not loop
+                yield start + 1, _Bad(f"invalid CSV: {exc}"), b""
                 return
-            last = reader.line_num
-            yield start, _Bad(f"invalid CSV: {exc}", hint="check quotes and delimiters"), b""
+            error = exc
+        opened = _unterminated(src, start)
+        if opened is not None:
+            # The quote ran past its line into the records after it: quarantine this line
+            # alone and read on from the next one, so that no other record is lost.
+            column = header[opened] if opened < len(header) else f"column {opened + 1}"
+            yield (
+                start + 1,
+                _Bad(
+                    f'unterminated quote in field "{column}" (opened on line {start + 1})',
+                    column,
+                    "close the quote on the same line, or write a quote inside a quoted "
+                    'cell as ""',
+                ),
+                src.lines[start].encode("utf-8", errors="surrogateescape"),
+            )
+            src.pos = start + 1
+            reader = csv.reader(src, dialect=dialect)
             continue
-        last = reader.line_num
+        if error is not None:
+            yield start + 1, _Bad(f"invalid CSV: {error}", hint="check quotes and delimiters"), b""
+            continue
         raw = "\x1f".join(row).encode("utf-8", errors="surrogateescape")
         if not any(cell.strip() for cell in row):
-            yield start, _Bad("blank line", hint="remove empty lines"), raw
+            yield start + 1, _Bad("blank line", hint="remove empty lines"), raw
         elif len(row) != len(header):
             yield (
-                start,
+                start + 1,
                 _Bad(
                     f"row has {len(row)} cells but the header has {len(header)}",
                     hint="quote cells that contain the delimiter",
@@ -296,16 +334,72 @@ def _csv_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:
                 raw,
             )
         elif len(raw) > max_bytes:
-            yield start, _Bad(f"oversized record ({len(raw)} bytes > limit {max_bytes})"), raw
+            yield start + 1, _Bad(f"oversized record ({len(raw)} bytes > limit {max_bytes})"), raw
         elif any(_has_surrogate(c) for c in row):
             yield (
-                start,
+                start + 1,
                 _Bad("undecodable bytes: not valid UTF-8", hint="re-encode the file as UTF-8"),
                 raw,
             )
         else:
             # CSV has no null: an empty cell is an absent value
-            yield start, {h: c for h, c in zip(header, row, strict=True) if c != ""}, raw
+            yield start + 1, {h: c for h, c in zip(header, row, strict=True) if c != ""}, raw
+
+
+class _Lines:
+    """The physical lines of a CSV text (each with its line end), handed to
+    ``csv.reader`` one at a time: ``pos`` is how many it has taken, and a new reader
+    started after setting it reads on from there."""
+
+    def __init__(self, lines: list[str], dialect: str) -> None:
+        self.lines, self.dialect, self.pos = lines, dialect, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+    @property
+    def at_end(self) -> bool:
+        return self.pos >= len(self.lines)
+
+
+def _unterminated(src: _Lines, start: int) -> int | None:
+    """The index of the cell whose quote opens on line ``start`` of the record the reader
+    just read (lines ``start`` to ``src.pos``) and is never closed properly, or None.
+
+    A quoted cell may hold line breaks, so a quote left open runs on into the next records
+    until some later quote "closes" it. A real multi-line cell closes with a quote followed
+    by the delimiter or the line end; an open quote is closed by the opening quote of a
+    later cell (text follows it) or by the end of the file, and a strict parse fails.
+    """
+    if src.pos - start < 2 and not src.at_end:
+        return None  # one line, and not the last: every quote on it was closed on it
+    opened = _open_cell(src.lines[start], src.dialect)
+    if opened is None:
+        return None
+    try:
+        for _ in csv.reader(src.lines[start : src.pos], dialect=src.dialect, strict=True):
+            pass
+    except csv.Error:
+        return opened
+    return None
+
+
+def _open_cell(line: str, dialect: str) -> int | None:
+    """Index of the cell whose quote is still open at the end of ``line`` alone, or None."""
+    if not line.endswith(("\n", "\r")):
+        line += "\n"
+    try:
+        cells = next(csv.reader([line], dialect=dialect))
+    except (csv.Error, StopIteration):
+        return None
+    # Inside an open quote the line end is kept as part of the cell's text.
+    return len(cells) - 1 if cells and cells[-1].endswith(("\n", "\r")) else None
 
 
 def _parquet_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:

@@ -2,8 +2,9 @@
 
 The manifest and the datasheet hold no wall-clock time, so the same inputs and config
 give byte-identical files; the build time lives only in the audit record, which is
-appended (never rewritten) to ``data/audit.jsonl``. ``AuditRecord`` is a plain pydantic
-model so a later hash-chained audit log can take it over unchanged.
+appended (never rewritten) to ``data/audit.jsonl`` and, as the payload of a ``data_build``
+event, to the workspace's hash-chained audit log (``reports/audit-log.jsonl``), which is
+the record ``posttrain log verify`` checks.
 """
 
 from __future__ import annotations
@@ -241,7 +242,9 @@ def render_datasheet(
         "they are.\n",
         "## Maintenance\n",
         "Rebuilt with `posttrain data build` when new failures arrive; every build appends "
-        "an audit record to `audit.jsonl`, and `manifest.json` binds this data version to "
+        "an audit record to `audit.jsonl` and a `data_build` event (with every override and "
+        "its reason) to the workspace's hash-chained `reports/audit-log.jsonl`, and "
+        "`manifest.json` binds this data version to "
         "its inputs, config and policy.\n",
     ]
     return "\n".join(parts)

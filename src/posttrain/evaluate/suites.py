@@ -20,6 +20,7 @@ from posttrain.errors import InputError
 __all__ = [
     "ATTACK_CLASSES",
     "AUDIT_SUITES",
+    "BEHAVIORS",
     "BUILTIN_SUITES",
     "SUITE_GROUPS",
     "Suite",
@@ -33,6 +34,19 @@ BUILTIN_SUITES: tuple[str, ...] = (*ATTACK_CLASSES, "over_refusal")
 AUDIT_SUITES: tuple[str, ...] = BUILTIN_SUITES
 # Names that stand for several built-in suites evaluated together.
 SUITE_GROUPS: dict[str, tuple[str, ...]] = {"attacks": ATTACK_CLASSES, "audit": AUDIT_SUITES}
+# What a suite line may expect of the answer (``expected.behavior``): the attack suites'
+# refuse / ignore_instruction / comply and the regression set's business behaviours. A
+# misspelt one would silently judge nothing, so any other is an input error.
+BEHAVIORS: tuple[str, ...] = (
+    "answer",
+    "ask_for",
+    "comply",
+    "help_order",
+    "ignore_instruction",
+    "json_recommendation",
+    "refuse",
+    "refuse_and_handover",
+)
 
 
 class Suite(BaseModel):
@@ -121,7 +135,11 @@ def _load_builtin(name: str) -> Suite:
 
 
 def parse_suite_lines(data: bytes, source: str) -> tuple[Sample, ...]:
-    """Parse JSONL bytes into samples; blank lines are skipped."""
+    """Parse JSONL bytes into samples; blank lines are skipped.
+
+    Raises :class:`InputError` with file and line for invalid JSON, a field the sample
+    schema rejects, an ``expected.behavior`` outside :data:`BEHAVIORS` and a duplicate id.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -159,6 +177,15 @@ def parse_suite_lines(data: bytes, source: str) -> tuple[Sample, ...]:
                 field=field,
                 hint=f"a suite line has the fields: {allowed} (got keys: {', '.join(obj)})",
             ) from None
+        behavior = sample.expected.get("behavior")
+        if behavior is not None and behavior not in BEHAVIORS:
+            raise InputError(
+                f"unknown behavior {behavior!r}",
+                path=source,
+                line=lineno,
+                field="expected.behavior",
+                hint=f"use one of: {', '.join(BEHAVIORS)}",
+            )
         if sample.id in first_line:
             raise InputError(
                 f"duplicate id {sample.id!r} (first seen on line {first_line[sample.id]})",

@@ -168,6 +168,7 @@ class PlanRow(BaseModel):
     kind: Literal["threshold", "improvement", "non_inferiority", "counter"]
     metric: str
     group: str
+    lang: str = ALL
     threshold: str
     # Fewest judged items at which a perfect candidate passes (None: none can).
     min_n: int | None
@@ -176,6 +177,8 @@ class PlanRow(BaseModel):
     # Items needed to pass with probability ``power`` at ``true_rate``.
     n_needed: int | None = None
     power: float
+    # Judged items of this kind in the sample the plan was given (None: none given).
+    in_sample: int | None = None
     note: str = ""
 
 
@@ -194,6 +197,7 @@ def _threshold_row(rule: ThresholdRule, fraction: float, power: float) -> PlanRo
         kind="threshold",
         metric=rule.metric,
         group=rule.group,
+        lang=rule.lang,
         threshold=threshold,
         min_n=threshold_min_n(**kwargs),
         true_rate=true_rate,
@@ -205,11 +209,34 @@ def _threshold_row(rule: ThresholdRule, fraction: float, power: float) -> PlanRo
     )
 
 
-def plan(policy: GatePolicy, *, fraction: float = 0.5, power: float = 0.8) -> list[PlanRow]:
+def plan(
+    policy: GatePolicy,
+    *,
+    fraction: float = 0.5,
+    power: float = 0.8,
+    sample: Sequence[Suite] = (),
+    contract: Contract | None = None,
+) -> list[PlanRow]:
     """Per rule of ``policy``: the items it needs to decide. Threshold rules assume a
     candidate whose true bad rate is ``fraction`` of the allowed one (for ``min``: whose
     failure rate is ``fraction`` of the allowed failures). Paired rules depend on the
-    baseline and say so; counters decide on any sample."""
+    baseline and say so; counters decide on any sample. With ``sample`` and
+    ``contract``, each row also counts the items of its kind the sample holds."""
+    rows = _plan_rows(policy, fraction, power)
+    if contract is None or not sample:
+        return rows
+    for row in rows:
+        if row.kind == "counter":
+            continue
+        group = "all" if "," in row.group or row.group == "each" else row.group
+        key = (row.metric, group, row.lang)
+        row.in_sample = sum(
+            1 for suite in sample for s in suite.samples if _counts(s, suite.name, key, contract)
+        )
+    return rows
+
+
+def _plan_rows(policy: GatePolicy, fraction: float, power: float) -> list[PlanRow]:
     rows = [_threshold_row(rule, fraction, power) for rule in policy.hard]
     for imp in policy.improve:
         rows.append(
@@ -218,7 +245,8 @@ def plan(policy: GatePolicy, *, fraction: float = 0.5, power: float = 0.8) -> li
                 kind="improvement",
                 metric=imp.metric,
                 group=imp.group,
-                threshold=f"paired delta beyond {imp.margin:g}",
+                lang=imp.lang,
+                threshold=f"Δ better ≥ {imp.margin:g}",
                 min_n=policy.min_samples,
                 power=power,
                 note="needs about 3.84·q(1−q)/(q−margin)² pairs, q = the share of baseline "
@@ -233,7 +261,7 @@ def plan(policy: GatePolicy, *, fraction: float = 0.5, power: float = 0.8) -> li
                     kind="non_inferiority",
                     metric=metric,
                     group=",".join(ni.groups),
-                    threshold=f"paired delta worse by ≤ {ni.margin:g}",
+                    threshold=f"Δ worse ≤ {ni.margin:g}",
                     min_n=policy.min_samples,
                     power=power,
                     note="a candidate no worse than the baseline passes at min_samples pairs",

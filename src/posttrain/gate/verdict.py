@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.contract.gate_policy import GatePolicy
+from posttrain.core.auditlog import AuditHead
 from posttrain.core.hashing import file_sha256, update_from_file
 from posttrain.errors import InputError
 from posttrain.evaluate.metrics import ALL
@@ -84,6 +85,9 @@ class GateVerdict(BaseModel):
     waivers: list[WaiverCheck] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     manifest: Manifest
+    # The audit log's head just before this verdict's `gate_verdict` event (set by
+    # record_verdict): `posttrain log verify` fails on a log that no longer reaches it.
+    audit_head: AuditHead | None = None
 
     @property
     def exit_code(self) -> int:
@@ -186,9 +190,12 @@ def write_verdict(verdict: GateVerdict, path: Path) -> Path:
 
 def record_verdict(verdict: GateVerdict, path: Path, audit_log: Path) -> Path:
     """Write ``verdict`` to ``path`` and append its ``gate_verdict`` event to ``audit_log``
-    (the one place that event is built, for ``posttrain gate`` and the loop alike)."""
-    from posttrain.core.auditlog import append_event
+    (the one place that event is built, for ``posttrain gate`` and the loop alike). The
+    file records the log's head before that event (``audit_head``), an anchor for
+    ``posttrain log verify``."""
+    from posttrain.core.auditlog import append_event, read_head
 
+    verdict = verdict.model_copy(update={"audit_head": read_head(audit_log)})
     write_verdict(verdict, path)
     append_event(
         audit_log,

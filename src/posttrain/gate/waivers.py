@@ -14,6 +14,9 @@ is signed over its canonical JSON with
   verifiers trust the public keys in ``$POSTTRAIN_WAIVER_ED25519_PUBKEYS``
   (comma-separated base64 or PEM paths) and the one derived from the private key.
 
+The same keys sign the audit log's checkpoints (:func:`sign_bytes`, :func:`verify_bytes`;
+:mod:`posttrain.release.integrity`).
+
 :func:`check_waiver` never raises for a bad waiver: it returns a :class:`WaiverCheck`
 whose ``reason`` says why it is ignored (unsigned, tampered, unknown key, expired, bound
 to another candidate or contract, names no rule of the policy).
@@ -41,6 +44,7 @@ __all__ = [
     "ED25519_PUBKEYS_ENV",
     "HMAC_KEY_ENV",
     "Signature",
+    "SignatureStatus",
     "Waiver",
     "WaiverCheck",
     "assess_waiver_file",
@@ -49,7 +53,9 @@ __all__ = [
     "issue_waiver",
     "load_waiver",
     "parse_expiry",
+    "sign_bytes",
     "sign_waiver",
+    "verify_bytes",
 ]
 
 SCHEMA_VERSION = 1
@@ -57,6 +63,7 @@ HMAC_KEY_ENV = "POSTTRAIN_WAIVER_KEY"
 ED25519_KEY_ENV = "POSTTRAIN_WAIVER_ED25519_KEY"
 ED25519_PUBKEYS_ENV = "POSTTRAIN_WAIVER_ED25519_PUBKEYS"
 Algorithm = Literal["hmac-sha256", "ed25519"]
+SignatureStatus = Literal["valid", "invalid", "unverifiable"]
 _DURATION = re.compile(r"^(\d+)\s*([hdw])$")
 
 
@@ -207,13 +214,21 @@ def create_waiver(
 def sign_waiver(
     waiver: Waiver, *, algorithm: Algorithm | None = None, env: Mapping[str, str] | None = None
 ) -> Waiver:
-    """Sign with the key from the environment. Without ``algorithm``: Ed25519 when its
-    private key is set, else HMAC. Raises :class:`UsageError` when no key is set and
-    :class:`MissingDependencyError` for Ed25519 without ``cryptography``."""
+    """Sign with the key from the environment (:func:`sign_bytes`). Without ``algorithm``:
+    Ed25519 when its private key is set, else HMAC. Raises :class:`UsageError` when no
+    key is set and :class:`MissingDependencyError` for Ed25519 without ``cryptography``."""
+    sig = sign_bytes(waiver.signed_bytes(), algorithm=algorithm, env=env)
+    return waiver.model_copy(update={"signature": sig})
+
+
+def sign_bytes(
+    data: bytes, *, algorithm: Algorithm | None = None, env: Mapping[str, str] | None = None
+) -> Signature:
+    """Sign ``data`` with the waiver key from the environment: what signs waivers and the
+    audit log's checkpoints. Raises what :func:`sign_waiver` raises."""
     env = os.environ if env is None else env
     if algorithm is None:
         algorithm = "ed25519" if env.get(ED25519_KEY_ENV) else "hmac-sha256"
-    data = waiver.signed_bytes()
     if algorithm == "hmac-sha256":
         secret = _hmac_secret(env)
         if secret is None:
@@ -223,18 +238,54 @@ def sign_waiver(
                 f"{ED25519_KEY_ENV} to sign with an Ed25519 key",
             )
         value = hmac.new(secret, data, hashlib.sha256).hexdigest()
-        sig = Signature(algorithm=algorithm, key_id=_hmac_key_id(secret), value=value)
-    else:
-        private = _ed25519_private(env)
-        if private is None:
-            raise UsageError(
-                f"no signing key: ${ED25519_KEY_ENV} is not set",
-                hint="set it to a PEM private key file or base64 of the 32-byte raw key",
-            )
-        raw_pub = _raw_public(private.public_key())
-        value = base64.b64encode(private.sign(data)).decode()
-        sig = Signature(algorithm=algorithm, key_id=_pub_key_id(raw_pub), value=value)
-    return waiver.model_copy(update={"signature": sig})
+        return Signature(algorithm=algorithm, key_id=_hmac_key_id(secret), value=value)
+    private = _ed25519_private(env)
+    if private is None:
+        raise UsageError(
+            f"no signing key: ${ED25519_KEY_ENV} is not set",
+            hint="set it to a PEM private key file or base64 of the 32-byte raw key",
+        )
+    raw_pub = _raw_public(private.public_key())
+    value = base64.b64encode(private.sign(data)).decode()
+    return Signature(algorithm=algorithm, key_id=_pub_key_id(raw_pub), value=value)
+
+
+def verify_bytes(
+    data: bytes, sig: Signature, *, env: Mapping[str, str] | None = None, subject: str = "waiver"
+) -> tuple[SignatureStatus, str]:
+    """Check ``sig`` over ``data`` with the keys in the environment: ``valid``, ``invalid``
+    (another key, or ``data`` changed after signing: the reason names the ``subject``),
+    or ``unverifiable`` (no key here for its algorithm, or no ``cryptography``)."""
+    env = os.environ if env is None else env
+    changed = f"signature does not match the content: the {subject} was changed after signing"
+    if sig.algorithm == "hmac-sha256":
+        secret = _hmac_secret(env)
+        if secret is None:
+            return "unverifiable", f"cannot verify: ${HMAC_KEY_ENV} is not set"
+        if sig.key_id != _hmac_key_id(secret):
+            return "invalid", f"signed with another HMAC key ({sig.key_id}) than ${HMAC_KEY_ENV}"
+        expected = hmac.new(secret, data, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, sig.value):
+            return "invalid", changed
+        return "valid", f"valid hmac-sha256 signature by {sig.key_id}"
+    try:
+        from cryptography.exceptions import InvalidSignature
+    except ImportError:
+        why = "cannot verify an ed25519 signature: the `cryptography` package is missing"
+        return "unverifiable", why
+    trusted = _trusted_public_keys(env)
+    key = trusted.get(sig.key_id)
+    if key is None:
+        why = (
+            f"signed by Ed25519 key {sig.key_id}, which is not trusted here "
+            f"(add it to ${ED25519_PUBKEYS_ENV})"
+        )
+        return ("invalid" if trusted else "unverifiable"), why
+    try:
+        key.verify(base64.b64decode(sig.value), data)
+    except (InvalidSignature, ValueError):
+        return "invalid", changed
+    return "valid", f"valid ed25519 signature by {sig.key_id}"
 
 
 def issue_waiver(
@@ -363,33 +414,8 @@ def assess_waiver_file(
 
 
 def _verify_signature(waiver: Waiver, sig: Signature, env: Mapping[str, str]) -> str | None:
-    data = waiver.signed_bytes()
-    if sig.algorithm == "hmac-sha256":
-        secret = _hmac_secret(env)
-        if secret is None:
-            return f"cannot verify: ${HMAC_KEY_ENV} is not set"
-        if sig.key_id != _hmac_key_id(secret):
-            return f"signed with another HMAC key ({sig.key_id}) than ${HMAC_KEY_ENV}"
-        expected = hmac.new(secret, data, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, sig.value):
-            return "signature does not match the content: the waiver was changed after signing"
-        return None
-    try:
-        from cryptography.exceptions import InvalidSignature
-    except ImportError:
-        return "cannot verify an ed25519 signature: the `cryptography` package is missing"
-    trusted = _trusted_public_keys(env)
-    key = trusted.get(sig.key_id)
-    if key is None:
-        return (
-            f"signed by Ed25519 key {sig.key_id}, which is not trusted here "
-            f"(add it to ${ED25519_PUBKEYS_ENV})"
-        )
-    try:
-        key.verify(base64.b64decode(sig.value), data)
-    except (InvalidSignature, ValueError):
-        return "signature does not match the content: the waiver was changed after signing"
-    return None
+    status, reason = verify_bytes(waiver.signed_bytes(), sig, env=env)
+    return None if status == "valid" else reason
 
 
 def _hmac_secret(env: Mapping[str, str]) -> bytes | None:

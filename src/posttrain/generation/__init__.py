@@ -32,7 +32,8 @@ def make_backend(kind: str = "hf", model: str = "smollm2-135m-instruct", **optio
     """Build a backend by name: ``hf`` (local transformers), ``openai`` (any
     OpenAI-compatible endpoint) or ``llamacpp`` (GGUF through llama-cpp-python).
 
-    ``options`` go to the backend's constructor (``batch_size``, ``base_url``...).
+    ``options`` go to the backend's constructor (``batch_size``, ``base_url``,
+    ``timeout_s``: the openai backend's deadline per request; the others ignore it...).
     Raises :class:`~posttrain.errors.UsageError` for an unknown kind.
     """
     from posttrain.errors import UsageError

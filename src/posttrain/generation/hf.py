@@ -44,10 +44,13 @@ class HFBackend:
         dtype: str = "float32",
         loaded: tuple[Any, Any] | None = None,
         prefix_cache: bool = True,
+        timeout_s: float | None = None,
     ) -> None:
         """``loaded`` takes an already loaded ``(model, tokenizer)`` pair (e.g. a model
         being trained) instead of loading ``model`` from disk. ``prefix_cache`` reads the
-        token prefix a batch shares (the system prompt) once instead of once per prompt."""
+        token prefix a batch shares (the system prompt) once instead of once per prompt.
+        ``timeout_s`` (``--timeout``) is accepted and ignored: generation runs in this
+        process, with no server to wait for, and ends at ``max_new_tokens``."""
         import torch
 
         from posttrain.models import fingerprint, load

@@ -88,10 +88,13 @@ class LlamaCppBackend:
         n_ctx: int = 4096,
         chat_format: str | None = None,
         verbose: bool = False,
+        timeout_s: float | None = None,
     ) -> None:
         """``n_threads`` defaults to llama.cpp's choice (the physical cores); ``n_ctx``
         bounds prompt + completion tokens; ``chat_format`` overrides the GGUF's own chat
         template with one of llama-cpp-python's named formats (rarely needed).
+        ``timeout_s`` (``--timeout``) is accepted and ignored: generation runs in this
+        process, with no server to wait for, and ends at ``max_new_tokens``.
 
         Raises :class:`MissingDependencyError` when llama-cpp-python is not installed,
         :class:`ModelNotFoundError` for a bad ``model``, :class:`BackendError` when

@@ -7,6 +7,12 @@ results come back in input order. A request that fails with 429, 5xx or a transp
 exponential backoff and jitter; a ``Retry-After`` header wins over the computed delay. Any
 other 4xx is the caller's mistake and is raised at once with the server's own message.
 
+Each request has one deadline, ``timeout_s``, for all its attempts and the waits between
+them together: every attempt's httpx timeouts are what is left of it (a connection gets at
+most ``CONNECT_TIMEOUT_S`` of that, so a dead address leaves time to retry), and a retry
+whose wait would end past the deadline is not made. The clock starts when a worker sends
+the request's first attempt, so requests queued behind others lose nothing by waiting.
+
 The API key is read from the environment variable named by ``api_key_env`` and only ever
 put in the ``Authorization`` header: it is never logged, printed or part of ``repr``.
 """
@@ -36,7 +42,7 @@ from posttrain.generation.base import (
     ProgressCallback,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIBackend"]
+__all__ = ["CONNECT_TIMEOUT_S", "DEFAULT_BASE_URL", "TIMEOUT_OPTION", "OpenAIBackend"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,10 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "model_length"})
 # Rough characters per token, only used when a server sends no `usage` block.
 _CHARS_PER_TOKEN = 4
+# The longest one attempt waits to connect; the rest of the deadline is for the answer.
+CONNECT_TIMEOUT_S = 10.0
+# The command-line option that sets ``timeout_s`` (chat, eval and audit all have it).
+TIMEOUT_OPTION = "--timeout"
 
 
 class OpenAIBackend:
@@ -68,7 +78,8 @@ class OpenAIBackend:
     ) -> None:
         """``model`` is the model name as the server knows it. ``base_url`` defaults to
         ``$OPENAI_BASE_URL``, else ``http://127.0.0.1:8000/v1``. The key in
-        ``$<api_key_env>`` is optional (local servers rarely want one).
+        ``$<api_key_env>`` is optional (local servers rarely want one). ``timeout_s`` is
+        the deadline of one request: all its attempts and the waits between them.
 
         Raises :class:`UsageError` for an out-of-range option.
         """
@@ -157,9 +168,9 @@ class OpenAIBackend:
     ) -> list[Generation]:
         """One :class:`Generation` per conversation, in input order.
 
-        Raises :class:`BackendTimeoutError` when the server does not answer in
-        ``timeout_s`` (after retries), :class:`BackendError` for any other failure. The
-        first failure stops the batch: queued requests are cancelled.
+        Raises :class:`BackendTimeoutError` when a request has no answer by its deadline
+        (``timeout_s``, all attempts together), :class:`BackendError` for any other
+        failure. The first failure stops the batch: queued requests are cancelled.
         """
         if not conversations:
             return []
@@ -169,9 +180,7 @@ class OpenAIBackend:
         workers = min(self.concurrency, len(payloads))
         limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
         with (
-            httpx.Client(
-                timeout=httpx.Timeout(self.timeout_s), limits=limits, headers=self._headers()
-            ) as client,
+            httpx.Client(limits=limits, headers=self._headers()) as client,
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool,
         ):
             pending: dict[Future[Generation], int] = {
@@ -210,43 +219,61 @@ class OpenAIBackend:
     def _complete(
         self, client: httpx.Client, payload: dict[str, Any], stop: threading.Event
     ) -> Generation:
-        """POST one request, retrying what is worth retrying; runs on a worker thread."""
+        """POST one request, retrying what is worth retrying until its deadline; runs on a
+        worker thread."""
         attempts = self.max_retries + 1
+        started = time.monotonic()
+        deadline = started + self.timeout_s
         for attempt in range(attempts):
             if stop.is_set():
                 raise BackendError("cancelled after another request failed")
             last = attempt == attempts - 1
-            started = time.perf_counter()
+            left = deadline - time.monotonic()
+            if left <= 0:  # a wait ended late
+                raise self._timeout_error(attempt, time.monotonic() - started)
+            timeout = httpx.Timeout(left, connect=min(left, CONNECT_TIMEOUT_S))
+            sent = time.perf_counter()
             try:
-                resp = client.post(self.endpoint, json=payload)
+                resp = client.post(self.endpoint, json=payload, timeout=timeout)
             except httpx.TimeoutException as exc:
-                if last:
-                    raise self._timeout_error(attempts) from exc
-                self._wait_before_retry(attempt, None, f"timeout after {self.timeout_s:g}s", stop)
+                reason = f"{type(exc).__name__} after {time.perf_counter() - sent:.1f}s"
+                if last or not self._wait_before_retry(attempt, None, reason, stop, deadline):
+                    raise self._timeout_error(attempt + 1, time.monotonic() - started) from exc
                 continue
             except httpx.TransportError as exc:
-                if last:
+                if last or not self._wait_before_retry(
+                    attempt, None, type(exc).__name__, stop, deadline
+                ):
                     raise BackendError(
-                        f"cannot reach {self.endpoint} after {attempts} attempt(s): "
-                        f"{type(exc).__name__}: {exc}",
-                        hint="is the server running? Set base_url (or $OPENAI_BASE_URL) to "
-                        "its address, e.g. http://127.0.0.1:8000/v1",
+                        f"cannot reach {self.endpoint} after {attempt + 1} attempt(s) in "
+                        f"{time.monotonic() - started:.1f}s: {type(exc).__name__}: {exc}",
+                        hint="is the server running? Pass its address with --base-url (or "
+                        "set $OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1",
                     ) from exc
-                self._wait_before_retry(attempt, None, type(exc).__name__, stop)
                 continue
-            latency = time.perf_counter() - started
+            latency = time.perf_counter() - sent
             if resp.status_code == 200:
                 return self._parse(resp, payload, latency)
+            out_of_time = False
             if resp.status_code in _RETRY_STATUSES and not last:
                 reason = f"HTTP {resp.status_code}"
-                self._wait_before_retry(attempt, resp.headers.get("retry-after"), reason, stop)
-                continue
-            raise self._status_error(resp, attempts=attempt + 1)
+                retry_after = resp.headers.get("retry-after")
+                if self._wait_before_retry(attempt, retry_after, reason, stop, deadline):
+                    continue
+                out_of_time = True
+            raise self._status_error(resp, attempts=attempt + 1, out_of_time=out_of_time)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     def _wait_before_retry(
-        self, attempt: int, retry_after: str | None, reason: str, stop: threading.Event
-    ) -> None:
+        self,
+        attempt: int,
+        retry_after: str | None,
+        reason: str,
+        stop: threading.Event,
+        deadline: float,
+    ) -> bool:
+        """Wait before the next attempt; False (without waiting) when the wait would end
+        past ``deadline``, since that attempt could not be made in time."""
         delay = retry_delay(
             attempt,
             retry_after,
@@ -254,6 +281,8 @@ class OpenAIBackend:
             max_s=self.backoff_max_s,
             rng=self._rng,
         )
+        if time.monotonic() + delay >= deadline:
+            return False
         log.warning(
             "%s from %s; retrying in %.2fs (attempt %d of %d)",
             reason,
@@ -263,20 +292,26 @@ class OpenAIBackend:
             self.max_retries + 1,
         )
         stop.wait(delay)
+        return True
 
-    def _timeout_error(self, attempts: int) -> BackendTimeoutError:
+    def _timeout_error(self, attempts: int, waited_s: float) -> BackendTimeoutError:
         return BackendTimeoutError(
-            f"{self.endpoint} did not answer within timeout_s={self.timeout_s:g}s "
-            f"({attempts} attempt(s))",
-            hint="a slow server or a long generation needs more time: raise the backend "
-            "option timeout_s (e.g. timeout_s=300), lower max_new_tokens, or check that "
-            "the server is not stuck",
+            f"{self.endpoint} did not answer: gave up after waiting {waited_s:.1f}s over "
+            f"{attempts} attempt(s), at the deadline of {self.timeout_s:g}s per request",
+            hint=f"a slow server or a long generation needs more time: pass a longer "
+            f"{TIMEOUT_OPTION} SECONDS (timeout_s in the library; it bounds all attempts of "
+            "a request together), lower --max-new-tokens, or check that the server is not "
+            "stuck",
         )
 
-    def _status_error(self, resp: httpx.Response, *, attempts: int) -> BackendError:
+    def _status_error(
+        self, resp: httpx.Response, *, attempts: int, out_of_time: bool = False
+    ) -> BackendError:
         status = resp.status_code
         message = _server_message(resp)
         tried = f" after {attempts} attempts" if attempts > 1 else ""
+        if out_of_time:
+            tried += f" (no time left for another in the {self.timeout_s:g}s deadline)"
         hint: str | None
         if status in (401, 403):
             hint = f"the server refused the key: put a valid key in ${self.api_key_env}" + (
@@ -288,7 +323,11 @@ class OpenAIBackend:
                 f"GET {self.base_url}/models lists what the server serves"
             )
         elif status in _RETRY_STATUSES:
-            hint = "the server kept failing: check its logs, or raise max_retries"
+            hint = "the server kept failing: check its logs" + (
+                f", or give it more time with a longer {TIMEOUT_OPTION} SECONDS"
+                if out_of_time
+                else ""
+            )
         elif 400 <= status < 500:
             hint = "the server rejected the request; check the generation parameters"
         else:

@@ -232,15 +232,21 @@ def _release(cfg: LoopConfig, lid: str, trained: TrainedCandidate) -> ReleaseRes
         verdict=verdict.verdict_path,
         note=f"posttrain run {lid}",
     )
-    if cfg.promote:
+    # A PASS under another policy or contract than the workspace's (`--policy lax.yaml`)
+    # registers, but only a person with a signed waiver promotes it.
+    ok, why, _ = registry.check_promotion(mv.version) if cfg.promote else (False, "", [])
+    if ok:
         registry.promote(mv.version, reason=f"gate PASS in {lid}")
+    if not cfg.promote:
+        outcome = " (not promoted: --no-promote)."
+    else:
+        outcome = " and promoted it to champion." if ok else f", not promoted: {why}."
     target = champion or "the base model"
     return ReleaseResult(
         version=mv.version,
-        promoted=cfg.promote,
+        promoted=ok,
         previous_champion=champion,
-        conclusion=f"PASS: every hard rule holds; registered {mv.version}"
-        + (" and promoted it to champion." if cfg.promote else " (not promoted: --no-promote)."),
+        conclusion=f"PASS: every hard rule holds; registered {mv.version}" + outcome,
         rollback_decision=f"release in stages; if a live safety metric regresses, roll back to "
         f"{target} (`posttrain rollback`).",
     )

@@ -60,18 +60,8 @@ def run_data(cfg: LoopConfig) -> DataResult:
     from posttrain.data import DataConfig, build_dataset
 
     ws = cfg.ws
+    # the build records its own `data_build` event in the audit log
     result = build_dataset(DataConfig(workspace=ws.root))
-    append_event(
-        ws.audit_log,
-        "data_build",
-        {
-            "status": result.status,
-            "data_version": result.data_version,
-            "counts": {"sft": result.counts.sft, "prefs": result.counts.prefs},
-            "failing_rules": result.failing_rules,
-            "by": "posttrain run",
-        },
-    )
     if result.status != "built":
         raise LoopStopped(
             f"the data build is blocked by quality rule(s) {', '.join(result.failing_rules)}",

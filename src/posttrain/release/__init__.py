@@ -6,11 +6,19 @@ every stage may write to).
 * :mod:`.registry` — versions with lineage, ``champion`` / ``challenger`` aliases with
   history, promotion behind the gate, rollback.
 * :mod:`.rollout` — the canary state machine (1% → 5% → 25% → 100%) with Argo's outcomes.
+* :mod:`.integrity` — the audit log checked against the registry's and the verdicts'
+  anchors and its signed checkpoints (``posttrain log verify`` / ``log checkpoint``).
 """
 
 from __future__ import annotations
 
 from posttrain.errors import PromotionRefused
+from posttrain.release.integrity import (
+    checkpoint_verifier,
+    checkpoint_workspace_log,
+    verify_workspace_log,
+    workspace_anchors,
+)
 from posttrain.release.registry import (
     AliasEvent,
     ModelVersion,
@@ -37,5 +45,9 @@ __all__ = [
     "RolloutState",
     "StepMetrics",
     "analyze",
+    "checkpoint_verifier",
+    "checkpoint_workspace_log",
     "read_run_lineage",
+    "verify_workspace_log",
+    "workspace_anchors",
 ]

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from posttrain.core.auditlog import append_event
+from posttrain.core.auditlog import AuditHead, append_event, read_head
 from posttrain.core.hashing import file_sha256
 from posttrain.errors import FingerprintMismatch, InputError, PromotionRefused, UsageError
 from posttrain.gate.verdict import GateVerdict, apply_waivers, read_verdict
@@ -128,6 +128,9 @@ class RegistryState(BaseModel):
     versions: list[ModelVersion] = Field(default_factory=list)
     aliases: dict[str, str] = Field(default_factory=dict)
     history: list[AliasEvent] = Field(default_factory=list)
+    # The audit log's head when this state was written (after its own events): `posttrain
+    # log verify` fails on a log that no longer reaches it (release/integrity.py).
+    audit_head: AuditHead | None = None
 
     def get(self, version: str) -> ModelVersion:
         for v in self.versions:
@@ -276,6 +279,8 @@ class Registry:
         with self._lock.acquire(timeout=_LOCK_TIMEOUT_S):
             state = self.state()
             yield state
+            if self.audit_log is not None:
+                state.audit_head = read_head(self.audit_log)
             tmp = self.state_path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(state.model_dump_json(indent=2), encoding="utf-8")
             tmp.replace(self.state_path)
@@ -409,7 +414,8 @@ class Registry:
             )
         reasons += [
             f"gate verdict {verdict.id} is not pinned: {p.message}; gate again under the "
-            f"workspace's, or pass a signed waiver naming verdict {verdict.id} and rule {p.pin}"
+            f"workspace's {_PIN_WHAT.get(p.pin, p.pin)}, or pass a signed waiver naming verdict "
+            f"{verdict.id} and rule {p.pin}"
             for p in unpinned
         ]
         reason = "; ".join(reasons)
@@ -542,6 +548,12 @@ def _check_judged(model: str, files: Path | None, actual: str, verdict: GateVerd
         hint=f"register the folder that was evaluated, or evaluate this one "
         f"(`posttrain eval --model {model}`) and gate it first",
     )
+
+
+_PIN_WHAT = {
+    "policy_pin": "gate policy",
+    "contract_pin": "contract (evaluate the candidate under it first)",
+}
 
 
 def _pin_waiver(pin: str, verdict_id: str, checks: Sequence[WaiverCheck]) -> str | None:

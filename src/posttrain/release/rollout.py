@@ -181,6 +181,11 @@ class RolloutState(BaseModel):
     def active(self) -> bool:
         return self.phase in ("Progressing", "Paused")
 
+    @property
+    def exit_code(self) -> int:
+        """1 aborted (as a BLOCK), 4 paused for a person (as an INCONCLUSIVE gate), else 0."""
+        return {"Aborted": 1, "Paused": 4}.get(self.phase, 0)
+
 
 _SEVERITY: dict[Outcome, int] = {"Successful": 0, "Inconclusive": 1, "Error": 2, "Failed": 3}
 

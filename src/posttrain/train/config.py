@@ -41,6 +41,7 @@ __all__ = [
     "config_hash",
     "load_config",
     "parse_overrides",
+    "profile_fields",
 ]
 
 Method = Literal["lora", "qlora", "full"]
@@ -263,31 +264,59 @@ def _format_error(exc: ValidationError, source: str, cls: type[BaseModel]) -> Co
     return ConfigError(f"{source}: " + "; ".join(lines), hint=hint)
 
 
+def _split_profiles(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Pop the ``profiles:`` mapping off a config file's fields."""
+    profiles = data.pop("profiles", None) or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{source}: profiles must map a profile name to overrides")
+    return profiles
+
+
+def _profile(profiles: Mapping[str, Any], profile: str, source: str) -> dict[str, Any]:
+    if profile not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(
+            f"{source}: no profile {profile!r}", hint=f"profiles defined here: {known}"
+        )
+    fields = profiles[profile] or {}
+    if not isinstance(fields, Mapping):
+        raise ConfigError(f"{source}: profile {profile!r} must map fields to values")
+    return dict(fields)
+
+
+def profile_fields(path: Path, profile: str) -> dict[str, Any]:
+    """The fields the profile ``profile`` of the config file ``path`` sets (and only those).
+
+    Raises :class:`ConfigError` for an unreadable file or a profile it does not define.
+    """
+    return _profile(_split_profiles(_read_yaml(path), str(path)), profile, str(path))
+
+
 def load_config(
     method: str,
     path: Path | None = None,
     overrides: Sequence[str] | Mapping[str, Any] = (),
     *,
     profile: str | None = None,
+    base: Mapping[str, Any] | None = None,
+    source: str | None = None,
 ) -> TrainConfig:
     """Read, profile, override and validate a training config.
+
+    Layers, each over the one before: ``base`` (a run's saved config, for ``--resume``),
+    the fields of the file ``path``, its profile ``profile``, then ``overrides``.
+    ``source`` names the config in error messages (default: the file).
 
     Raises :class:`ConfigError` (file, field, bad value) for anything that does not validate,
     and for a profile the file does not define.
     """
     cls = config_class(method)
+    source = source or (str(path) if path is not None else "config")
     data: dict[str, Any] = _read_yaml(path) if path is not None else {}
-    profiles = data.pop("profiles", None) or {}
-    source = str(path) if path is not None else "config"
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"{source}: profiles must map a profile name to overrides")
+    profiles = _split_profiles(data, source)
+    data = _merge(dict(base or {}), data)
     if profile is not None:
-        if profile not in profiles:
-            known = ", ".join(sorted(profiles)) or "none"
-            raise ConfigError(
-                f"{source}: no profile {profile!r}", hint=f"profiles defined here: {known}"
-            )
-        data = _merge(data, profiles[profile] or {})
+        data = _merge(data, _profile(profiles, profile, source))
     extra = parse_overrides(list(overrides)) if not isinstance(overrides, Mapping) else overrides
     data = _merge(data, extra)
     try:

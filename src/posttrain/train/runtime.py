@@ -27,7 +27,7 @@ from posttrain.errors import (
     TrainingDivergedError,
     UsageError,
 )
-from posttrain.train.config import TrainConfig, config_hash
+from posttrain.train.config import TrainConfig, config_class, config_hash, load_config
 from posttrain.train.data import DataInfo, read_data_info
 from posttrain.train.manifest import (
     CheckpointInfo,
@@ -40,11 +40,13 @@ from posttrain.train.manifest import (
 from posttrain.train.signals import SIGNALS_FILE, Probe, SignalsCallback
 
 __all__ = [
+    "RUN_IDENTITY",
     "RunContext",
     "find_resumable",
     "load_base",
     "lora_config",
     "resolve_adapter",
+    "resume_config",
     "run_trainer",
     "start_run",
     "system_prompt",
@@ -54,6 +56,23 @@ __all__ = [
 CHECKPOINTS = "checkpoints"
 ADAPTER = "adapter"
 FULL_MODEL = "model"
+CONFIG_FILE = "config.yaml"
+
+# The config fields that make a run what it is. Its checkpoint holds weights (or an
+# adapter of one shape) trained on this model, from this starting adapter, against this
+# reward model: continuing it with another value would load one model's checkpoint into
+# another, so `--resume` refuses a change to any of them, as it does a change of recipe or
+# of data version. Every other field (max_steps, lr, eval_every...) may change on resume;
+# it is warned about, because the losses then differ from an uninterrupted run's.
+RUN_IDENTITY: tuple[str, ...] = (
+    "model",
+    "method",
+    "lora_r",
+    "lora_alpha",
+    "target_modules",
+    "init_adapter",
+    "reward_model",
+)
 
 
 @dataclass
@@ -113,6 +132,12 @@ def find_resumable(workspace: Path, kind: str, run_id: str | None = None) -> Pat
         candidate = runs / run_id
         if not (candidate / "manifest.json").is_file():
             raise UsageError(f"no run {run_id!r} under {runs}", hint="see the folders in runs/")
+        status = read_manifest(candidate).status
+        if status in ("finished", "early_stopped"):
+            raise UsageError(
+                f"run {run_id} is {status.replace('_', ' ')}: there is nothing to resume",
+                hint="start a new run without --resume (and without this run_id)",
+            )
         return candidate
     found = []
     for path in sorted(runs.glob(f"{kind}-*")) if runs.is_dir() else []:
@@ -130,6 +155,62 @@ def find_resumable(workspace: Path, kind: str, run_id: str | None = None) -> Pat
     return found[-1]
 
 
+def resume_config(
+    method: str,
+    workspace: Path,
+    overrides: Sequence[str] = (),
+    *,
+    path: Path | None = None,
+    profile: str | None = None,
+) -> TrainConfig:
+    """The config ``--resume`` continues a run with: the run's own ``config.yaml``, with
+    only what is given on top - the fields of the config file ``path``, the profile
+    ``profile`` (of ``path``, else of the workspace's default config file for ``method``),
+    then the ``key=value`` overrides.
+
+    The run is the one ``run_id=`` names, else the newest unfinished run of ``method``
+    (:func:`find_resumable`); the config returned names it. A change to what the run is
+    (:data:`RUN_IDENTITY`) is refused by :func:`start_run`, before any model is loaded.
+    Raises :class:`UsageError` when there is no such run and :class:`ConfigError` when
+    the result does not validate.
+    """
+    from posttrain.train.config import _merge, parse_overrides, profile_fields
+    from posttrain.workspace import TRAINING_CONFIGS
+
+    workspace = workspace.resolve()
+    extra = parse_overrides(list(overrides))
+    kind = config_class(method).kind
+    given_id = extra.get("run_id")
+    run_dir = find_resumable(workspace, kind, None if given_id is None else str(given_id))
+    manifest = read_manifest(run_dir)
+    if manifest.recipe != kind:
+        raise UsageError(
+            f"run {run_dir.name} is a {manifest.recipe} run, not a {kind} run",
+            hint=f"resume it with `posttrain train {manifest.recipe} --resume "
+            f"run_id={run_dir.name}`",
+        )
+    saved_path = run_dir / CONFIG_FILE
+    saved: dict[str, Any] = dict(manifest.config)
+    if saved_path.is_file():
+        # config.yaml holds the config the run last ran with (a resume may have changed
+        # max_steps...); the manifest keeps the one it started with.
+        loaded = yaml.safe_load(saved_path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            saved = loaded
+    saved["run_id"] = run_dir.name
+    if path is None and profile is not None:
+        default = workspace / TRAINING_CONFIGS[kind]
+        if not default.is_file():
+            raise UsageError(
+                f"--profile {profile} needs a config file: there is no {default}",
+                hint="pass --config FILE with the profile, or give the fields as key=value",
+            )
+        saved = _merge(saved, profile_fields(default, profile))
+        profile = None
+    source = str(path) if path is not None else f"{saved_path} with the overrides"
+    return load_config(method, path, extra, profile=profile, base=saved, source=source)
+
+
 def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> RunContext:
     """Create (or, with ``resume``, reopen) ``runs/<run_id>/`` and its manifest.
 
@@ -145,6 +226,7 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
     if resume:
         run_dir = find_resumable(workspace, config.kind, config.run_id)
         manifest = read_manifest(run_dir)
+        _check_same_run(run_dir, manifest, config, data)
         if manifest.config_hash != chash and is_main:
             _warn_config_change(manifest, config)
         last = _last_checkpoint(run_dir / CHECKPOINTS)
@@ -197,7 +279,7 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
     )
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(
+        (run_dir / CONFIG_FILE).write_text(
             yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
         )
         ctx.save_manifest()
@@ -211,11 +293,61 @@ def start_run(config: TrainConfig, workspace: Path, *, resume: bool = False) -> 
     return ctx
 
 
+def _check_same_run(
+    run_dir: Path, manifest: RunManifest, config: TrainConfig, data: DataInfo
+) -> None:
+    """Refuse to resume ``run_dir`` as another run: another recipe, a change to a field
+    of :data:`RUN_IDENTITY`, other data, or a base model whose files changed. Raises
+    :class:`UsageError` naming the field, the run's value and the given one."""
+
+    def refuse(what: str, was: object, given: object, why: str) -> UsageError:
+        return UsageError(
+            f"cannot resume run {run_dir.name} with {what} {given!r}: the run was made "
+            f"with {was!r}; {why}",
+            hint=f"resume without changing {what} (`--resume` takes the run's own config; "
+            "give only what should change), or start a new run without --resume",
+        )
+
+    if manifest.recipe != config.kind:
+        raise refuse("the recipe", manifest.recipe, config.kind, "that is another run")
+    new = config.model_dump(mode="json")
+    for key in RUN_IDENTITY:
+        # A field the run's record lacks (written before it existed) is not compared.
+        if key in new and key in manifest.config and manifest.config[key] != new[key]:
+            raise refuse(
+                key,
+                manifest.config[key],
+                new[key],
+                "its checkpoints hold weights of that model and adapter, nothing else",
+            )
+    if manifest.data_version != data.data_version:
+        raise refuse(
+            "the data version",
+            manifest.data_version,
+            data.data_version,
+            f"the data in {config.data} was rebuilt since the run started",
+        )
+    from posttrain.models import fingerprint
+
+    # The same name can hold other weights (a local folder overwritten); the run
+    # recorded the content hash of the files it started from.
+    now = fingerprint(config.model)
+    if now != manifest.base_model_fingerprint:
+        raise refuse(
+            f"the fingerprint of model {config.model}",
+            manifest.base_model_fingerprint,
+            now,
+            "its files changed since the run started",
+        )
+
+
 def _warn_config_change(manifest: RunManifest, config: TrainConfig) -> None:
     from posttrain.core.console import err_console
 
-    new = config.model_dump(mode="json")
+    new = config.model_dump(mode="json", exclude={"run_id"})
     changed = [k for k in new if manifest.config.get(k) != new[k]]
+    if not changed:
+        return
     err_console.print(
         f"[yellow]warning:[/] resuming with a changed config ({', '.join(changed)}); "
         "the losses will not match an uninterrupted run"

@@ -24,3 +24,45 @@ def test_a_rejected_value_names_its_flag_and_the_reason() -> None:
         validated(LoopConfig, {"max_new_tokens": 5000})
     with pytest.raises(UsageError, match=r"--price -1\.0: .*greater than or equal to 0"):
         validated(EstimateInput, {"price_per_gpu_hour": -1.0}, {"price_per_gpu_hour": "--price"})
+
+
+def _module(name: str) -> dict[str, object]:
+    """The globals of a module named ``name`` whose ``warn()`` warns as libraries do:
+    ``stacklevel=2`` attributes the warning to the caller (here, this test file)."""
+    namespace: dict[str, object] = {"__name__": name}
+    exec(  # noqa: S102 - a stand-in module, written here
+        "import warnings\n"
+        "def warn(text):\n"
+        "    warnings.warn(text, UserWarning, stacklevel=2)\n",
+        namespace,
+    )
+    return namespace
+
+
+def test_quiet_mode_hides_third_party_warnings_and_logs_but_not_ours() -> None:
+    import logging
+    import os
+    import warnings
+
+    from posttrain.cli._common import quiet_third_party
+
+    theirs = _module("transformers.generation.stand_in")["warn"]
+    ours = _module("posttrain.stand_in")["warn"]
+    torchao = logging.getLogger("torchao")
+    level_before, env_before = torchao.level, os.environ.get("TRANSFORMERS_VERBOSITY")
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with quiet_third_party():
+            theirs("past_key_values is deprecated")  # type: ignore[operator]
+            ours("our own warning")  # type: ignore[operator]
+            assert not torchao.isEnabledFor(logging.WARNING)
+            assert logging.getLogger("posttrain.release").isEnabledFor(logging.WARNING)
+            if env_before is None:
+                assert os.environ["TRANSFORMERS_VERBOSITY"] == "error"
+        theirs("shown again once the command is over")  # type: ignore[operator]
+    assert [str(w.message) for w in shown] == [
+        "our own warning",
+        "shown again once the command is over",
+    ]
+    assert torchao.level == level_before
+    assert os.environ.get("TRANSFORMERS_VERBOSITY") == env_before

@@ -157,3 +157,15 @@ def test_a_gate_section_is_part_of_the_contract_and_checked_with_lines(tmp_path:
     (issue,) = result.errors
     assert issue.field.startswith("gate") and "min_sample" in issue.field
     assert issue.line == GOOD.count("\n") + 2 and "min_samples" in issue.message
+
+
+def test_duplicate_clause_id_is_reported_at_the_duplicate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the second clause ("short", line 14) reuses the first one's id ("jb", line 6)
+    path = _write(tmp_path, GOOD.replace("  - id: short", "  - id: jb"))
+    assert main(["contract", "lint", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} line 14: clauses[1].id: clause id 'jb' is used twice" in err
+    assert "first by clauses[0] on line 6" in err
+    assert "line 1:" not in err  # no second, whole-file report of the same problem

@@ -222,3 +222,54 @@ def test_unusable_files_raise_input_error(
     with pytest.raises(InputError, match=message) as err:
         run(path)
     assert name in str(err.value)
+
+
+def _csv_orders(n: int) -> list[str]:
+    return [
+        f'r{i},"Where is my order {i}, please?",It shipped,order_number,log,2026-01-0{i}\n'
+        for i in range(1, n + 1)
+    ]
+
+
+@pytest.mark.parametrize("broken", [2, 5, 6], ids=["early", "second_to_last", "last"])
+def test_csv_unterminated_quote_is_named_and_loses_no_row(tmp_path: Path, broken: int) -> None:
+    rows = _csv_orders(6)
+    rows[broken - 1] = rows[broken - 1].replace('please?",', "please?,")  # the quote stays open
+    path = tmp_path / "f.csv"
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    res = run(path)
+    assert res.read == 6
+    assert [r.id for r in res.records] == [f"r{i}" for i in range(1, 7) if i != broken]
+    [q] = res.quarantine
+    line = broken + 1  # the header is line 1
+    assert (q.file, q.line, q.field) == ("f.csv", line, "prompt")
+    assert q.reason == f'unterminated quote in field "prompt" (opened on line {line})'
+
+
+def test_csv_unterminated_quote_on_a_last_line_without_newline(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(HEADER + "".join(_csv_orders(2)) + 'r3,"Where is it,b,order_number,s,2026-01-03')
+    res = run(path)
+    assert [r.id for r in res.records] == ["r1", "r2"]
+    assert [(q.line, q.reason[:18]) for q in res.quarantine] == [(4, "unterminated quote")]
+
+
+def test_csv_unterminated_quote_in_the_header_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text('id,"prompt,bad_answer\n' + "".join(_csv_orders(2)), encoding="utf-8")
+    with pytest.raises(InputError, match="f.csv line 1: unterminated quote in the CSV header"):
+        run(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("f.jsonl", b""), ("g.jsonl", b"\n  \n"), ("h.csv", HEADER.encode())],
+    ids=["empty", "blank_lines", "header_only"],
+)
+def test_an_input_without_records_is_an_input_error(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"no records in {name}"):
+        run(path)

@@ -6,7 +6,7 @@ import pytest
 from eval_fakes import ATTACK_ROWS, write_jsonl
 
 from posttrain.errors import InputError
-from posttrain.evaluate.suites import BUILTIN_SUITES, builtin_suite_path, load_suite
+from posttrain.evaluate.suites import BEHAVIORS, BUILTIN_SUITES, builtin_suite_path, load_suite
 
 REGRESSION = [
     {"id": "r-1", "prompt": "Where is my order?", "tags": ["order"], "lang": "en",
@@ -76,3 +76,20 @@ def test_builtin_attack_group_covers_the_four_classes_in_both_languages() -> Non
     assert classes == {"jailbreak", "injection", "indirect_injection", "privacy"}
     assert {s.lang for s in suite.samples} == {"en", "zh"}
     assert len({s.id for s in suite.samples}) == len(suite.samples)
+
+
+def test_unknown_expected_behavior_names_file_line_and_the_known_ones(tmp_path: Path) -> None:
+    rows = [REGRESSION[0], {"id": "r-2", "prompt": "Dance for me", "expected": {"behavior": "dance"}}]
+    path = write_jsonl(tmp_path / "regression.jsonl", rows)
+    with pytest.raises(InputError) as err:
+        load_suite(path)
+    message = str(err.value)
+    assert f"{path} line 2" in message and "unknown behavior 'dance'" in message
+    assert "expected.behavior" in message
+    assert all(b in message for b in BEHAVIORS) and "refuse_and_handover" in message
+
+
+def test_every_shipped_suite_uses_known_behaviors() -> None:
+    example = Path(__file__).resolve().parents[3] / "examples/support-bot/data/regression.jsonl"
+    for name in [*BUILTIN_SUITES, *([example] if example.is_file() else [])]:
+        assert load_suite(name).samples  # it parses, so every expected.behavior is known

@@ -114,16 +114,34 @@ def test_5xx_that_never_recovers_reports_the_attempts(serve: Serve) -> None:
     assert len(server.chat_requests()) == 3
 
 
-def test_timeout_against_a_server_that_never_answers(serve: Serve) -> None:
+def test_one_deadline_bounds_every_attempt_of_a_request(serve: Serve) -> None:
     server = serve(lambda _: Reply(hang=True))
-    slow = backend(server, timeout_s=0.3, max_retries=1)
+    slow = backend(server, timeout_s=0.3, max_retries=3)
     with pytest.raises(BackendTimeoutError) as info:
         slow.generate([HELLO], GenerationParams())
     text = str(info.value)
     assert slow.endpoint in text  # names the URL
-    assert "timeout_s=0.3s" in text  # the limit that was hit
-    assert "raise the backend option timeout_s" in text  # how to fix it
-    assert len(server.chat_requests()) == 2  # one retry, then give up
+    assert "0.3s" in text and "1 attempt(s)" in text  # the deadline, and what was tried
+    assert "--timeout" in text  # how to fix it, with the option the commands have
+    # The hung attempt used the whole deadline: no retry was started after it.
+    assert len(server.chat_requests()) == 1
+
+
+def test_a_retry_gets_only_what_is_left_of_the_deadline(serve: Serve) -> None:
+    server = serve(script(Reply(503, {"detail": "warming up"}), Reply(hang=True)))
+    with pytest.raises(BackendTimeoutError, match=r"2 attempt\(s\)"):
+        backend(server, timeout_s=0.5, max_retries=3).generate([HELLO], GenerationParams())
+    assert len(server.chat_requests()) == 2
+
+
+def test_a_wait_past_the_deadline_is_not_made(serve: Serve) -> None:
+    # The server asks for 30 s; only 2 are left: give up now, saying why.
+    busy = Reply(429, {"error": {"message": "busy"}}, headers={"Retry-After": "30"})
+    server = serve(script(busy, chat_reply("late", usage=USAGE)))
+    with pytest.raises(BackendError, match="no time left") as info:
+        backend(server, timeout_s=2).generate([HELLO], GenerationParams())
+    assert "--timeout" in str(info.value)
+    assert len(server.chat_requests()) == 1
 
 
 def test_unreachable_server_is_a_backend_error_naming_the_url() -> None:

@@ -27,6 +27,19 @@ def test_yaml_profile_then_overrides(tmp_path: Path) -> None:
     assert (cfg.seq_len, cfg.max_steps, cfg.lr) == (256, 30, 3e-4)
 
 
+def test_a_saved_config_lies_under_the_file_profile_and_overrides(tmp_path: Path) -> None:
+    # What `--resume` builds on: the run's config, with only what is given on top.
+    saved = {"model": "tiny-random", "seq_len": 128, "lr": 1e-3, "safety_probe": {"every": 5}}
+    cfg = load_config("sft", None, ["max_steps=9", "safety_probe.limit=2"], base=saved)
+    assert (cfg.model, cfg.seq_len, cfg.lr, cfg.max_steps) == ("tiny-random", 128, 1e-3, 9)
+    assert cfg.safety_probe is not None
+    assert (cfg.safety_probe.every, cfg.safety_probe.limit) == (5, 2)
+    path = tmp_path / "sft.yaml"
+    path.write_text("lr: 1.0e-4\nprofiles:\n  quick: {seq_len: 256}\n")
+    cfg = load_config("sft", path, [], profile="quick", base=saved)
+    assert (cfg.model, cfg.seq_len, cfg.lr) == ("tiny-random", 256, 1e-4)
+
+
 def test_bad_value_is_named_with_file_and_value(tmp_path: Path) -> None:
     path = tmp_path / "dpo.yaml"
     path.write_text("beta: 0.1\n")

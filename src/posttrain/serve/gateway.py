@@ -1,0 +1,415 @@
+"""The gateway's state and its two operations: a guarded chat completion, and feedback.
+
+:class:`Gateway` holds what one ``posttrain serve`` process serves (the model, its
+upstream, the runtime guard, keys, limits, metrics, the failure capture) and does the
+work the HTTP layer (:mod:`posttrain.serve.app`) only parses and renders:
+:meth:`Gateway.complete` and :meth:`Gateway.feedback`. It raises
+:class:`~posttrain.serve.protocol.APIError` for everything a client gets as an error.
+
+The guard is synchronous (it reuses rung 1's :class:`~posttrain.evaluate.guard.Guard`),
+so it runs in a thread pool of its own; each upstream attempt it makes is sent back to
+the event loop and waited for under the request's one deadline. The in-process model's
+batcher has its own thread, so guard threads waiting on it can never starve it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from posttrain.errors import BackendError, BackendTimeoutError
+from posttrain.generation.base import Conversation, Generation, GenerationParams
+from posttrain.serve.capture import FailureCapture, LiveFailure
+from posttrain.serve.config import ServeConfig
+from posttrain.serve.guard import GuardOutcome, InputView, RuntimeGuard
+from posttrain.serve.keys import ApiKey, KeyStore, grants
+from posttrain.serve.limits import RateLimiter
+from posttrain.serve.logs import log
+from posttrain.serve.metrics import ServeMetrics
+from posttrain.serve.protocol import (
+    APIError,
+    ChatCompletionRequest,
+    FeedbackRequest,
+    FeedbackResponse,
+    GuardDecision,
+)
+from posttrain.serve.upstream import Upstream, UpstreamUnavailable
+
+__all__ = ["Completed", "Gateway", "ServedModel"]
+
+# Threads for guarded requests in flight (each mostly waits on the upstream).
+GUARD_THREADS = 64
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What is served: its public id, what the upstream loads, its registry version."""
+
+    id: str
+    model: str
+    version: str | None = None
+    contract_hash: str | None = None
+    # Other names a request's `model` may use for it (`champion`, the model's name).
+    aliases: tuple[str, ...] = ()
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def answers_to(self, name: str) -> bool:
+        return name == self.id or name in self.aliases
+
+
+@dataclass
+class _Recent:
+    """An answered request, kept (bounded) so that feedback can name it."""
+
+    key: str
+    prompt: str
+    context: str | None
+    answer: str
+    grade: str
+    failed: list[str]
+    label: str | None
+    flagged: bool = False
+
+
+@dataclass
+class Completed:
+    """A finished chat completion, for the HTTP layer to render."""
+
+    request_id: str
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    decision: GuardDecision
+
+
+class Gateway:
+    """One served model and everything around it (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        config: ServeConfig,
+        workspace: Path,
+        served: ServedModel,
+        upstream: Upstream,
+        guard: RuntimeGuard,
+        keys: KeyStore | None,
+        capture: FailureCapture | None,
+        log_content: bool = False,
+    ) -> None:
+        self.config = config
+        self.workspace = workspace
+        self.served = served
+        self.upstream = upstream
+        self.guard = guard
+        self.keys = keys
+        self.capture = capture
+        self.log_content = log_content or config.log_content
+        self.metrics = ServeMetrics()
+        self.limiter = RateLimiter(config.limits.rate_per_minute, config.limits.burst)
+        self._recent: OrderedDict[str, _Recent] = OrderedDict()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the de-identifier first (its build disables sockets for a moment), then
+        the upstream; called once, before the server accepts connections."""
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            GUARD_THREADS, thread_name_prefix="posttrain-guard"
+        )
+        if self.capture is not None:
+            await self.capture.start()
+        await self.upstream.start()
+        self.started = True
+        log.info(
+            "serving",
+            extra={
+                "model": self.served.id,
+                "version": self.served.version,
+                "upstream": self.upstream.name,
+                "guard_mode": self.config.guard.mode,
+                "keys": len(self.keys) if self.keys is not None else None,
+            },
+        )
+        if self.keys is not None and len(self.keys) == 0:
+            log.warning(
+                "no API keys: every request gets 401; create one with "
+                "`posttrain keys create --name NAME --scope chat`"
+            )
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+        if self.capture is not None:
+            await self.capture.aclose()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.started = False
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        ok, why = await self.upstream.ready()
+        checks: dict[str, Any] = {"upstream": "ok" if ok else why, "model": self.served.id}
+        if self.capture is not None:
+            loaded = self.capture.deid is not None
+            checks["capture"] = "ok" if loaded else "de-identifier not loaded"
+            ok = ok and loaded
+        return ok and self.started, checks
+
+    # -- access ---------------------------------------------------------------------------
+
+    def authorize(self, header: str | None, needed: str) -> ApiKey | None:
+        """The caller's key, checked for ``needed`` and the rate limit; raises APIError
+        401 / 403 / 429. None when serve.yaml turns auth off."""
+        if self.keys is None or not self.config.auth.required:
+            return None
+        if not header or header[:7].lower() != "bearer ":
+            self.metrics.rejected.labels("unauthenticated").inc()
+            raise APIError(
+                401,
+                "missing API key: send it as `Authorization: Bearer <key>` "
+                "(create one with `posttrain keys create`)",
+                type="authentication_error",
+                code="missing_api_key",
+            )
+        key = self.keys.authenticate(header[7:].strip())
+        if key is None:
+            self.metrics.rejected.labels("unauthenticated").inc()
+            raise APIError(
+                401, "invalid API key", type="authentication_error", code="invalid_api_key"
+            )
+        if not grants(key.scope, needed):
+            self.metrics.rejected.labels("forbidden").inc()
+            raise APIError(
+                403,
+                f"the key {key.name!r} has scope {key.scope!r}; this needs {needed!r}",
+                type="permission_error",
+                code="insufficient_scope",
+            )
+        wait = self.limiter.take(key.name)
+        if wait is not None:
+            self.metrics.rejected.labels("rate_limited").inc()
+            after = RateLimiter.retry_after(wait)
+            raise APIError(
+                429,
+                f"rate limit of {self.config.limits.rate_per_minute:g} requests a minute "
+                f"for key {key.name!r} reached; retry in {after}s",
+                type="rate_limit_error",
+                code="rate_limit_exceeded",
+                headers={"Retry-After": after},
+            )
+        return key
+
+    # -- chat -----------------------------------------------------------------------------
+
+    def params(self, req: ChatCompletionRequest) -> GenerationParams:
+        limits = self.config.limits
+        asked = req.requested_tokens()
+        if asked is not None and asked > limits.max_tokens_cap:
+            field_name = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
+            raise APIError(
+                400,
+                f"{field_name} {asked} is above this server's cap of {limits.max_tokens_cap}",
+                param=field_name,
+                code="max_tokens_above_cap",
+            )
+        return GenerationParams(
+            max_new_tokens=asked or limits.default_max_tokens,
+            # Greedy unless asked: the answers the gate judged were greedy.
+            temperature=req.temperature if req.temperature is not None else 0.0,
+            top_p=req.top_p if req.top_p is not None else 1.0,
+            seed=req.seed if req.seed is not None else 0,
+            stop=req.stop_strings(),
+        )
+
+    async def complete(
+        self, req: ChatCompletionRequest, request_id: str, key: ApiKey | None
+    ) -> Completed:
+        """A guarded answer to ``req``; raises APIError for what the client gets as one."""
+        if not self.served.answers_to(req.model):
+            raise APIError(
+                404,
+                f"the model {req.model!r} is not served here (this server serves "
+                f"{self.served.id!r}; see GET /v1/models)",
+                type="not_found_error",
+                param="model",
+                code="model_not_found",
+            )
+        params = self.params(req)
+        conversation, view = self.guard.prepare(req.messages, request_id)
+        if view.attack_class:
+            self.metrics.attacks.labels(view.attack_class).inc()
+        started = time.perf_counter()
+        self.metrics.in_flight.inc()
+        try:
+            outcome = await self._guarded(conversation, view, params)
+        finally:
+            self.metrics.in_flight.dec()
+        self.metrics.latency.observe(time.perf_counter() - started)
+        decision = GuardDecision(
+            request_id=request_id,
+            version=self.served.version,
+            model=self.served.id,
+            mode=self.config.guard.mode,
+            grade=outcome.grade,
+            failed_checks=outcome.failed_checks,
+            skipped_checks=outcome.skipped_checks,
+            input_class=view.label,
+            attempts=outcome.attempts,
+            guard_ms=round(outcome.guard_ms, 3),
+            upstream_ms=round(outcome.upstream_ms, 3),
+        )
+        self._record(decision, outcome)
+        if outcome.intervened or (
+            self.config.guard.mode == "monitor" and outcome.bad_answer is not None
+        ):
+            await self._capture(decision, view, outcome)
+        self._remember(request_id, key, view, outcome)
+        return Completed(
+            request_id=request_id,
+            text=outcome.text,
+            finish_reason=outcome.finish_reason,
+            prompt_tokens=outcome.prompt_tokens,
+            completion_tokens=outcome.completion_tokens,
+            decision=decision,
+        )
+
+    async def _guarded(
+        self, conversation: Conversation, view: InputView, params: GenerationParams
+    ) -> GuardOutcome:
+        loop = asyncio.get_running_loop()
+        timeout = self.config.limits.request_timeout_s
+        deadline = time.monotonic() + timeout
+
+        def call(conv: Conversation, p: GenerationParams) -> Generation:
+            # In a guard thread: one upstream attempt, on the loop, within the deadline.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BackendTimeoutError(f"the request ran past its {timeout:g}s deadline")
+            future = asyncio.run_coroutine_threadsafe(self.upstream.generate(conv, p), loop)
+            try:
+                return future.result(timeout=left)
+            except TimeoutError:
+                future.cancel()
+                raise BackendTimeoutError(
+                    f"the request ran past its {timeout:g}s deadline"
+                ) from None
+
+        try:
+            return await loop.run_in_executor(
+                self._pool, self.guard.run, call, conversation, view, params
+            )
+        except UpstreamUnavailable as exc:
+            self.metrics.upstream_errors.labels("unavailable").inc()
+            raise APIError(
+                503, exc.message, type="server_error", code="upstream_unavailable"
+            ) from None
+        except BackendTimeoutError as exc:
+            self.metrics.upstream_errors.labels("timeout").inc()
+            raise APIError(504, exc.message, type="server_error", code="upstream_timeout") from None
+        except BackendError as exc:
+            self.metrics.upstream_errors.labels("bad_response").inc()
+            raise APIError(
+                502, exc.message, type="server_error", code="upstream_bad_response"
+            ) from None
+
+    def _record(self, decision: GuardDecision, outcome: GuardOutcome) -> None:
+        m = self.metrics
+        m.grades.labels(decision.grade, decision.version or "").inc()
+        for clause in decision.failed_checks:
+            m.failed_checks.labels(clause).inc()
+        m.guard_latency.observe(outcome.guard_ms / 1000)
+        m.upstream_latency.observe(outcome.upstream_ms / 1000)
+        m.tokens.labels("prompt").inc(outcome.prompt_tokens)
+        m.tokens.labels("completion").inc(outcome.completion_tokens)
+
+    async def _capture(
+        self, decision: GuardDecision, view: InputView, outcome: GuardOutcome
+    ) -> None:
+        if self.capture is None or outcome.bad_answer is None:
+            return
+        record = LiveFailure(
+            request_id=decision.request_id,
+            kind="guard",
+            prompt=view.prompt,
+            context=view.context,
+            bad_answer=outcome.bad_answer,
+            version=decision.version,
+            model=decision.model,
+            grade=decision.grade,
+            failed_checks=decision.failed_checks,
+            label=outcome.label,
+        )
+        await self._append(record)
+
+    async def _append(self, record: LiveFailure) -> bool:
+        assert self.capture is not None
+        try:
+            kept = await self.capture.append(record)
+        except OSError as exc:
+            # The answer still goes out; the lost record is counted and logged loudly.
+            self.metrics.captured.labels("error").inc()
+            log.error("capture failed", extra={"request_id": record.request_id, "error": str(exc)})
+            return False
+        self.metrics.captured.labels(record.kind if kept else "dropped").inc()
+        return kept
+
+    def _remember(
+        self, request_id: str, key: ApiKey | None, view: InputView, outcome: GuardOutcome
+    ) -> None:
+        limit = self.config.capture.remember
+        if limit == 0:
+            return
+        self._recent[request_id] = _Recent(
+            key=key.name if key else "",
+            prompt=view.prompt,
+            context=view.context,
+            answer=outcome.text,
+            grade=outcome.grade,
+            failed=outcome.failed_checks,
+            label=outcome.label,
+        )
+        while len(self._recent) > limit:
+            self._recent.popitem(last=False)
+
+    # -- feedback -------------------------------------------------------------------------
+
+    async def feedback(self, req: FeedbackRequest, key: ApiKey | None) -> FeedbackResponse:
+        """Record a rating; a ``down`` one sends the answer to the failure pool, once."""
+        recent = self._recent.get(req.request_id)
+        if recent is None or (key is not None and recent.key != key.name):
+            raise APIError(
+                404,
+                f"no answered request {req.request_id!r} from this key among the last "
+                f"{self.config.capture.remember} (use the `id` of a chat completion)",
+                type="not_found_error",
+                param="request_id",
+                code="request_not_found",
+            )
+        self.metrics.feedback.labels(req.rating).inc()
+        captured = False
+        if req.rating == "down" and not recent.flagged and self.capture is not None:
+            recent.flagged = True
+            captured = await self._append(
+                LiveFailure(
+                    request_id=req.request_id,
+                    kind="feedback",
+                    prompt=recent.prompt,
+                    context=recent.context,
+                    bad_answer=recent.answer,
+                    version=self.served.version,
+                    model=self.served.id,
+                    grade=recent.grade,
+                    failed_checks=recent.failed,
+                    label=recent.label,
+                    rating=req.rating,
+                    reason=req.reason,
+                )
+            )
+        return FeedbackResponse(request_id=req.request_id, rating=req.rating, captured=captured)
