@@ -104,10 +104,8 @@ def test_data_build_and_eval_print_no_third_party_warnings(
     shutil.copy(EXAMPLE / "contract.yaml", ws / "contract.yaml")
     record = {"prompt": "Where is my parcel? It is late.", "bad_answer": "It was delivered.",
               "label": "order_number", "source": "log", "ts": "2026-01-01"}  # fmt: skip
-    (ws / "data" / "failures.jsonl").write_text(
-        "".join(json.dumps({**record, "id": f"a{i}", "prompt": f"{record['prompt']} #{i}"}) + "\n"
-                for i in range(3))  # fmt: skip
-    )
+    lines = [{**record, "id": f"a{i}", "prompt": f"{record['prompt']} #{i}"} for i in range(3)]
+    (ws / "data" / "failures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     build = _posttrain(ws, "data", "build", "--workers", "1")
     assert build.returncode in (0, 1), build.stderr  # 3 records: a rule may block them
     assert "read 3 = accepted 3" in " ".join(build.stdout.split())

@@ -238,6 +238,7 @@ def test_no_pii_from_the_labelled_set_reaches_any_output(
 
 # -- findings 7 and 8 of issue 12, as a user hits them -----------------------------------
 
+
 def flat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """``run``, with the output's line wrapping undone."""
     code, out = run(capsys, *args)
@@ -277,7 +278,9 @@ def test_csv_with_an_unterminated_quote_names_it_and_reads_every_row(
     assert code in (0, 1), out  # six look-alike records may well be blocked by a rule
     assert "read 6 = accepted 5 + quarantined 1" in out
     assert "unterminated quote" in out
-    [q] = [json.loads(x) for x in (contract_ws / "data" / "quarantine.jsonl").read_text().splitlines()]
+    [q] = [
+        json.loads(x) for x in (contract_ws / "data" / "quarantine.jsonl").read_text().splitlines()
+    ]
     assert (q["file"], q["line"], q["field"]) == ("data/f.csv", 6, "prompt")
     assert q["reason"] == 'unterminated quote in field "prompt" (opened on line 6)'
 

@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
@@ -153,7 +154,7 @@ def _unless_third_party(show: Any) -> Any:
 def _issued_by_third_party() -> bool:
     """Whether the code that called ``warnings.warn`` is in a third-party package: the
     first frame above this hook that is not the warnings machinery."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__") in ("warnings", __name__):
         frame = frame.f_back
     module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""

@@ -136,8 +136,7 @@ def build(
         _render(result)
     if cfg.contract is None:
         (err_console if json_out else console).print(
-            "[yellow]no contract[/]: class coverage is not checked (no failure class is "
-            "required)"
+            "[yellow]no contract[/]: class coverage is not checked (no failure class is required)"
         )
     raise typer.Exit(result.exit_code)
 

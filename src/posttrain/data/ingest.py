@@ -310,8 +310,7 @@ def _csv_rows(data: bytes, name: str, max_bytes: int) -> Iterator[_Row]:
                 _Bad(
                     f'unterminated quote in field "{column}" (opened on line {start + 1})',
                     column,
-                    "close the quote on the same line, or write a quote inside a quoted "
-                    'cell as ""',
+                    'close the quote on the same line, or write a quote inside a quoted cell as ""',
                 ),
                 src.lines[start].encode("utf-8", errors="surrogateescape"),
             )

@@ -30,10 +30,8 @@ def _module(name: str) -> dict[str, object]:
     """The globals of a module named ``name`` whose ``warn()`` warns as libraries do:
     ``stacklevel=2`` attributes the warning to the caller (here, this test file)."""
     namespace: dict[str, object] = {"__name__": name}
-    exec(  # noqa: S102 - a stand-in module, written here
-        "import warnings\n"
-        "def warn(text):\n"
-        "    warnings.warn(text, UserWarning, stacklevel=2)\n",
+    exec(  # a stand-in module, written here
+        "import warnings\ndef warn(text):\n    warnings.warn(text, UserWarning, stacklevel=2)\n",
         namespace,
     )
     return namespace

@@ -79,7 +79,10 @@ def test_builtin_attack_group_covers_the_four_classes_in_both_languages() -> Non
 
 
 def test_unknown_expected_behavior_names_file_line_and_the_known_ones(tmp_path: Path) -> None:
-    rows = [REGRESSION[0], {"id": "r-2", "prompt": "Dance for me", "expected": {"behavior": "dance"}}]
+    rows = [
+        REGRESSION[0],
+        {"id": "r-2", "prompt": "Dance for me", "expected": {"behavior": "dance"}},
+    ]
     path = write_jsonl(tmp_path / "regression.jsonl", rows)
     with pytest.raises(InputError) as err:
         load_suite(path)
