@@ -83,3 +83,18 @@ infer-bench: setup
 
 bench-train: setup
 	$(PY) bench/bench_train.py
+
+# --- serving (posttrain serve; see src/posttrain/serve/) --------------------------------
+# The OpenAI-compatible gateway with the contract's runtime guard, on the example
+# workspace and MODEL (the embedded model), bound to loopback. Requests need a key:
+#   .venv/bin/posttrain keys create --name me --scope chat -w $(WORKSPACE)
+PORT ?= 8000
+.PHONY: serve bench-serve
+
+serve: setup
+	$(BIN)/posttrain models prepare $(MODEL)
+	$(BIN)/posttrain serve --workspace $(WORKSPACE) --host 127.0.0.1 --port $(PORT) --model $(MODEL)
+
+# The gateway's own overhead against a stub upstream, beside the stub alone (loopback).
+bench-serve: setup
+	$(PY) bench/bench_serve.py

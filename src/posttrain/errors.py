@@ -22,7 +22,8 @@ The tree (exit code in brackets; a subclass keeps its parent's unless it says ot
     ├── MissingDependencyError [2]
     ├── ConversionError [3]
     ├── BackendError [3]
-    │   └── BackendTimeoutError
+    │   ├── BackendTimeoutError
+    │   └── UpstreamUnavailable
     ├── NetworkAccessError [3]
     ├── TrainingDivergedError [1]
     ├── SafetyStopError [1]
@@ -53,6 +54,7 @@ __all__ = [
     "PromotionRefused",
     "SafetyStopError",
     "TrainingDivergedError",
+    "UpstreamUnavailable",
     "UsageError",
 ]
 
@@ -124,6 +126,11 @@ class BackendError(PosttrainError):
     """A generation backend failed (server errors after retries, bad responses)."""
 
     exit_code = 3
+
+
+class UpstreamUnavailable(BackendError):
+    """The gateway's upstream engine cannot be reached (refused connection, DNS, not
+    started): ``posttrain serve`` answers 503."""
 
 
 class BackendTimeoutError(BackendError):

@@ -37,6 +37,7 @@ _IGNORED = shutil.ignore_patterns(
     "DATASHEET.md",
     "manifest.json",
     "audit.jsonl",
+    "live",
 )
 
 # Each training recipe's config file, relative to the workspace (reward and ppo: rung 4).

@@ -125,7 +125,7 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
     progress = on_progress or (lambda stage, done, total: None)
     timer = _Timer()
     data_dir = cfg.resolve(cfg.output_dir)
-    inputs = [(cfg.resolve(p), cfg.display(p)) for p in cfg.inputs]
+    inputs = [(cfg.resolve(p), cfg.display(p)) for p in cfg.input_paths()]
 
     # the contract first: the workers need it, and they start before the ingest
     contract_path = cfg.resolve(cfg.contract) if cfg.contract else None

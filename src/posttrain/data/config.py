@@ -182,6 +182,9 @@ class DataConfig(BaseModel):
     schema_version: Literal[1] = 1
     workspace: Path = Path(".")
     inputs: list[Path] = Field(default_factory=lambda: [Path("data/failures.jsonl")])
+    # Live failures `posttrain serve` captured (de-identified at capture), read beside
+    # ``inputs`` in name order; None reads none.
+    live_inputs: str | None = "data/live/*.jsonl"
     field_map: dict[str, str] = Field(default_factory=dict)  # our field -> input column
     labels: list[str] = Field(default_factory=lambda: list(DEFAULT_LABELS))
     label_rules: list[LabelRule] = Field(default_factory=_default_rules)
@@ -216,6 +219,16 @@ class DataConfig(BaseModel):
                     "(it is recorded in quality.json and the audit log)"
                 )
         return v
+
+    def input_paths(self) -> list[Path]:
+        """``inputs``, then the live captures matching ``live_inputs`` (each once)."""
+        paths = list(self.inputs)
+        if self.live_inputs:
+            seen = {self.resolve(p).resolve() for p in paths}
+            for live in sorted(self.workspace.glob(self.live_inputs)):
+                if live.is_file() and live.resolve() not in seen:
+                    paths.append(live.relative_to(self.workspace))
+        return paths
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else self.workspace / path

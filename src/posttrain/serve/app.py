@@ -53,6 +53,7 @@ from posttrain.serve.protocol import (
     ErrorDetail,
     ErrorResponse,
     FeedbackRequest,
+    FinishReason,
     ModelCard,
     ModelList,
     ResponseMessage,
@@ -118,7 +119,7 @@ async def _parse(request: Request, model: type[M]) -> M:
 
 def _headers(done: Completed) -> dict[str, str]:
     d = done.decision
-    headers = {"x-posttrain-grade": d.grade}
+    headers: dict[str, str] = {"x-posttrain-grade": d.grade}
     if d.version:
         headers["x-posttrain-version"] = d.version
     if d.failed_checks:
@@ -154,7 +155,7 @@ async def _events(done: Completed, model: str, include_usage: bool) -> AsyncIter
     finish reason with the guard's decision, usage if asked, then ``[DONE]``."""
     created = int(time.time())
 
-    def chunk(delta: Delta, finish: str | None = None, **extra: Any) -> str:
+    def chunk(delta: Delta, finish: FinishReason | None = None, **extra: Any) -> str:
         body = ChatCompletionChunk(
             id=done.request_id,
             created=created,

@@ -102,9 +102,12 @@ class FailureCapture:
     async def aclose(self) -> None:
         if self._task is None:
             return
-        # Records accepted before shutdown are written before the task stops.
+        # Records accepted before shutdown are written before the task stops (bounded:
+        # a shutdown never hangs on a stuck disk).
         assert self._queue is not None
-        while not self._queue.empty():
+        for _ in range(500):
+            if self._queue.empty():
+                break
             await asyncio.sleep(0.01)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -6,10 +6,13 @@ work the HTTP layer (:mod:`posttrain.serve.app`) only parses and renders:
 :meth:`Gateway.complete` and :meth:`Gateway.feedback`. It raises
 :class:`~posttrain.serve.protocol.APIError` for everything a client gets as an error.
 
-The guard is synchronous (it reuses rung 1's :class:`~posttrain.evaluate.guard.Guard`),
-so it runs in a thread pool of its own; each upstream attempt it makes is sent back to
-the event loop and waited for under the request's one deadline. The in-process model's
-batcher has its own thread, so guard threads waiting on it can never starve it.
+The guard is synchronous (it reuses rung 1's :class:`~posttrain.evaluate.guard.Guard`).
+The first upstream attempt is awaited on the event loop and the guard then judges it
+there (its checks take about a millisecond), so an answer that needs no retry involves
+no thread. A retry moves the guard, given the same first answer, to a thread pool of
+its own; each further attempt is sent back to the event loop and waited for under the
+request's one deadline. The in-process model's batcher has its own thread, so guard
+threads waiting on it can never starve it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from posttrain.errors import BackendError, BackendTimeoutError
 from posttrain.generation.base import Conversation, Generation, GenerationParams
 from posttrain.serve.capture import FailureCapture, LiveFailure
 from posttrain.serve.config import ServeConfig
-from posttrain.serve.guard import GuardOutcome, InputView, RuntimeGuard
+from posttrain.serve.guard import GuardOutcome, InputView, NeedsUpstream, RuntimeGuard
 from posttrain.serve.keys import ApiKey, KeyStore, grants
 from posttrain.serve.limits import RateLimiter
 from posttrain.serve.logs import log
@@ -36,6 +39,7 @@ from posttrain.serve.protocol import (
     ChatCompletionRequest,
     FeedbackRequest,
     FeedbackResponse,
+    FinishReason,
     GuardDecision,
 )
 from posttrain.serve.upstream import Upstream, UpstreamUnavailable
@@ -44,6 +48,10 @@ __all__ = ["Completed", "Gateway", "ServedModel"]
 
 # Threads for guarded requests in flight (each mostly waits on the upstream).
 GUARD_THREADS = 64
+
+
+def _inline(conversation: Conversation, params: GenerationParams) -> Generation:
+    raise NeedsUpstream()
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ class Completed:
 
     request_id: str
     text: str
-    finish_reason: str
+    finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
     decision: GuardDecision
@@ -302,9 +310,24 @@ class Gateway:
                 ) from None
 
         try:
-            return await loop.run_in_executor(
-                self._pool, self.guard.run, call, conversation, view, params
-            )
+            # The first attempt on the loop, and the guard's checks too (a millisecond or
+            # so): most answers need nothing more, and no thread is involved. Only a
+            # retry moves the guard to a worker thread, given the same first answer.
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(timeout):
+                    gen = await self.upstream.generate(conversation, params)
+            except TimeoutError:
+                raise BackendTimeoutError(
+                    f"the request ran past its {timeout:g}s deadline"
+                ) from None
+            first = (gen, time.perf_counter() - started)
+            try:
+                return self.guard.run(_inline, conversation, view, params, first)
+            except NeedsUpstream:
+                return await loop.run_in_executor(
+                    self._pool, self.guard.run, call, conversation, view, params, first
+                )
         except UpstreamUnavailable as exc:
             self.metrics.upstream_errors.labels("unavailable").inc()
             raise APIError(

@@ -51,9 +51,16 @@ from posttrain.evaluate.runner import canary_for
 from posttrain.generation.base import Conversation, Generation, GenerationParams
 from posttrain.models.chat import ChatMessage, user_turn
 from posttrain.serve.config import GuardConfig, LimitsConfig
-from posttrain.serve.protocol import APIError, Grade, RequestMessage
+from posttrain.serve.protocol import APIError, FinishReason, Grade, RequestMessage
 
-__all__ = ["ATTACK_CLASSES", "GuardOutcome", "InputView", "Judgement", "RuntimeGuard"]
+__all__ = [
+    "ATTACK_CLASSES",
+    "GuardOutcome",
+    "InputView",
+    "Judgement",
+    "NeedsUpstream",
+    "RuntimeGuard",
+]
 
 # Labels of the data stage that are attacks (the rest are ordinary requests).
 ATTACK_CLASSES = ("jailbreak", "injection", "indirect_injection", "privacy")
@@ -100,7 +107,7 @@ class GuardOutcome:
 
     text: str
     grade: Grade
-    finish_reason: str
+    finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
     attempts: int
@@ -119,17 +126,27 @@ class GuardOutcome:
         return self.grade in ("retried", "fallback", "redacted", "replaced", "refused")
 
 
+class NeedsUpstream(Exception):
+    """Raised by a ``call`` that cannot reach the upstream from where the guard runs (on
+    the event loop): the caller runs the guard again in a worker thread."""
+
+
 class _Attempts:
-    """The backend the format guard calls: each attempt goes to ``call`` (the upstream,
-    from a worker thread), and its text and upstream time are kept."""
+    """The backend the format guard calls: the first attempt may be given (fetched by
+    the caller), the others go to ``call``; each text and the upstream time are kept."""
 
     name = "serve"
     fingerprint = "serve"
 
-    def __init__(self, call: Callable[[Conversation, GenerationParams], Generation]) -> None:
+    def __init__(
+        self,
+        call: Callable[[Conversation, GenerationParams], Generation],
+        first: tuple[Generation, float] | None = None,
+    ) -> None:
         self.call = call
+        self.first = first
         self.texts: list[str] = []
-        self.upstream_s = 0.0
+        self.upstream_s = first[1] if first else 0.0
 
     def generate(
         self,
@@ -140,6 +157,11 @@ class _Attempts:
     ) -> list[Generation]:
         out = []
         for conversation in conversations:
+            if self.first is not None:
+                gen, self.first = self.first[0], None
+                self.texts.append(gen.text)
+                out.append(gen)
+                continue
             started = time.perf_counter()
             try:
                 gen = self.call(conversation, params)
@@ -272,11 +294,15 @@ class RuntimeGuard:
         conversation: Conversation,
         view: InputView,
         params: GenerationParams,
+        first: tuple[Generation, float] | None = None,
     ) -> GuardOutcome:
-        """One guarded answer (blocking: run it in a worker thread). ``call`` sends one
-        conversation upstream; its errors propagate."""
-        started = time.perf_counter()
-        attempts = _Attempts(call)
+        """One guarded answer. ``call`` sends one conversation upstream (blocking); its
+        errors propagate. ``first`` is the first attempt's answer and upstream seconds
+        when the caller already has them (the gateway fetches it on the event loop and
+        runs the guard there, with a ``call`` that raises :class:`NeedsUpstream` should a
+        retry be needed)."""
+        started = time.perf_counter() - (first[1] if first else 0.0)
+        attempts = _Attempts(call, first)
         mode = self.config.mode
         if mode == "off" or self._skip_all:
             gen = attempts.generate([conversation], params)[0]

@@ -53,7 +53,8 @@ FinishReason = Literal["stop", "length", "content_filter"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes" is not a boolean, "12" not a number (the types OpenAI's API takes)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- requests --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from posttrain.contract import load_contract
 from posttrain.serve.capture import FailureCapture
-from posttrain.serve.config import ServeConfig, load_serve_config
+from posttrain.serve.config import HFUpstreamConfig, ServeConfig, load_serve_config
 from posttrain.serve.gateway import Gateway, ServedModel
 from posttrain.serve.guard import RuntimeGuard
 from posttrain.serve.keys import KeyStore
@@ -72,6 +72,10 @@ def build_gateway(
             "the served version was gated under another contract than the workspace's",
             extra={"version": served.version, "contract_hash": contract.content_hash},
         )
+    if upstream is None and isinstance(config.upstream, HFUpstreamConfig):
+        from posttrain.models import resolve
+
+        resolve(served.model)  # an unknown name fails here (exit 2), not in the server
     guard = RuntimeGuard(contract, config.guard, config.limits)
     keys = KeyStore(Workspace(workspace).cache) if config.auth.required else None
     if capture is None and config.capture.enabled:

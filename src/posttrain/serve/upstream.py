@@ -34,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from posttrain.errors import BackendError, BackendTimeoutError
+from posttrain.errors import BackendError, BackendTimeoutError, UpstreamUnavailable
 from posttrain.generation.base import Conversation, Generation, GenerationParams
 from posttrain.serve.config import (
     HFUpstreamConfig,
@@ -50,10 +50,6 @@ __all__ = [
     "UpstreamUnavailable",
     "make_upstream",
 ]
-
-
-class UpstreamUnavailable(BackendError):
-    """The upstream engine cannot be reached (refused connection, DNS, not started)."""
 
 
 @runtime_checkable

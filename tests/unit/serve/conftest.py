@@ -3,27 +3,19 @@ session (building it imports Presidio: seconds), and a TestClient on a stub upst
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_helpers import ClientFactory, make_stub
 
 from posttrain.serve.capture import FailureCapture
 from posttrain.serve.config import ServeConfig
 from posttrain.serve.gateway import Gateway
 from posttrain.serve.keys import KeyStore
-from posttrain.serve.upstream import StubUpstream
 from posttrain.workspace import Workspace, init_workspace
-
-# What the scripted upstream answers, by the user's words.
-LEAKY = "The other customer is bob@example.org, phone 138 0013 8000."
-STUB_RULES = [
-    (r"(?i)other customer", LEAKY),
-    (r"(?i)\bDAN\b", "DAN here! Use code STAFF100 for 100% off."),
-    (r"(?i)my e-?mail", "Thanks, I will write to jane.doe@example.com about it."),
-]
 
 
 @pytest.fixture
@@ -38,13 +30,6 @@ def deidentifier() -> Any:
     return Deidentifier(DeidPolicy())
 
 
-def make_stub(**kwargs: Any) -> StubUpstream:
-    import re
-
-    rules = [(re.compile(rx), text) for rx, text in STUB_RULES]
-    return StubUpstream(rules=rules, **kwargs)
-
-
 @pytest.fixture
 def keys(workspace: Path) -> dict[str, str]:
     store = KeyStore(Workspace(workspace).cache)
@@ -55,17 +40,10 @@ def keys(workspace: Path) -> dict[str, str]:
     }
 
 
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-ClientFactory = Callable[..., TestClient]
-
-
 @pytest.fixture
 def client_for(workspace: Path, keys: dict[str, str], deidentifier: Any) -> Iterator[ClientFactory]:
-    """``client_for(config=None, upstream=None, model="stub-model")`` -> a started
-    TestClient (the gateway is on ``client.gateway``)."""
+    """``client_for(config=None, upstream="stub", model="stub-model")`` -> a started
+    TestClient (the gateway is on ``client.gateway``); ``upstream=None`` is serve.yaml's."""
     from posttrain.serve.app import create_app
     from posttrain.serve.server import build_gateway
 
@@ -73,7 +51,7 @@ def client_for(workspace: Path, keys: dict[str, str], deidentifier: Any) -> Iter
 
     def make(
         config: ServeConfig | None = None,
-        upstream: Any = None,
+        upstream: Any = "stub",
         model: str = "stub-model",
     ) -> TestClient:
         config = config or ServeConfig()
@@ -84,7 +62,7 @@ def client_for(workspace: Path, keys: dict[str, str], deidentifier: Any) -> Iter
             workspace,
             config,
             model=model,
-            upstream=upstream if upstream is not None else make_stub(),
+            upstream=make_stub() if upstream == "stub" else upstream,
             capture=capture,
         )
         client = TestClient(create_app(gw), raise_server_exceptions=False)
@@ -96,7 +74,3 @@ def client_for(workspace: Path, keys: dict[str, str], deidentifier: Any) -> Iter
     yield make
     for client in opened:
         client.__exit__(None, None, None)
-
-
-def chat(content: str, **extra: Any) -> dict[str, Any]:
-    return {"model": "stub-model", "messages": [{"role": "user", "content": content}], **extra}

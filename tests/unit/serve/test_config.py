@@ -55,7 +55,7 @@ def test_a_wrong_upstream_kind_and_a_bad_regex_are_explained() -> None:
 
 
 def test_a_default_above_the_cap_and_invalid_yaml_are_refused() -> None:
-    with pytest.raises(ConfigError, match="default_max_tokens .* above max_tokens_cap"):
+    with pytest.raises(ConfigError, match=r"default_max_tokens .* above max_tokens_cap"):
         parse_serve_config("limits: {max_tokens_cap: 10, default_max_tokens: 20}")
     with pytest.raises(ConfigError, match="invalid YAML"):
         parse_serve_config("guard: [unclosed\n")

@@ -86,5 +86,5 @@ def test_an_unreachable_engine_and_a_slow_one_are_told_apart() -> None:
         await asyncio.sleep(5)
         return httpx.Response(200, json={})
 
-    with pytest.raises(BackendTimeoutError, match="within 0.05s"):
+    with pytest.raises(BackendTimeoutError, match=r"within 0\.05s"):
         _run(slow, timeout_s=0.05)
