@@ -287,6 +287,15 @@ def test_estimate_options_are_validated_by_its_input_model(
     assert code == 2 and "--seq-len 0" in err
 
 
+def _free_port() -> int:
+    """A loopback port nothing listens on now (a fixed one collides with a parallel run)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_two_process_ddp_on_cpu_with_gloo(ws: Path, posttrain_home: Path) -> None:
     torchrun = Path(sys.executable).parent / "torchrun"
     cli = Path(sys.executable).parent / "posttrain"
@@ -299,7 +308,7 @@ def test_two_process_ddp_on_cpu_with_gloo(ws: Path, posttrain_home: Path) -> Non
             "--nnodes",
             "1",
             "--master_port",
-            "29561",
+            str(_free_port()),
             str(cli),
             "train",
             "sft",
