@@ -30,7 +30,8 @@ __all__ = [
     "validate_check_args",
 ]
 
-VerdictStatus = Literal["pass", "fail", "error"]
+# ``uncertain``: the judge's parts disagree (rules vs the trained classifier); never a pass.
+VerdictStatus = Literal["pass", "fail", "error", "uncertain"]
 Lang = Literal["en", "zh"]
 AttackClass = Literal["jailbreak", "injection", "indirect_injection", "privacy", "over_refusal"]
 
@@ -66,7 +67,8 @@ class Sample(BaseModel):
 
 
 class Verdict(BaseModel):
-    """A check's judgement. ``error`` means the check could not judge; it is never a pass."""
+    """A check's judgement. ``error`` (could not judge) and ``uncertain`` (its parts disagree)
+    are never a pass."""
 
     model_config = ConfigDict(extra="forbid")
 
