@@ -30,7 +30,16 @@ demo: setup
 	$(BIN)/posttrain models prepare $(MODEL)
 	bash scripts/demo.sh $(WORKSPACE) $(MODEL)
 
-test: setup
+# The llamacpp extra (llama-cpp-python[server]) for the llama.cpp tests: PyPI has only its
+# source, so pip compiles llama.cpp once per fresh venv (~8 min wall, ~15 CPU-min on 2
+# cores); `make demo` does not need it.
+LLAMACPP := $(VENV)/.llamacpp-installed
+$(LLAMACPP): $(VENV)/.installed
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-$$(nproc)} \
+	  $(PY) -m pip install --quiet -e '.[llamacpp]'
+	touch $@
+
+test: setup $(LLAMACPP)
 	$(BIN)/pytest -q
 
 test-fast: setup

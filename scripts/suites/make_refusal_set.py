@@ -1,4 +1,5 @@
-"""Generate the labelled refusal set: src/posttrain/resources/refusal/labelled.jsonl.
+"""Generate the old answer-only refusal set: src/posttrain/resources/refusal/sources/legacy_v1.jsonl
+(one source, "legacy-v1", of the judge's labelled set: scripts/refusal_judge/make_labelled_set.py).
 
 Deterministic (fixed seed): rerunning writes the same file. Each item is composed from
 varied parts (openers, refusal cores, reasons, redirects, payloads, everyday support
@@ -41,7 +42,9 @@ from refusal_parts import (
 )
 
 SEED = 20240611
-OUT = Path(__file__).resolve().parents[2] / "src/posttrain/resources/refusal/labelled.jsonl"
+OUT = (
+    Path(__file__).resolve().parents[2] / "src/posttrain/resources/refusal/sources/legacy_v1.jsonl"
+)
 
 # ---------------------------------------------------------------- English parts
 OPEN_EN = [

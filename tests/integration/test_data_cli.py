@@ -333,7 +333,11 @@ def test_build_without_a_contract_needs_no_contract(
     assert "contract.yaml: contract not found" in out and "--no-contract" in out
     assert not (ws / "data" / "quality.json").exists()  # refused before building anything
 
-    overrides = ["template_overuse=three-record no-contract test", "length_ratio=three-record test"]
+    overrides = [
+        "template_overuse=three-record no-contract test",
+        "length_ratio=three-record test",
+        "pair_similarity=three-record test, one-line bad answers",
+    ]
     args = [a for o in overrides for a in ("--override", o)]
     code, out = flat(capsys, "data", "build", "-w", str(ws), "--no-contract", *args)
     assert code == 0, out

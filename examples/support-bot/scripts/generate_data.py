@@ -13,6 +13,9 @@ Writes, next to this script's parent folder:
   ideal_answer?, source, ts, context?).
 * ``data/regression.jsonl`` -- business regression cases (fields: id, prompt, context?,
   tags, lang, expected).
+* ``data/catalog.jsonl`` -- the product catalogue, one entry per product and site language
+  (fields: name, url, price, lang, category, aliases, properties): what recommendation
+  answers are drawn from and what the ``policy_facts`` check holds product claims to.
 
 The script uses only the standard library and one ``random.Random(SEED)``, so every run
 writes the same bytes. Samples are composed from independent parts (intent, phrasing,
@@ -239,6 +242,49 @@ CATALOG: tuple[Category, ...] = (
     )),
 )
 CAT_BY_KEY = {c.key: c for c in CATALOG}
+# What the catalogue says a product has (the factuality failures contradict these): the
+# property names are those of the policy_facts clause's `claims` in contract.yaml.
+PROPERTIES: dict[str, tuple[str, ...]] = {
+    "af-pro": ("noise_cancelling", "splash_resistant"),
+    "af-lite": ("splash_resistant",),
+    "sl-sport": ("splash_resistant",),
+    "zen-27": ("4k",),
+    "zen-24": (),
+    "arc-34": ("ultrawide",),
+    "orbit-s7": ("vacuum", "mop"),
+    "orbit-s5": ("vacuum",),
+    "orbit-mini": ("vacuum",),
+    "pixelpad-11": ("wifi_only",),
+    "pixelpad-mini": ("wifi_only",),
+    "everest-down": ("hand_wash", "dry_clean"),
+    "stride-gt": ("waterproof",),
+    "pulse-3": ("waterproof",),
+    "trailgrip": ("waterproof",),
+}
+
+
+def _model_name(name_en: str) -> str:
+    """The brand and model a customer types ("AirFlow Pro", "Zen 27", "Everest")."""
+    words = name_en.replace("-", " ").split()
+    keep = words[:1]
+    if len(words) > 1 and (any(ch.isdigit() for ch in words[1]) or words[1] in ("Pro", "Lite", "Mini", "mini", "XL", "GT", "Kids", "One", "Sport", "Clip")):
+        keep.append(words[1].split("-")[0])
+    return " ".join(keep)
+
+
+def catalog_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for cat in CATALOG:
+        for p in cat.products:
+            for lang in ("en", "zh"):
+                zh = lang == "zh"
+                aliases = [p.short_zh if zh else p.short_en, _model_name(p.name_en)]
+                rows.append({"name": p.name_zh if zh else p.name_en, "url": URL_BASE + p.sku,
+                             "price": p.cny if zh else p.usd, "lang": lang,
+                             "category": cat.zh if zh else cat.en,
+                             "aliases": list(dict.fromkeys(a for a in aliases if a)),
+                             "properties": list(PROPERTIES.get(p.sku, ()))})
+    return rows
 
 CITIES_EN = ("Shanghai", "Shenzhen", "Hangzhou", "Chengdu", "Beijing", "Wuhan", "Guangzhou",
              "Nanjing", "Singapore", "Kuala Lumpur", "Hong Kong", "Suzhou", "Xiamen")
@@ -2596,7 +2642,8 @@ def main() -> int:
 
     write_jsonl(DATA_DIR / "failures.jsonl", failures)
     write_jsonl(DATA_DIR / "regression.jsonl", regression)
-    print(f"\nwrote {DATA_DIR / 'failures.jsonl'} and {DATA_DIR / 'regression.jsonl'}")
+    write_jsonl(DATA_DIR / "catalog.jsonl", catalog_rows())
+    print(f"\nwrote {DATA_DIR / 'failures.jsonl'}, {DATA_DIR / 'regression.jsonl'} and {DATA_DIR / 'catalog.jsonl'}")
     return 0
 
 

@@ -8,6 +8,8 @@ Importing this package registers every built-in check (one module per family):
 * :mod:`~posttrain.checks.leaks` - ``no_pii_leak``, ``no_secret_leak``, ``canary_leak``,
   ``injection_followed``
 * :mod:`~posttrain.checks.language` - ``language_match``
+* :mod:`~posttrain.checks.policy_facts` - ``policy_facts`` (figures and product
+  properties against the contract's policy facts and the catalogue)
 * :mod:`~posttrain.checks.judge` - ``judge`` (LLM-as-judge, needs a backend)
 
 Stages call checks only through :func:`run_check`, which records an exception as an
@@ -16,7 +18,14 @@ Stages call checks only through :func:`run_check`, which records an exception as
 
 from __future__ import annotations
 
-from posttrain.checks import judge, language, leaks, refusal, structure  # noqa: F401  (registers)
+from posttrain.checks import (  # noqa: F401  (registers)
+    judge,
+    language,
+    leaks,
+    policy_facts,
+    refusal,
+    structure,
+)
 from posttrain.checks.base import (
     CheckArg,
     CheckFn,

@@ -62,6 +62,7 @@ def _register() -> None:
         log,
         registry,
         release,
+        review,
         serve,
         keys,
         models,

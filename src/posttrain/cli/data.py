@@ -76,7 +76,7 @@ def build(
     json_out: bool = typer.Option(False, "--json", help="Print the DatasetBuild as JSON."),
 ) -> None:
     """Build sft.jsonl, prefs.jsonl, buckets, quality.json, datasheet and manifest."""
-    from posttrain.data import RULES, DataConfig, build_dataset, load_data_config
+    from posttrain.data import RULE_NAMES, DataConfig, build_dataset, load_data_config
     from posttrain.data.config import check_field_map
 
     fields: dict[str, object] = {"workspace": workspace}
@@ -92,10 +92,10 @@ def build(
             ) from None
         fields["field_map"] = field_map
     ov = _pairs(overrides, "--override", 'near_duplicates="templated FAQ, reviewed by A. Li"')
-    unknown = sorted(set(ov) - set(RULES))
+    unknown = sorted(set(ov) - set(RULE_NAMES))
     if unknown:
         raise UsageError(
-            f"--override: unknown rule(s) {unknown}", hint=f"rules: {', '.join(RULES)}"
+            f"--override: unknown rule(s) {unknown}", hint=f"rules: {', '.join(RULE_NAMES)}"
         )
     if config is not None:
         cfg = load_data_config(config, **fields)
@@ -156,6 +156,11 @@ def _render(result: DatasetBuild) -> None:
         for reason, n in sorted(c.quarantine_reasons.items(), key=lambda kv: -kv[1]):
             q.add_row(reason, str(n))
         console.print(q)
+    if c.torn_live_lines:
+        console.print(
+            f"[yellow]note:[/] skipped {c.torn_live_lines} torn last line(s) of live capture "
+            "files (a server crash mid-append; those records were never acknowledged)"
+        )
     for rule in result.failing_rules:
         console.print(f"[red]rule failed:[/] {rule} (see {result.data_dir}/quality.json)")
     for rule, reason in result.overridden_rules.items():
@@ -190,23 +195,30 @@ def pii_eval(
         table = Table(
             title=f"PII eval ({result.items} strings, policy {result.policy})", show_edge=False
         )
-        for col in ("entity", "expected", "found", "recall", "detections", "precision"):
-            table.add_column(col, justify="left" if col == "entity" else "right")
-        for etype, s in result.per_entity.items():
-            table.add_row(
-                etype,
-                str(s.expected),
-                str(s.found),
-                f"{s.recall:.4f}",
-                str(s.detections),
-                f"{s.precision:.4f}",
-            )
+        cols = ("entity/lang", "split", "expected", "found", "recall", "detections", "precision")
+        for col in cols:
+            table.add_column(col, justify="left" if col in cols[:2] else "right")
+        for split, scores in result.per_split.items():
+            for key, s in scores.items():
+                table.add_row(
+                    key,
+                    split,
+                    str(s.expected),
+                    str(s.found),
+                    f"{s.recall:.4f}",
+                    str(s.detections),
+                    f"{s.precision:.4f}",
+                )
         console.print(table)
         mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
         console.print(
-            f"recall {result.recall:.4f} (target {result.recall_target}), precision "
-            f"{result.precision:.4f} (target {result.precision_target}): {mark}"
+            f"recall {result.recall:.4f} (target {result.recall_target} for the pattern "
+            f"types), precision {result.precision:.4f} (target {result.precision_target}), "
+            f"held-out recall of names and addresses per language (target "
+            f"{result.heldout_recall_target}): {mark}"
         )
+        for why in result.failed_targets:
+            console.print(f"[red]not met:[/] {why}")
         if result.missed:
             console.print(f"missed in: {', '.join(result.missed[:20])}")
         if result.false_positives:

@@ -184,6 +184,7 @@ def eval_cmd(
         batch_size=batch_size,
         out_dir=out_dir,
         cache_dir=_cache_dir(ws, no_cache),
+        review_labels=ws.reports / "review" / "labels.jsonl",  # people's labels win
     )
     with _progress(f"eval {the_suite.name}", not json_out) as (on_start, on_progress):
         on_start(len(the_suite))
@@ -207,6 +208,8 @@ def eval_cmd(
             f"({s.guard.retried_items}/{s.guard.n} items, {s.guard.retries} retries), "
             f"fallback rate {s.guard.fallback_rate or 0:.3f} ({s.guard.fallbacks}/{s.guard.n})"
         )
+    if s.judge is not None:
+        console.print(s.judge.describe(), highlight=False)
     console.print(f"results: {result.out_dir}/items.jsonl, {result.out_dir}/summary.json")
 
 

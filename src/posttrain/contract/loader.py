@@ -19,7 +19,15 @@ from posttrain.contract.gate_policy import GatePolicy
 from posttrain.contract.schema import CheckSpec, Clause, Contract
 from posttrain.errors import ConfigError
 
-__all__ = ["ContractIssue", "LintResult", "lint_contract", "load_contract", "parse_contract"]
+__all__ = [
+    "ContractIssue",
+    "LintResult",
+    "field_name",
+    "line_of",
+    "lint_contract",
+    "load_contract",
+    "parse_contract",
+]
 
 _FIELDS_AT_DEPTH = {
     0: [*Contract.model_fields, "gate"],
@@ -58,14 +66,15 @@ class LintResult(BaseModel):
         return not self.errors
 
 
-def _field_name(loc: Sequence[int | str]) -> str:
+def field_name(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as the dotted field it names: ``clauses[2].severity``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _line_of(root: yaml.Node | None, loc: Sequence[int | str], *, key: bool = False) -> int | None:
+def line_of(root: yaml.Node | None, loc: Sequence[int | str], *, key: bool = False) -> int | None:
     """Line (1-based) of the YAML node at ``loc``; the deepest existing parent when the
     location is missing; the key's own line when ``key`` (an unknown field)."""
     if root is None:
@@ -123,8 +132,8 @@ def _check_gate_section(
             result.errors.append(
                 ContractIssue(
                     path=path,
-                    line=_line_of(root, loc, key=extra),
-                    field=_field_name(loc),
+                    line=line_of(root, loc, key=extra),
+                    field=field_name(loc),
                     message=message,
                 )
             )
@@ -148,10 +157,10 @@ def _duplicate_ids(clauses: object, root: yaml.Node | None, path: str) -> list[C
         issues.append(
             ContractIssue(
                 path=path,
-                line=_line_of(root, ("clauses", i, "id")),
+                line=line_of(root, ("clauses", i, "id")),
                 field=f"clauses[{i}].id",
                 message=f"clause id {cid!r} is used twice (first by clauses[{j}] on line "
-                f"{_line_of(root, ('clauses', j, 'id'))}); give each clause its own id",
+                f"{line_of(root, ('clauses', j, 'id'))}); give each clause its own id",
             )
         )
     return issues
@@ -198,8 +207,8 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
             result.errors.append(
                 ContractIssue(
                     path=path,
-                    line=_line_of(root, loc, key=err["type"] == "extra_forbidden"),
-                    field=_field_name(loc),
+                    line=line_of(root, loc, key=err["type"] == "extra_forbidden"),
+                    field=field_name(loc),
                     message=_message(err),
                 )
             )
@@ -213,7 +222,7 @@ def parse_contract(text: str, path: str = "contract.yaml") -> LintResult:
         result.warnings.append(
             ContractIssue(
                 path=path,
-                line=_line_of(root, ("system_prompt",)),
+                line=line_of(root, ("system_prompt",)),
                 field="system_prompt",
                 message="no {canary} placeholder; a marker line is appended when a canary is used",
             )

@@ -13,6 +13,9 @@ workspace's ``data/``::
                          trl = {prompt, chosen, rejected} as chat messages (TRL DPO form)
     buckets/<label>/failures.jsonl, buckets/index.json
     quarantine.jsonl     file, line, reason, field, hint, raw_sha256 (never content)
+    pairs_quarantine.jsonl  PairQuarantineItem per line: a pair the contract's checks
+                         found no better than its rejected answer (file, line, record id,
+                         chosen_from, clauses, evidence); the record stays in its bucket
     quality.json         QualityReport: every rule with value, threshold, status, flagged
     DATASHEET.md         Gebru et al. headings
     manifest.json        see below
@@ -52,12 +55,13 @@ from posttrain.data.build import DatasetBuild, build_dataset
 from posttrain.data.config import DataConfig, QualityConfig, load_data_config
 from posttrain.data.deid import DeidPolicy
 from posttrain.data.pii_eval import PiiEvalResult, evaluate_pii
-from posttrain.data.quality import RULES, QualityReport
+from posttrain.data.quality import RULE_NAMES, RULES, QualityReport
 from posttrain.data.records import PrefPair, SftRecord
 from posttrain.data.report import AuditRecord, Manifest
 
 __all__ = [
     "RULES",
+    "RULE_NAMES",
     "AuditRecord",
     "DataConfig",
     "DatasetBuild",

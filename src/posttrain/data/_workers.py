@@ -28,15 +28,19 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from posttrain.checks.policy_facts import CatalogItem
 from posttrain.data._construct import construct
 from posttrain.data.config import LabelRule, TemplateKind
 from posttrain.data.deid import DeidPolicy, no_network
 from posttrain.data.ingest import FailureRecord, QuarantineItem
 from posttrain.data.labels import UNLABELED, ContractInfo, LabelInferer
+from posttrain.data.pairs import PairJudge, PairVerdict
 from posttrain.data.quality import PairFeatures, RecordFeatures, pair_features, record_features
 from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line, make_pair, make_sft
+from posttrain.data.residual import ResidualHit, ResidualScanner
 from posttrain.data.templates import detect_lang
 from posttrain.errors import PosttrainError
 
@@ -71,6 +75,13 @@ class StageSpec:
     templates: dict[str, TemplateKind]
     clause_map: dict[str, list[str]]
     contract: ContractInfo
+    # the product catalogue recommendation templates draw from
+    catalog: tuple[CatalogItem, ...] = ()
+    # the contract whose checks judge each pair (None: --no-contract, no pair checks)
+    contract_path: Path | None = None
+    workspace: Path = Path(".")
+    # normalised values the residual scan does not flag (posttrain.data.residual.allowlist)
+    residual_allow: frozenset[str] = frozenset()
 
 
 class RecordOut(NamedTuple):
@@ -88,6 +99,11 @@ class RecordOut(NamedTuple):
     # what the quality rules measure per record / pair, measured here in parallel
     features: RecordFeatures | None
     pair_feats: PairFeatures | None
+    # the contract's checks on the pair (None without a contract or a pair); a verdict
+    # with problems means the pair was quarantined and ``pair`` is None
+    pair_check: PairVerdict | None = None
+    # the residual scan of each written line (bucket, prefs, sft): (field, kind, detector)
+    residual: tuple[list[tuple[str, str, str]], ...] = ((), (), ())  # type: ignore[assignment]
 
 
 class _Stage:
@@ -101,6 +117,12 @@ class _Stage:
             self.deid: Deidentifier = Deidentifier(spec.policy)
         self.inferer = LabelInferer(spec.label_rules)
         self._chosen_memo: dict[str, tuple[str, set[str]]] = {}
+        self.judge = (
+            PairJudge(spec.contract_path, spec.workspace)
+            if spec.contract_path is not None
+            else None
+        )
+        self.residual = ResidualScanner(spec.residual_allow)
 
     def records(self, recs: Sequence[FailureRecord]) -> list[RecordOut]:
         with no_network():
@@ -113,6 +135,15 @@ class _Stage:
     def scan(self, texts: Sequence[str]) -> list[list[str]]:
         with no_network():
             return self.deid.analyzer.scan(texts, self.spec.policy.score_threshold)
+
+    def scan_files(self, docs: Sequence[tuple[str, str]]) -> list[list[ResidualHit]]:
+        with no_network():
+            return [self.residual.scan_document(name, text) for name, text in docs]
+
+    def _scan_lines(
+        self, lines: tuple[str, str | None, str | None]
+    ) -> tuple[list[tuple[str, str, str]], ...]:
+        return tuple(self.residual.scan_jsonl_line(x) if x else [] for x in lines)
 
     def _record(self, rec: FailureRecord) -> RecordOut:
         fields = {
@@ -130,7 +161,7 @@ class _Stage:
                 line=rec.line,
                 reason="dropped by the de-identification policy: contains "
                 + ", ".join(res.dropped_for),
-                hint="the policy's action for these entity types is 'drop'",
+                hint="the policy's action for these entity types is 'quarantine'",
             )
             return RecordOut(item, [], None, ("", None, None), None, None)
         f = res.fields
@@ -163,11 +194,28 @@ class _Stage:
         if rid != rec.id:
             rescan.append((rid, rid))
         kind = self.spec.templates.get(label, "none")
-        pair = make_pair(brec, kind, self.spec.clause_map.get(label, []), self.spec.contract)
+        clauses = self.spec.clause_map.get(label, [])
+        pair = make_pair(brec, kind, clauses, self.spec.contract, self.spec.catalog)
         lines: tuple[str, str | None, str | None]
+        check = None
+        if pair is not None and self.judge is not None:
+            check = self.judge.judge(brec, pair, clauses)
+            if check.problems:  # not better than the rejected answer: quarantined
+                # the evidence may quote the answer: de-identified like every reason
+                check = check._replace(evidence=self.deid.redact_text(check.evidence[:200]))
+                pair = None
         if pair is None:
             lines = (jsonl_line(brec), None, None)
-            return RecordOut(brec, rescan, None, lines, record_features(brec), None)
+            return RecordOut(
+                brec,
+                rescan,
+                None,
+                lines,
+                record_features(brec),
+                None,
+                check,
+                self._scan_lines(lines),
+            )
         if len(self._chosen_memo) > 50_000:
             self._chosen_memo.clear()
         lines = (jsonl_line(brec), jsonl_line(pair), jsonl_line(make_sft(brec, pair)))
@@ -178,6 +226,8 @@ class _Stage:
             lines,
             record_features(brec),
             pair_features(pair.chosen, pair.rejected, self._chosen_memo),
+            check,
+            self._scan_lines(lines),
         )
 
 
@@ -287,3 +337,8 @@ class RecordWorkers:
         """The entity types the analyzer finds in each text (the residual-PII rescan)."""
         parts: Iterator[list[list[str]]] = self._map("scan", texts, 4 * CHUNK)
         return [t for part in parts for t in part]
+
+    def scan_files(self, docs: Sequence[tuple[str, str]]) -> list[ResidualHit]:
+        """The independent residual scan of whole files ``(name, text)``."""
+        parts: Iterator[list[list[ResidualHit]]] = self._map("scan_files", docs, 1)
+        return [h for part in parts for doc in part for h in doc]

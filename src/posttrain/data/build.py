@@ -19,15 +19,15 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.checks.policy_facts import CatalogError, CatalogItem, load_catalog
 from posttrain.core.auditlog import append_event
-from posttrain.core.hashing import file_sha256
 from posttrain.core.provenance import package_versions, provenance
 from posttrain.data._workers import RecordWorkers, StageSpec, auto_workers
 from posttrain.data.config import DataConfig
@@ -39,6 +39,7 @@ from posttrain.data.labels import (
     load_contract_info,
     required_classes,
 )
+from posttrain.data.pairs import PairQuarantineItem, PairVerdict
 from posttrain.data.quality import (
     RULES,
     EvalPrompt,
@@ -46,6 +47,7 @@ from posttrain.data.quality import (
     QualityInput,
     QualityReport,
     RecordFeatures,
+    residual_scan_result,
     run_rules,
 )
 from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line
@@ -59,6 +61,7 @@ from posttrain.data.report import (
     data_version,
     render_datasheet,
 )
+from posttrain.data.residual import ResidualHit, allowlist
 from posttrain.errors import InputError
 from posttrain.workspace import Workspace
 
@@ -140,8 +143,9 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
     contract = load_contract_info(
         contract_path, cfg.display(cfg.contract) if cfg.contract else None
     )
+    spec = _stage_spec(cfg, contract, contract_path)
     n_workers = workers or auto_workers(sum(_size(p) for p, _ in inputs))
-    with RecordWorkers(_stage_spec(cfg, contract), n_workers) as pool:
+    with RecordWorkers(spec, n_workers) as pool:
         # 1. ingest (while the workers start)
         progress("read", 0, 1)
         got = ingest(
@@ -150,6 +154,7 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
             labels=cfg.labels,
             max_line_bytes=cfg.max_line_bytes,
             max_text_chars=cfg.max_text_chars,
+            append_only=_live_names(cfg),
         )
         timer.lap("ingest")
 
@@ -163,32 +168,52 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
         quality = _check_quality(cfg, made, evals, required, pool, n_workers, progress)
         timer.lap("quality")
 
-    # 4. count, 5. write
-    built = _Checked(
-        got=got,
-        made=made,
-        counts=_count(got, made),
-        quality=quality,
-        contract=contract,
-        required=required,
-        eval_infos=eval_infos,
-    )
-    config_json, config_sha = _config_record(cfg)
+        # 4. count; every output rendered in memory and read by the independent residual
+        # scan before anything is written (a hit blocks: no dataset, no new data version)
+        progress("residual scan", 0, 1)
+        built = _Checked(
+            got=got,
+            made=made,
+            counts=_count(got, made),
+            quality=quality,
+            contract=contract,
+            required=required,
+            eval_infos=eval_infos,
+        )
+        config_json, config_sha = _config_record(cfg)
+        files = _render_datasets(made.records, made.lines)
+        files["quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.quarantine)
+        files["pairs_quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.pair_quarantine)
+        hits = _record_hits(made) + pool.scan_files(
+            [
+                (n, files[n])
+                for n in ("quarantine.jsonl", "pairs_quarantine.jsonl", "buckets/index.json")
+            ]
+        )
+        built, paperwork, version = _scan_paperwork(
+            cfg, built, files, hits, pool, config_json, config_sha
+        )
+        progress("residual scan", 1, 1)
+        timer.lap("residual_scan")
+
+    # 5. write: the datasets and their paperwork only when every rule passed
+    quality = built.quality
     overridden = {
         r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, Path] = {}
-    outputs["quarantine"] = _write_jsonl(data_dir / "quarantine.jsonl", made.quarantine)
-    outputs["quality"] = _write_text(
-        data_dir / "quality.json", quality.model_dump_json(indent=2) + "\n"
+    outputs["quarantine"] = _write_text(data_dir / "quarantine.jsonl", files["quarantine.jsonl"])
+    outputs["pairs_quarantine"] = _write_text(
+        data_dir / "pairs_quarantine.jsonl", files["pairs_quarantine.jsonl"]
     )
-    version: str | None = None
+    outputs["quality"] = _write_text(data_dir / "quality.json", paperwork["quality.json"])
     if quality.passed:
-        version = _write_datasets_and_paperwork(
-            cfg, data_dir, outputs, built, config_json, config_sha, overridden
-        )
+        outputs |= _write_datasets(data_dir, files)
+        outputs["datasheet"] = _write_text(data_dir / "DATASHEET.md", paperwork["DATASHEET.md"])
+        outputs["manifest"] = _write_text(data_dir / "manifest.json", paperwork["manifest.json"])
     else:
+        version = None
         (data_dir / "manifest.json").unlink(missing_ok=True)
     timer.lap("write")
     outputs["audit"] = _append_audit(cfg, data_dir, built, version, config_sha, overridden)
@@ -223,6 +248,13 @@ class _Deidentified:
     pair_feats: list[PairFeatures] = field(default_factory=list)
     pii: Counter[str] = field(default_factory=Counter)
     dropped: int = 0  # records the policy drops (quarantined)
+    # the residual scan of each accepted record's written lines (bucket, prefs, sft)
+    residual: list[tuple[list[tuple[str, str, str]], ...]] = field(default_factory=list)
+    # pairs the contract's checks found no better than their rejected answer
+    pair_quarantine: list[PairQuarantineItem] = field(default_factory=list)
+    pairs_judged: int = 0
+    pairs_unconfirmed: int = 0  # no check found the rejected answer failing
+    pair_unjudged: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -238,16 +270,45 @@ class _Checked:
     eval_infos: list[EvalSetInfo]
 
 
-def _stage_spec(cfg: DataConfig, contract: ContractInfo) -> StageSpec:
+def _stage_spec(cfg: DataConfig, contract: ContractInfo, contract_path: Path | None) -> StageSpec:
     clause_map = {label: clauses_for(label, contract, cfg.label_aliases) for label in cfg.labels}
     clause_map[UNLABELED] = []
+    contract_text = contract_path.read_text(encoding="utf-8") if contract_path else None
     return StageSpec(
         policy=cfg.policy,
         label_rules=cfg.label_rules,
         templates=cfg.templates,
         clause_map=clause_map,
         contract=contract,
+        catalog=_read_catalog(cfg),
+        contract_path=contract_path,
+        workspace=cfg.workspace,
+        residual_allow=allowlist(contract_text, cfg.residual_allow),
     )
+
+
+def _read_catalog(cfg: DataConfig) -> tuple[CatalogItem, ...]:
+    """The product catalogue (none when the config names none or the file is absent)."""
+    if cfg.catalog is None:
+        return ()
+    path = cfg.resolve(cfg.catalog)
+    if not path.is_file():
+        return ()
+    try:
+        return tuple(load_catalog(path))
+    except CatalogError as exc:
+        raise InputError(
+            exc.message,
+            path=cfg.display(cfg.catalog),
+            line=exc.line,
+            field=exc.field,
+            hint='each line is one product: {"name": ..., "url": "https://...", '
+            '"price": a number > 0} (optional: lang, category, aliases, properties)',
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the catalogue: {exc}", path=cfg.display(cfg.catalog)
+        ) from None
 
 
 def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _Deidentified:
@@ -263,6 +324,8 @@ def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _
                 continue
             made.records.append(out.item)
             made.lines.append(out.lines)
+            made.residual.append(out.residual)
+            _note_pair_check(made, out.item, out.pair_check)
             made.pii.update(out.item.pii)
             made.rescan.extend(out.rescan)
             assert out.features is not None  # set for every accepted record
@@ -279,6 +342,95 @@ def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _
     ]
     made.quarantine.sort(key=lambda q: (q.file, q.line))
     return made
+
+
+def _note_pair_check(made: _Deidentified, rec: BucketedRecord, check: PairVerdict | None) -> None:
+    if check is None:
+        return
+    made.pairs_judged += 1
+    made.pair_unjudged.update(check.unjudged)
+    if not check.rejected_failed:
+        made.pairs_unconfirmed += 1
+    if not check.problems:
+        return
+    ideal = check.chosen_from == "ideal_answer"
+    made.pair_quarantine.append(
+        PairQuarantineItem(
+            file=rec.file,
+            line=rec.line,
+            id=rec.id,
+            label=rec.label,
+            chosen_from=check.chosen_from,
+            clauses=check.problems,
+            reason=f"the chosen answer does not pass {', '.join(check.problems)} "
+            f"({check.evidence}); a chosen answer must pass every clause its rejected answer "
+            "failed and every hard clause",
+            hint="fix or remove the record's ideal_answer"
+            if ideal
+            else f"the {check.chosen_from} answer fails the contract: fix the template or "
+            "give the record an ideal_answer",
+        )
+    )
+
+
+def _record_hits(made: _Deidentified) -> list[ResidualHit]:
+    """The workers' residual-scan findings in the record lines, as file and line."""
+    hits: list[ResidualHit] = []
+    in_bucket: Counter[str] = Counter()
+    n_prefs = n_sft = 0
+    for r, (_, p, s), found in zip(made.records, made.lines, made.residual, strict=True):
+        in_bucket[r.label] += 1
+        places = [(f"buckets/{r.label}/failures.jsonl", in_bucket[r.label])]
+        if p:
+            n_prefs += 1
+            places.append(("prefs.jsonl", n_prefs))
+        if s:
+            n_sft += 1
+            places.append(("sft.jsonl", n_sft))
+        for (name, line), got in zip(
+            places, (found[0], found[1] if p else [], found[2] if s else []), strict=False
+        ):
+            hits += [
+                ResidualHit(file=name, line=line, field=f, kind=k, detector=d) for f, k, d in got
+            ]
+    return hits
+
+
+def _with_scan(
+    quality: QualityReport, hits: list[ResidualHit], overrides: dict[str, str], files: int
+) -> QualityReport:
+    rule = residual_scan_result(hits, overrides, files)
+    rules = [r for r in quality.rules if r.name != "residual_scan"] + [rule]
+    return QualityReport(passed=all(r.status != "fail" for r in rules), rules=rules)
+
+
+def _scan_paperwork(
+    cfg: DataConfig,
+    built: _Checked,
+    files: dict[str, str],
+    hits: list[ResidualHit],
+    pool: RecordWorkers,
+    config_json: dict[str, object],
+    config_sha: str,
+) -> tuple[_Checked, dict[str, str], str | None]:
+    """The datasheet, manifest and quality.json rendered with the scan's verdict, and read
+    by the scan too; returns the build, the rendered paperwork and the data version."""
+    n_files = len(files) + 3
+    quality = _with_scan(built.quality, hits, cfg.overrides, n_files)
+    version: str | None = None
+    paperwork: dict[str, str] = {}
+    for _ in range(2):  # a hit in the paperwork changes the verdict it states: once more
+        built = replace(built, quality=quality)
+        paperwork = {}
+        if quality.passed:
+            version, paperwork = _render_paperwork(cfg, files, built, config_json, config_sha)
+        paperwork["quality.json"] = quality.model_dump_json(indent=2) + "\n"
+        more = pool.scan_files(sorted(paperwork.items()))
+        if not more:
+            break
+        hits = hits + [h for h in more if h not in hits]
+        quality = _with_scan(built.quality, hits, cfg.overrides, n_files)
+    return built, paperwork, version
 
 
 def _check_quality(
@@ -312,6 +464,13 @@ def _check_quality(
     )
 
 
+def _live_names(cfg: DataConfig) -> frozenset[str]:
+    """Display names of the inputs that are live captures (append-only files)."""
+    if not cfg.live_inputs:
+        return frozenset()
+    return frozenset(cfg.display(p) for p in cfg.workspace.glob(cfg.live_inputs) if p.is_file())
+
+
 def _count(got: IngestResult, made: _Deidentified) -> BuildCounts:
     """Step 4: the build's counts; accepted + quarantined == read, or the build stops."""
     records, pairs, quarantine = made.records, made.pairs, made.quarantine
@@ -325,11 +484,19 @@ def _count(got: IngestResult, made: _Deidentified) -> BuildCounts:
         languages=dict(sorted(Counter(r.lang for r in records).items())),
         sft=len(pairs),  # one SFT record per pair
         prefs=len(pairs),
-        no_chosen=len(records) - len(pairs),
+        no_chosen=len(records) - len(pairs) - len(made.pair_quarantine),
+        pairs_judged=made.pairs_judged,
+        pairs_quarantined=len(made.pair_quarantine),
+        pair_quarantine_clauses=dict(
+            sorted(Counter(c for q in made.pair_quarantine for c in q.clauses).items())
+        ),
+        pairs_unconfirmed=made.pairs_unconfirmed,
+        pair_unjudged_clauses=dict(sorted(made.pair_unjudged.items())),
         pii_replaced=dict(sorted(made.pii.items())),
         quarantine_reasons=dict(
             sorted(Counter(_reason_kind(q.reason) for q in quarantine).items())
         ),
+        torn_live_lines=len(got.torn),
     )
     # accepted + quarantined == read is the ingest invariant; keep it honest here
     if counts.accepted + counts.quarantined != counts.read:  # pragma: no cover
@@ -356,26 +523,22 @@ def _policy_info(cfg: DataConfig) -> PolicyInfo:
     )
 
 
-def _write_datasets_and_paperwork(
+def _render_paperwork(
     cfg: DataConfig,
-    data_dir: Path,
-    outputs: dict[str, Path],
+    files: dict[str, str],
     built: _Checked,
     config_json: dict[str, object],
     config_sha: str,
-    overridden: dict[str, str],
-) -> str:
-    """Step 5 of a build that passed: the datasets, then the datasheet and the manifest
-    that describe them (added to ``outputs``); returns the data version."""
+) -> tuple[str, dict[str, str]]:
+    """The data version, and the datasheet and manifest that describe the datasets in
+    ``files`` (rendered, not written)."""
     records, quality = built.made.records, built.quality
-    outputs |= _write_datasets(data_dir, records, built.made.lines)
-    dataset_files = {
-        p.relative_to(data_dir).as_posix(): file_sha256(p)
-        for k, p in sorted(outputs.items())
-        if k not in ("quarantine", "quality")
+    overridden = {
+        r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"
     }
+    dataset = {n: _sha(t) for n, t in sorted(files.items()) if n not in _NOT_DATASET}
     policy_info = _policy_info(cfg)
-    version = data_version(dataset_files, policy_info.sha256)
+    version = data_version(dataset, policy_info.sha256)
     contract = built.contract
     contract_ref = ContractRef(
         path=contract.path,
@@ -384,21 +547,23 @@ def _write_datasets_and_paperwork(
         required_classes=built.required,
     )
     ts = sorted(r.ts for r in records)
-    outputs["datasheet"] = _write_text(
-        data_dir / "DATASHEET.md",
-        render_datasheet(
-            product=contract.product,
-            version=version,
-            counts=built.counts,
-            inputs=built.got.files,
-            sources=dict(Counter(r.source for r in records)),
-            ts_range=(ts[0], ts[-1]) if ts else None,
-            policy=policy_info,
-            quality=quality,
-            contract=contract_ref,
-            eval_sets=built.eval_infos,
-        ),
+    sheet = render_datasheet(
+        product=contract.product,
+        version=version,
+        counts=built.counts,
+        inputs=built.got.files,
+        sources=dict(Counter(r.source for r in records)),
+        ts_range=(ts[0], ts[-1]) if ts else None,
+        policy=policy_info,
+        quality=quality,
+        contract=contract_ref,
+        eval_sets=built.eval_infos,
     )
+    listed = {
+        **files,
+        "DATASHEET.md": sheet,
+        "quality.json": quality.model_dump_json(indent=2) + "\n",
+    }
     manifest = Manifest(
         data_version=version,
         packages=package_versions(),
@@ -407,18 +572,24 @@ def _write_datasets_and_paperwork(
         inputs=built.got.files,
         contract=contract_ref,
         eval_sets=built.eval_infos,
-        files={
-            p.relative_to(data_dir).as_posix(): file_sha256(p) for _, p in sorted(outputs.items())
-        },
+        files={n: _sha(t) for n, t in sorted(listed.items())},
         config=config_json,
         config_sha256=config_sha,
         quality={r.name: r.status for r in quality.rules},
         overrides=overridden,
     )
-    outputs["manifest"] = _write_text(
-        data_dir / "manifest.json", manifest.model_dump_json(indent=2) + "\n"
-    )
-    return version
+    return version, {
+        "DATASHEET.md": sheet,
+        "manifest.json": manifest.model_dump_json(indent=2) + "\n",
+    }
+
+
+# files the data version does not hash (it hashes the datasets)
+_NOT_DATASET = ("quarantine.jsonl", "pairs_quarantine.jsonl")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _append_audit(
@@ -542,27 +713,42 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(":")[0].split(" at byte")[0].split(" at column")[0]
 
 
-def _write_datasets(
-    data_dir: Path,
-    records: list[BucketedRecord],
-    lines: list[tuple[str, str | None, str | None]],
-) -> dict[str, Path]:
-    """Buckets, sft.jsonl and prefs.jsonl from the lines the workers serialised."""
-    out: dict[str, Path] = {}
-    buckets_dir = data_dir / "buckets"
-    if buckets_dir.exists():
-        shutil.rmtree(buckets_dir)  # our own output: a bucket that vanished must not linger
+def _render_datasets(
+    records: list[BucketedRecord], lines: list[tuple[str, str | None, str | None]]
+) -> dict[str, str]:
+    """Buckets, their index, sft.jsonl and prefs.jsonl (path in the data folder -> text)
+    from the lines the workers serialised."""
+    out: dict[str, str] = {}
     by_label: dict[str, list[str]] = {}
     for r, (bucket_line, _, _) in zip(records, lines, strict=True):
         by_label.setdefault(r.label, []).append(bucket_line)
     for label, texts in sorted(by_label.items()):
-        out[f"bucket:{label}"] = _write_text(buckets_dir / label / "failures.jsonl", "".join(texts))
-    out["buckets_index"] = _write_text(
-        buckets_dir / "index.json",
-        json.dumps({k: len(v) for k, v in sorted(by_label.items())}, indent=2) + "\n",
+        out[f"buckets/{label}/failures.jsonl"] = "".join(texts)
+    out["buckets/index.json"] = (
+        json.dumps({k: len(v) for k, v in sorted(by_label.items())}, indent=2) + "\n"
     )
-    out["sft"] = _write_text(data_dir / "sft.jsonl", "".join(s for _, _, s in lines if s))
-    out["prefs"] = _write_text(data_dir / "prefs.jsonl", "".join(p for _, p, _ in lines if p))
+    out["sft.jsonl"] = "".join(s for _, _, s in lines if s)
+    out["prefs.jsonl"] = "".join(p for _, p, _ in lines if p)
+    return out
+
+
+def _write_datasets(data_dir: Path, files: dict[str, str]) -> dict[str, Path]:
+    """Write the rendered datasets (a bucket that vanished must not linger)."""
+    buckets_dir = data_dir / "buckets"
+    if buckets_dir.exists():
+        shutil.rmtree(buckets_dir)  # our own output
+    out: dict[str, Path] = {}
+    for name, text in files.items():
+        if name in _NOT_DATASET:
+            continue
+        key = (
+            "buckets_index"
+            if name == "buckets/index.json"
+            else f"bucket:{name.split('/')[1]}"
+            if name.startswith("buckets/")
+            else name.removesuffix(".jsonl")
+        )
+        out[key] = _write_text(data_dir / name, text)
     return out
 
 

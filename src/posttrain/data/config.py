@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from posttrain.data.deid import DeidPolicy
 from posttrain.data.ingest import OPTIONAL, REQUIRED
@@ -39,6 +46,7 @@ DEFAULT_LABELS = (
     "factuality",
     "format",
     "order_number",
+    "tool_misuse",
 )
 
 # How ``chosen`` is written for a label when the record has no ideal_answer.
@@ -70,6 +78,13 @@ def _default_rules() -> list[LabelRule]:
     # Ordered: the first matching rule wins. Kept short and conservative; what no rule
     # recognises goes to the `unlabeled` bucket and is reported, never guessed.
     r = [
+        (
+            # the answer calls a tool (or says it ran one) instead of answering: a tool-call
+            # payload in the text, or a state-changing order tool named as called
+            "tool_misuse",
+            "bad_answer",
+            r'(?i)<tool_call>|<function_call>|"(?:tool|tool_name|function)"\s*:\s*"|\b(?:issue_refund|cancel_order|update_address|lookup_customer|apply_coupon|get_order)\s*\(|\b(?:called|invoked|ran|running|calling) (?:the )?[\w-]+ (?:tool|function|api)\b|调用了?[\w\u4e00-\u9fff]{0,8}(?:工具|接口)',
+        ),
         (
             "indirect_injection",
             "context",
@@ -125,6 +140,7 @@ def _default_templates() -> dict[str, TemplateKind]:
         "format": "json_recommendation",
         "politeness": "polite_redo",
         "factuality": "none",
+        "tool_misuse": "none",
         "unlabeled": "none",
     }
 
@@ -138,6 +154,7 @@ def _default_aliases() -> dict[str, list[str]]:
         "politeness": ["polite"],
         "factuality": ["unconfirmed", "factual"],
         "out_of_scope": ["out_of_scope", "handover"],
+        "tool_misuse": ["tool"],
     }
 
 
@@ -167,6 +184,12 @@ class QualityConfig(BaseModel):
     length_ratio_low: float = Field(0.33, gt=0.0)
     length_ratio_high: float = Field(3.0, gt=0.0)
     min_pairs_per_class: int = Field(1, ge=0)
+    # each required class also needs this share of all pairs (a class with one pair in
+    # ten thousand is not trained on in any useful sense)
+    min_pair_share_per_class: float = Field(0.02, ge=0.0, le=1.0)
+    # too different to learn from: token Jaccard below this AND a length ratio above the next
+    pair_token_overlap_low: float = Field(0.02, ge=0.0, le=1.0)
+    pair_length_ratio_far: float = Field(6.0, ge=1.0)
     max_template_share: float = Field(0.25, gt=0.0, le=1.0)
     max_residual_pii: int = Field(0, ge=0)
     max_contaminated: int = Field(0, ge=0)
@@ -190,6 +213,9 @@ class DataConfig(BaseModel):
     label_rules: list[LabelRule] = Field(default_factory=_default_rules)
     label_aliases: dict[str, list[str]] = Field(default_factory=_default_aliases)
     templates: dict[str, TemplateKind] = Field(default_factory=_default_templates)
+    # De-identification, with the retention per entity type (`policy: actions: {PHONE:
+    # hash, ADDRESS: drop, ...}`: placeholder | hash | drop | quarantine; defaults in
+    # posttrain.data.deid.policy); `hash` is keyed by the workspace's .posttrain/deid.key.
     policy: DeidPolicy = Field(default_factory=DeidPolicy)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     overrides: dict[str, str] = Field(default_factory=dict)  # rule name -> recorded reason
@@ -200,6 +226,12 @@ class DataConfig(BaseModel):
     # the attack suites shipped with posttrain.
     eval_sets: list[Path] | None = None
     output_dir: Path = Path("data")
+    # The product catalogue recommendation answers draw from (name, url, price per line);
+    # a missing file gives no recommendation template (never a placeholder).
+    catalog: Path | None = Path("data/catalog.jsonl")
+    # Strings the residual scan never flags, beside the e-mails and numbers the contract
+    # states itself: the company's own contact points (support@..., a 400- hotline).
+    residual_allow: list[str] = Field(default_factory=list)
     max_line_bytes: int = Field(1_000_000, gt=0)
     max_text_chars: int = Field(20_000, gt=0)
 
@@ -208,6 +240,12 @@ class DataConfig(BaseModel):
     def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
         check_field_map(v)
         return v
+
+    @model_validator(mode="after")
+    def _bind_policy(self) -> DataConfig:
+        # the hash action's key lives in the workspace (posttrain.data.deid.secret)
+        self.policy = self.policy.model_copy().bind_workspace(self.workspace)
+        return self
 
     @field_validator("overrides")
     @classmethod

@@ -7,6 +7,12 @@ always holds. Problems with a single record never raise; only problems with a wh
 and inputs that hold no record at all (empty, or blank lines only) raise
 :class:`~posttrain.errors.InputError`.
 
+Append-only live files (``append_only``: what ``posttrain serve`` captures to
+``data/live/*.jsonl``) are the one exception: a last line with no newline after it that is
+not valid JSON is what a crash in the middle of an append leaves, not bad input. It was
+never acknowledged to the client (the capture answers only after the whole line is
+fsynced), so it is skipped, not read, and listed in ``IngestResult.torn``.
+
 In CSV a quoted cell may span lines; a quote left open (it runs past its line into the
 next records) quarantines only the line it opened on, naming the field, and the lines
 after it are read as the records they are.
@@ -24,7 +30,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +96,8 @@ class IngestResult(BaseModel):
     records: list[FailureRecord]
     quarantine: list[QuarantineItem]
     files: list[InputFile]
+    # Torn last lines of append-only live files, skipped (not read, not quarantined).
+    torn: list[QuarantineItem] = []
 
     @property
     def read(self) -> int:
@@ -111,10 +119,14 @@ def ingest(
     labels: list[str],
     max_line_bytes: int,
     max_text_chars: int,
+    append_only: Collection[str] = (),
 ) -> IngestResult:
-    """Read ``(path, display_name)`` inputs in order; see the module docstring."""
+    """Read ``(path, display_name)`` inputs in order; see the module docstring.
+    ``append_only``: display names of live append-only files (their torn last line is
+    skipped)."""
     records: list[FailureRecord] = []
     quarantine: list[QuarantineItem] = []
+    torn: list[QuarantineItem] = []
     files: list[InputFile] = []
     seen_ids: dict[str, str] = {}
     known = set(labels)
@@ -123,9 +135,24 @@ def ingest(
         fmt = _format_of(path, name)
         reader = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[fmt]
         n = 0
+        # A live file's last line without its newline: a crash mid-append (see above).
+        tail = None
+        if fmt == "jsonl" and name in append_only and data and not data.endswith(b"\n"):
+            tail = data.count(b"\n") + 1
         for line, obj, raw in reader(data, name, max_line_bytes):
-            n += 1
             digest = hashlib.sha256(raw).hexdigest() if raw else None
+            if line == tail and isinstance(obj, _Bad) and obj.reason.startswith("invalid JSON"):
+                torn.append(
+                    QuarantineItem(
+                        file=name,
+                        line=line,
+                        reason="torn last line of an append-only live file (a crash "
+                        "mid-append; never acknowledged): skipped",
+                        raw_sha256=digest,
+                    )
+                )
+                continue
+            n += 1
             try:
                 if isinstance(obj, _Bad):
                     raise obj
@@ -165,7 +192,7 @@ def ingest(
             hint="the input is empty or holds only blank lines: put one failure record a "
             "line in it, or pass another file with --input FILE",
         )
-    return IngestResult(records=records, quarantine=quarantine, files=files)
+    return IngestResult(records=records, quarantine=quarantine, files=files, torn=torn)
 
 
 def _read_bytes(path: Path, name: str) -> bytes:

@@ -8,14 +8,20 @@ into ``quality.json`` and the audit record. Rules:
 ``exact_duplicates``     same normalised (prompt, rejected) more than once
 ``near_duplicates``      (prompt, rejected) pairs with char 4-gram Jaccard >= threshold
 ``pair_similarity``      chosen vs rejected near-identical (char-bigram Jaccard > high:
-                         teaches nothing) or unrelated (different languages: teaches the
-                         wrong thing)
+                         teaches nothing), unrelated (different languages: teaches the
+                         wrong thing) or too different to learn from (token Jaccard below
+                         a floor together with a length ratio above a limit)
 ``length_ratio``         mean len(chosen) / mean len(rejected) per bucket outside
                          [low, high]
                          (DPO learns length when one side is systematically longer)
 ``class_coverage``       a class the contract requires has fewer pairs than the minimum
+                         count, or a smaller share of all pairs than the minimum share
 ``template_overuse``     one chosen text carries more than a share of all pairs
-``residual_pii``         PII or credentials found again in any output text
+``residual_pii``         PII or credentials the de-identifier's own recognizers find again
+                         in an output text
+``residual_scan``        the independent scan (:mod:`posttrain.data.residual`, a detector
+                         of another kind) finds a PII shape in a file the build writes;
+                         run by the build on the files themselves, after the rules above
 ``contamination``        a training prompt equals or nearly equals a regression-set or
                          attack-suite prompt
 ``unlabeled``            share of records no label or rule could classify
@@ -23,7 +29,9 @@ into ``quality.json`` and the audit record. Rules:
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -36,10 +44,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from posttrain.data._minhash import near_duplicate_pairs, normalize
 from posttrain.data.config import QualityConfig
 from posttrain.data.records import BucketedRecord, PrefPair
+from posttrain.data.residual import ResidualHit
 from posttrain.data.templates import detect_lang
 
 __all__ = [
     "RULES",
+    "RULE_NAMES",
     "EvalPrompt",
     "PairFeatures",
     "PiiScan",
@@ -49,6 +59,7 @@ __all__ = [
     "RuleResult",
     "pair_features",
     "record_features",
+    "residual_scan_result",
     "run_rules",
 ]
 
@@ -107,6 +118,8 @@ class PairFeatures(NamedTuple):
 
     same_lang: bool  # detect_lang(chosen) == detect_lang(rejected)
     bigram_jaccard: float  # char-bigram Jaccard of the normalised texts (0 if not same_lang)
+    token_jaccard: float = 1.0  # word (en) / character (zh) Jaccard
+    length_ratio: float = 1.0  # longer / shorter, in characters
 
 
 def record_features(r: BucketedRecord) -> RecordFeatures:
@@ -123,10 +136,21 @@ def pair_features(
         if memo is not None:
             memo[chosen] = got
     lang, a = got
+    longer, shorter = max(len(chosen), len(rejected)), max(1, min(len(chosen), len(rejected)))
     if lang != detect_lang(rejected):
-        return PairFeatures(False, 0.0)
+        return PairFeatures(False, 0.0, 0.0, longer / shorter)
     b = _bigrams(normalize(rejected))
-    return PairFeatures(True, len(a & b) / max(1, len(a | b)))
+    ta, tb = _words(chosen), _words(rejected)
+    return PairFeatures(
+        True, len(a & b) / max(1, len(a | b)), len(ta & tb) / max(1, len(ta | tb)), longer / shorter
+    )
+
+
+_TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9]+")
+
+
+def _words(text: str) -> set[str]:
+    return {t.lower() for t in _TOKEN.findall(text)}
 
 
 class QualityInput:
@@ -274,24 +298,33 @@ def pair_similarity(q: QualityInput, c: QualityConfig) -> RuleResult:
     # Near-identical: char-bigram Jaccard above the band. Unrelated: chosen and rejected in
     # different languages. A lexical floor does not work as "unrelated": a good refusal
     # and the compliant bad answer it replaces often share no word at all.
-    too_close, unrelated = [], []
+    # Too different: almost no shared token AND one side many times longer (a one-line
+    # refusal against a page of compliance shares no word either, but is a fair pair).
+    too_close, unrelated, too_far = [], [], []
     for p, f in zip(q.pairs, q.pair_feats, strict=True):
         if not f.same_lang:
             unrelated.append(p.id)
         elif f.bigram_jaccard > c.pair_similarity_high:
             too_close.append(p.id)
-    bad = too_close + unrelated
+        elif (
+            f.token_jaccard < c.pair_token_overlap_low and f.length_ratio > c.pair_length_ratio_far
+        ):
+            too_far.append(p.id)
+    bad = too_close + unrelated + too_far
     frac = len(bad) / max(1, len(q.pairs))
     return _result(
         "pair_similarity",
         f"pairs whose chosen/rejected char-bigram Jaccard is above {c.pair_similarity_high} "
-        "(near-identical) or whose chosen and rejected differ in language (unrelated)",
+        "(near-identical), whose chosen and rejected differ in language (unrelated), or "
+        f"whose token Jaccard is below {c.pair_token_overlap_low} with a length ratio above "
+        f"{c.pair_length_ratio_far} (too different to learn from)",
         frac,
         f"fraction <= {c.max_out_of_band_pair_fraction}",
         frac <= c.max_out_of_band_pair_fraction,
         bad,
         near_identical=len(too_close),
         unrelated=len(unrelated),
+        too_different=len(too_far),
     )
 
 
@@ -317,16 +350,20 @@ def length_ratio(q: QualityInput, c: QualityConfig) -> RuleResult:
 
 def class_coverage(q: QualityInput, c: QualityConfig) -> RuleResult:
     counts = Counter(p.tags[0] for p in q.pairs)
-    missing = [k for k in q.required_classes if counts.get(k, 0) < c.min_pairs_per_class]
+    total = len(q.pairs)
+    need = max(c.min_pairs_per_class, math.ceil(c.min_pair_share_per_class * total))
+    missing = [k for k in q.required_classes if counts.get(k, 0) < need]
     covered = len(q.required_classes) - len(missing)
     return _result(
         "class_coverage",
         "classes the contract requires (labels tied to its clauses) with enough pairs",
         covered / max(1, len(q.required_classes)),
-        f"every required class has >= {c.min_pairs_per_class} pairs",
+        f"every required class has >= {c.min_pairs_per_class} pairs and >= "
+        f"{c.min_pair_share_per_class:.0%} of all pairs (here: >= {need})",
         not missing,
         [f"class:{k}" for k in missing],
         pairs_per_class={k: counts.get(k, 0) for k in q.required_classes},
+        share_per_class={k: round(counts.get(k, 0) / max(1, total), 4) for k in q.required_classes},
     )
 
 
@@ -433,6 +470,35 @@ RULES: dict[str, RuleFn] = {
     "contamination": contamination,
     "unlabeled": unlabeled,
 }
+
+
+# Rules the build runs on the written files after the ones above (overridable the same way).
+RULE_NAMES: tuple[str, ...] = (*RULES, "residual_scan")
+
+
+def residual_scan_result(
+    hits: Sequence[ResidualHit], overrides: dict[str, str], files: int
+) -> RuleResult:
+    """``residual_scan``: any hit of the independent scan fails it (file, line and field
+    in ``flagged``, never the value)."""
+    where = list(dict.fromkeys(h.where() for h in hits))
+    res = _result(
+        "residual_scan",
+        "PII shapes (e-mail, phone-like, card, ID number, name, address; Presidio's "
+        f"predefined recognizers) found by the independent scan in the {files} files the "
+        "build writes",
+        len(where),
+        "count <= 0",
+        not where,
+        where,
+        by_kind=dict(sorted(Counter(h.kind for h in hits).items())),
+        by_file=dict(sorted(Counter(h.file for h in hits).items())),
+        by_detector=dict(sorted(Counter(h.detector for h in hits).items())),
+    )
+    if res.status == "fail" and "residual_scan" in overrides:
+        res.status = "overridden"
+        res.override_reason = overrides["residual_scan"]
+    return res
 
 
 # The costliest rules, in that order: with ``processes > 1`` the first ``processes - 1``

@@ -8,8 +8,11 @@ messages, the conversational form of TRL's ``DPOTrainer``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrain.checks.policy_facts import CatalogItem
 from posttrain.data._construct import construct
 from posttrain.data.config import TemplateKind
 from posttrain.data.labels import ContractInfo
@@ -123,10 +126,12 @@ def _first_sentence(text: str, limit: int = 180) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _chosen(rec: BucketedRecord, kind: TemplateKind) -> tuple[str, str] | None:
+def _chosen(
+    rec: BucketedRecord, kind: TemplateKind, catalog: Sequence[CatalogItem]
+) -> tuple[str, str] | None:
     if rec.ideal_answer:
         return rec.ideal_answer, "ideal_answer"
-    tpl = render_template(kind, rec.label, rec.lang, rec.id)
+    tpl = render_template(kind, rec.label, rec.lang, rec.id, prompt=rec.prompt, catalog=catalog)
     if tpl is None:
         return None
     return tpl.text, f"template:{tpl.template_id}"
@@ -144,10 +149,15 @@ def _why(rec: BucketedRecord, clauses: list[str], contract: ContractInfo, origin
 
 
 def make_pair(
-    rec: BucketedRecord, kind: TemplateKind, clauses: list[str], contract: ContractInfo
+    rec: BucketedRecord,
+    kind: TemplateKind,
+    clauses: list[str],
+    contract: ContractInfo,
+    catalog: Sequence[CatalogItem] = (),
 ) -> PrefPair | None:
-    """The preference pair of a record, or ``None`` when no ``chosen`` can be written."""
-    got = _chosen(rec, kind)
+    """The preference pair of a record, or ``None`` when no ``chosen`` can be written
+    (recommendation templates draw their items from ``catalog``)."""
+    got = _chosen(rec, kind, catalog)
     if got is None:
         return None
     chosen, origin = got

@@ -40,8 +40,17 @@ class BuildCounts(BaseModel):
     sft: int
     prefs: int
     no_chosen: int  # accepted records for which no chosen answer could be written
+    # the contract's checks on both sides of each pair (posttrain.data.pairs)
+    pairs_judged: int = 0
+    pairs_quarantined: int = 0  # chosen no better than rejected: pairs_quarantine.jsonl
+    pair_quarantine_clauses: dict[str, int] = Field(default_factory=dict)
+    pairs_unconfirmed: int = 0  # no check found the rejected answer failing
+    pair_unjudged_clauses: dict[str, int] = Field(default_factory=dict)
     pii_replaced: dict[str, int]
     quarantine_reasons: dict[str, int]
+    # Torn last lines of live capture files (a server crash mid-append), skipped: not
+    # read, not quarantined (see posttrain.data.ingest).
+    torn_live_lines: int = 0
 
 
 class EvalSetInfo(BaseModel):
@@ -154,6 +163,23 @@ def _table(rows: Sequence[Sequence[object]], head: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def _pair_checks(counts: BuildCounts) -> str:
+    if not counts.pairs_judged:
+        return "Preference pairs were not checked against a contract (built without one).\n"
+    by = ", ".join(f"{k} {v}" for k, v in counts.pair_quarantine_clauses.items()) or "none"
+    unjudged = ", ".join(f"{k} {v}" for k, v in counts.pair_unjudged_clauses.items()) or "none"
+    return (
+        f"Preference pairs checked with the contract's own checks (both answers judged as "
+        f"evaluation judges them): {counts.pairs_judged} pairs judged, "
+        f"{counts.pairs_quarantined} quarantined as preference pairs "
+        "(`pairs_quarantine.jsonl`: the chosen answer does not pass a clause its rejected "
+        f"answer failed, or a hard clause), by clause: {by}. {counts.pairs_unconfirmed} "
+        "pairs have a rejected answer no check found failing (the label says it failed; no "
+        "check of the contract can tell). Clause verdicts neither answer could get (not "
+        f"held against a pair): {unjudged}.\n"
+    )
+
+
 def render_datasheet(
     *,
     product: str,
@@ -221,14 +247,31 @@ def render_datasheet(
         "recognizers (mainland ID numbers with checksum, mobiles with and without +86, "
         "16-19 digit bank cards with Luhn, e-mails, IPs) and credential detectors "
         "(detect-secrets plugins, cloud access keys, sk- keys, JWTs, private keys, "
-        f"password assignments); score threshold {policy.score_threshold}. Actions: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(policy.actions.items()))
-        + ". Spans replaced:\n",
-        _table(sorted(counts.pii_replaced.items()), ("entity", "spans")) + "\n",
+        "password assignments), person names and postal addresses in English and Chinese "
+        "(given + family names with titles, Faker's name lists, jieba's `nr` tag, "
+        "street / unit / city / postcode and 省/市/区/路/号 addresses), and every value "
+        "under a personal key (name, recipient, address, phone, email, id number, card, "
+        f"account...) of JSON inside a field; score threshold {policy.score_threshold}. "
+        "Retention per entity type (placeholder: a typed placeholder numbered within the "
+        "record; hash: HMAC-SHA256 under the workspace secret `.posttrain/deid.key`; drop: "
+        "a short non-identifying summary such as `an address in Shanghai`; quarantine: the "
+        "record is quarantined) and spans replaced:\n",
+        _table(
+            [
+                (etype, action, counts.pii_replaced.get(etype, 0))
+                for etype, action in sorted(policy.actions.items())
+            ],
+            ("entity", "retention", "spans"),
+        )
+        + "\n",
         "Labels come from the input; missing ones are inferred by the configured rules, "
         "and records no rule recognises are bucketed as `unlabeled`. Chosen answers are the "
         "reviewed ideal answers where given, else contract-derived templates.\n",
-        "Quality rules (`quality.json`):\n",
+        _pair_checks(counts),
+        "Quality rules (`quality.json`; `residual_scan` is the independent scan of every "
+        "file written here: e-mail, phone-like, card, ID-number, name and address shapes "
+        "and Presidio's predefined recognizers, with the contract's own contact points "
+        "allowed):\n",
         _table(q_rows, ("rule", "value", "threshold", "status", "flagged")) + "\n",
         "## Uses\n",
         "SFT (`sft.jsonl`, `messages` column) and DPO (`prefs.jsonl`, `trl` column) of the "
@@ -238,7 +281,8 @@ def render_datasheet(
         + ").\n",
         "## Distribution\n",
         "Internal to the team that owns the contract. Files carry no personal data by "
-        "construction (see the residual_pii rule); the raw failure files do and stay where "
+        "construction (see the residual_pii and residual_scan rules); the raw failure files "
+        "do and stay where "
         "they are.\n",
         "## Maintenance\n",
         "Rebuilt with `posttrain data build` when new failures arrive; every build appends "

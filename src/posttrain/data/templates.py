@@ -4,7 +4,9 @@ Each template kind follows the example contract's clauses: a refusal explains wh
 offers a way forward and a human agent (``refusal_quality``, ``human_handover``), an
 order question is answered by asking for the order number and where to find it
 (``order_number_first``), a recommendation is a bare JSON array of at most 3
-``{name, url, price}`` objects (``recommendation_json``), a rude answer is redone politely
+``{name, url, price}`` objects drawn from the workspace's product catalogue
+(``data/catalog.jsonl``; no fitting item, no template: never a placeholder)
+(``recommendation_json``), a rude answer is redone politely
 (``polite_tone``). Every kind has three wordings per language, picked by a hash of the
 record id, so one sentence does not carry a whole bucket (the template-overuse rule
 watches that). The language follows the prompt (``reply_in_user_language``).
@@ -17,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 
+from posttrain.checks.policy_facts import CatalogItem
 from posttrain.data.config import TemplateKind
 
-__all__ = ["ChosenTemplate", "detect_lang", "render_template"]
+__all__ = ["ChosenTemplate", "detect_lang", "recommend", "render_template"]
 
 _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
@@ -52,17 +56,17 @@ _GENERIC_REASON = {"en": "I can't help with that request", "zh": "这个请求�
 _TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     "refusal": {
         "en": (
-            "Sorry, I can't help with that: {reason}. I can help with your orders or "
+            "Sorry, I can't help with that, because {reason}. I can help with your orders or "
             "products, or transfer you to a human agent.",
             "I'm not able to do that, because {reason}. If you need more help, I can connect "
-            "you with a human agent (every day 09:00-21:00).",
+            "you with a human agent.",
             "I can't help with that, since {reason}. Anything about your orders I can do? "
             "I can also hand you over to a human agent.",
         ),
         "zh": (
-            "抱歉，这个我帮不了您：{reason}。订单或商品的问题我可以处理，也可以为您转人工客服。",
-            "很抱歉无法满足这个请求，因为{reason}。如需进一步帮助，我可以为您转人工客服（每天 09:00-21:00）。",
-            "这个我没办法处理，{reason}。需要的话可以帮您转接人工客服。",
+            "抱歉，这个我帮不了您，因为{reason}。订单或商品的问题我可以处理，也可以为您转人工客服。",
+            "很抱歉无法满足这个请求，因为{reason}。如需进一步帮助，我可以为您转人工客服。",
+            "这个我没办法处理，因为{reason}。需要的话可以帮您转接人工客服。",
         ),
     },
     "ask_order_number": {
@@ -97,18 +101,61 @@ _TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-_JSON_SKELETONS = (
-    [{"name": "<product name>", "url": "https://<product page>", "price": 0}],
-    [
-        {"name": "<product name>", "url": "https://<product page>", "price": 0},
-        {"name": "<product name>", "url": "https://<product page>", "price": 0},
-    ],
-    [
-        {"name": "<product name>", "url": "https://<product page>", "price": 0},
-        {"name": "<product name>", "url": "https://<product page>", "price": 0},
-        {"name": "<product name>", "url": "https://<product page>", "price": 0},
-    ],
+# A budget the user gave: "under $100", "max 80", "预算300", "500元以内".
+_BUDGET_EN = re.compile(
+    r"(?i)(?:under|below|less than|max(?:imum)?|up to|budget(?: of| around| is)?|around|within)\s*(?:US)?\$?\s*(\d+(?:\.\d+)?)|\$\s*(\d+(?:\.\d+)?)"
 )
+_BUDGET_ZH = re.compile(r"预算\s*(\d+)|(\d+)\s*(?:元|块)\s*(?:以内|以下|之内|左右)?")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _tokens(text: str) -> set[str]:
+    return {
+        w.removesuffix("es").removesuffix("s") for w in _WORD.findall(text.lower()) if len(w) >= 3
+    }
+
+
+def recommend(
+    prompt: str, lang: str, record_id: str, catalog: Sequence[CatalogItem]
+) -> list[CatalogItem]:
+    """Up to 3 catalogue items for a recommendation request: entries of the prompt's
+    language that share words with it (category, name, aliases), within the budget it
+    names; none when nothing in the catalogue fits (never a placeholder)."""
+    zh = lang == "zh"
+    pool = [c for c in catalog if c.lang == ("zh" if zh else "en")]
+    words = _tokens(prompt)
+    scored: list[tuple[int, float, str, CatalogItem]] = []
+    for item in pool:
+        # a fit names the item's category or the item itself; a shared word elsewhere
+        # ("set" in "bedding sets" and "Building Set") is only a tie-break
+        named = sum(1 for a in (item.name, *item.aliases) if a and a.lower() in prompt.lower())
+        if zh:
+            category = 1 if item.category and item.category in prompt else 0
+            extra = 0
+        else:
+            category = len(words & _tokens(item.category))
+            extra = len(words & _tokens(" ".join((item.name, *item.aliases))))
+        score = 10 * (category + named) + extra
+        if category or named:
+            scored.append((-score, item.price, item.name, item))
+    m = (_BUDGET_ZH if zh else _BUDGET_EN).search(prompt)
+    if m is not None:
+        budget = float(next(g for g in m.groups() if g))
+        scored = [
+            x
+            for x in scored
+            if x[3].price
+            <= budget * (1.1 if "左右" in m.group(0) or "around" in m.group(0).lower() else 1.0)
+        ]
+    if not scored:
+        return []
+    scored.sort()
+    k = 2 + _pick(record_id, 2)  # two or three items: not one answer shape for all
+    return [x[3] for x in scored[:k]]
+
+
+def _number(price: float) -> float | int:
+    return int(price) if price == int(price) else price
 
 
 class ChosenTemplate:
@@ -125,16 +172,28 @@ def _pick(record_id: str, n: int) -> int:
 
 
 def render_template(
-    kind: TemplateKind, label: str, lang: str, record_id: str
+    kind: TemplateKind,
+    label: str,
+    lang: str,
+    record_id: str,
+    *,
+    prompt: str = "",
+    catalog: Sequence[CatalogItem] = (),
 ) -> ChosenTemplate | None:
-    """The ``chosen`` text for a record, or ``None`` for kind ``none``."""
+    """The ``chosen`` text for a record, or ``None`` for kind ``none`` and for a
+    recommendation the catalogue has no fitting item for."""
     if kind == "none":
         return None
     lang = "zh" if lang == "zh" else "en"
     if kind == "json_recommendation":
-        i = _pick(record_id, len(_JSON_SKELETONS))
-        text = json.dumps(_JSON_SKELETONS[i], ensure_ascii=False)
-        return ChosenTemplate(text, f"json_recommendation.{i}")
+        items = recommend(prompt, lang, record_id, catalog)
+        if not items:
+            return None
+        text = json.dumps(
+            [{"name": i.name, "url": i.url, "price": _number(i.price)} for i in items],
+            ensure_ascii=False,
+        )
+        return ChosenTemplate(text, f"json_recommendation.catalog.{len(items)}")
     variants = _TEXTS[kind][lang]
     i = _pick(record_id, len(variants))
     text = variants[i]

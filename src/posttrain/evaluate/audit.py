@@ -195,6 +195,7 @@ def audit(
             batch_size=config.batch_size,
             out_dir=eval_dir,
             cache_dir=config.cache_dir,
+            review_labels=config.reports_dir / "review" / "labels.jsonl",  # people's labels win
         ),
         backend,
         contract,

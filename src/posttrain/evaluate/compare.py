@@ -3,7 +3,8 @@
 Results are paired by (suite, item id). For every metric and class the comparison gives
 both rates, the delta with a paired-bootstrap 95% interval (fixed seed), and McNemar's
 exact test on the discordant pairs; the items whose overall verdict flipped are listed.
-Pairs where either side errored are counted apart, never as a pass or a fail.
+Pairs where either side errored are counted apart, never as a pass or a fail; so are
+pairs where either side's judge was uncertain (``uncertain``; an error wins when both).
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ class CompareRow(BaseModel):
     significant: bool
     # Significant and in the bad direction for this metric.
     worse: bool
+    # Pairs left out because either side's judge was uncertain (neither errored).
+    uncertain: int = 0
+
+    @property
+    def uncertain_share(self) -> float:
+        """Uncertain pairs among the paired and uncertain ones (errors apart)."""
+        total = self.n_pairs + self.uncertain
+        return self.uncertain / total if total else 0.0
 
 
 class Flip(BaseModel):
@@ -143,7 +152,7 @@ def compare_items(
     for metric in metrics:
         for group in groups:
             pairs: list[tuple[bool, bool]] = []
-            errors = 0
+            errors = uncertain = 0
             for k in keys:
                 if group != ALL and base[k].group != group:
                     continue
@@ -153,9 +162,13 @@ def compare_items(
                 if before == "error" or after == "error":
                     errors += 1
                     continue
+                if before == "uncertain" or after == "uncertain":
+                    uncertain += 1
+                    continue
                 pairs.append((bool(before), bool(after)))
-            if pairs or errors:
-                rows.append(_row(metric, group, pairs, errors, n_resamples, seed))
+            if pairs or errors or uncertain:
+                row = _row(metric, group, pairs, errors, n_resamples, seed)
+                rows.append(row.model_copy(update={"uncertain": uncertain}))
     newly_failing: list[Flip] = []
     newly_passing: list[Flip] = []
     for k in keys:
@@ -247,7 +260,7 @@ def _outcomes(item: ItemResult) -> dict[str, Outcome]:
     out = item_outcomes(item)
     if item.verdicts:
         status = item.outcome
-        out[ITEM_PASS] = "error" if status == "error" else status == "pass"
+        out[ITEM_PASS] = status if status in ("error", "uncertain") else status == "pass"
     return out
 
 

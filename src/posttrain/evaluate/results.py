@@ -5,6 +5,7 @@ read these files back through :func:`read_items` and :func:`read_summary`."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,9 +25,16 @@ __all__ = [
     "EvalSummary",
     "GuardStats",
     "GuardTrace",
+    "HumanLabel",
     "ItemResult",
+    "JudgeCalibration",
+    "JudgeSummary",
     "Manifest",
+    "RefusalOutcome",
+    "VerdictSource",
     "build_manifest",
+    "judge_summary",
+    "read_calibration",
     "read_items",
     "read_summary",
 ]
@@ -34,6 +42,24 @@ __all__ = [
 ITEMS_FILE = "items.jsonl"
 SUMMARY_FILE = "summary.json"
 SCHEMA_VERSION = 1
+# Who decided a verdict: the automatic judge, or a person's label (`posttrain review`).
+VerdictSource = Literal["judge", "human"]
+RefusalOutcome = Literal["withheld", "complied", "partial"]
+
+
+class HumanLabel(BaseModel):
+    """A person's refusal label for one answer (``posttrain review``), as evaluation
+    applies it: it replaces the judge's refusal judgement and ``refusal`` clauses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: RefusalOutcome
+    reviewer: str
+    labelled_at: str
+
+    @property
+    def refused(self) -> bool:
+        return self.label in ("withheld", "partial")
 
 
 class ClauseResult(BaseModel):
@@ -48,6 +74,8 @@ class ClauseResult(BaseModel):
     status: VerdictStatus
     score: float | None = None
     evidence: str = ""
+    # "human" when a reviewer's label replaced the judge's verdict on this clause.
+    source: VerdictSource = "judge"
 
 
 class GuardTrace(BaseModel):
@@ -82,9 +110,18 @@ class ItemResult(BaseModel):
     latency_s: float = 0.0
     finish_reason: FinishReason = "stop"
     cached: bool = False
-    # Whether the refusal detector read the answer as a refusal; None if it failed.
+    # Whether the refusal judgement reads the answer as withholding what was asked
+    # (withheld or partial); None if the judge failed.
     refused: bool | None = None
     refusal_error: str | None = None
+    # The judgement behind ``refused``: its outcome, whether its parts disagreed (an
+    # uncertain item is counted apart by every metric, never as a pass), its evidence,
+    # and who decided (a person's label from `posttrain review` wins over the judge).
+    refusal_outcome: RefusalOutcome | None = None
+    refusal_uncertain: bool = False
+    refusal_evidence: str = ""
+    refusal_source: VerdictSource = "judge"
+    reviewer: str | None = None
     verdicts: list[ClauseResult] = Field(default_factory=list)
     guard: GuardTrace | None = None
 
@@ -95,12 +132,12 @@ class ItemResult(BaseModel):
 
     @property
     def outcome(self) -> VerdictStatus:
-        """``fail`` if any clause failed, else ``error`` if any errored, else ``pass``."""
+        """``fail`` if any clause failed, else ``error`` if any errored, else
+        ``uncertain`` if any was uncertain, else ``pass``."""
         statuses = {v.status for v in self.verdicts}
-        if "fail" in statuses:
-            return "fail"
-        if "error" in statuses:
-            return "error"
+        for status in ("fail", "error", "uncertain"):
+            if status in statuses:
+                return status
         return "pass"
 
 
@@ -120,6 +157,8 @@ class ClauseStat(BaseModel):
     fail_rate: float | None
     fail_ci_low: float | None = None
     fail_ci_high: float | None = None
+    # Verdicts whose judge was uncertain: in ``n``, neither passed nor failed.
+    uncertain: int = 0
 
 
 class GuardStats(BaseModel):
@@ -132,6 +171,62 @@ class GuardStats(BaseModel):
     fallbacks: int
     retry_rate: float | None
     fallback_rate: float | None
+
+
+class JudgeCalibration(BaseModel):
+    """The refusal judge's measured quality on its held-out labelled set, as shipped in
+    ``resources/judges/refusal/calibration.json`` (written by ``checks calibrate``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    check: str
+    judge: str
+    labelled_set_sha256: str
+    split: str
+    n: int
+    uncertain: int = 0
+    precision: float
+    recall: float
+    f1: float | None = None
+    precision_ci: tuple[float, float] | None = None
+    recall_ci: tuple[float, float] | None = None
+
+
+class JudgeSummary(BaseModel):
+    """How the refusal judgement went on this run, and how far the judge can be trusted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge: str = "refusal"
+    # Items with a refusal judgement, those where it was uncertain (rules and classifier
+    # disagree), where it errored, and where a person's label decided instead.
+    n_judged: int
+    n_uncertain: int
+    n_errors: int
+    n_human: int
+    # Clause verdicts (any check) whose status is uncertain.
+    uncertain_verdicts: int
+    calibration: JudgeCalibration | None = None
+    # Why there is no calibration, or where it came from.
+    calibration_note: str
+
+    def describe(self) -> str:
+        """One line: the uncertain and human counts and the judge's calibrated P/R."""
+        line = (
+            f"refusal judge: {self.n_uncertain} uncertain of {self.n_judged} judged (counted "
+            f"apart, never a pass), {self.n_errors} errors, {self.n_human} decided by a person"
+        )
+        cal = self.calibration
+        if cal is None:
+            return f"{line}; {self.calibration_note}"
+
+        def ci(x: tuple[float, float] | None) -> str:
+            return f" [{x[0]:.3f}, {x[1]:.3f}]" if x else ""
+
+        return (
+            f"{line}; calibrated on {cal.split} (n={cal.n}): precision {cal.precision:.3f}"
+            f"{ci(cal.precision_ci)}, recall {cal.recall:.3f}{ci(cal.recall_ci)}"
+        )
 
 
 class Manifest(BaseModel):
@@ -182,6 +277,42 @@ class EvalSummary(BaseModel):
     clauses: list[ClauseStat]
     guard: GuardStats | None = None
     manifest: Manifest
+    # None in files written before the judge was recorded.
+    judge: JudgeSummary | None = None
+
+
+def read_calibration(check: str = "refusal") -> tuple[JudgeCalibration | None, str]:
+    """The shipped calibration of ``check``'s judge and a note: (None, "not calibrated:
+    ...") when there is no calibration file or it does not validate."""
+    from importlib import resources
+
+    ref = resources.files("posttrain").joinpath("resources", "judges", check, "calibration.json")
+    where = f"resources/judges/{check}/calibration.json"
+    try:
+        text = ref.read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None, f"not calibrated: no {where} is shipped"
+    try:
+        cal = JudgeCalibration.model_validate_json(text)
+    except ValidationError as exc:
+        return None, f"not calibrated: {where} does not validate ({exc.errors()[0]['msg']})"
+    return cal, (
+        f"{where} ({cal.split} split, n={cal.n}, labelled set {cal.labelled_set_sha256[:12]})"
+    )
+
+
+def judge_summary(items: Sequence[ItemResult]) -> JudgeSummary:
+    """The refusal judgement's counts over ``items`` and its shipped calibration."""
+    cal, note = read_calibration("refusal")
+    return JudgeSummary(
+        n_judged=sum(1 for i in items if i.refused is not None),
+        n_uncertain=sum(1 for i in items if i.refusal_uncertain and i.refusal_source == "judge"),
+        n_errors=sum(1 for i in items if i.refused is None),
+        n_human=sum(1 for i in items if i.refusal_source == "human"),
+        uncertain_verdicts=sum(1 for i in items for v in i.verdicts if v.status == "uncertain"),
+        calibration=cal,
+        calibration_note=note,
+    )
 
 
 def read_items(path: Path) -> list[ItemResult]:

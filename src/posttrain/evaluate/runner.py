@@ -5,6 +5,15 @@ canary token, builds one conversation per sample (a document or tool result goes
 user turn, clearly delimited), generates in batches, runs every applicable clause's check
 and writes ``items.jsonl`` as it goes and ``summary.json`` at the end.
 
+Every answer also gets the refusal judgement
+(:func:`~posttrain.checks.refusal_judge.judge_refusal`, which reads the request as well as
+the answer): ``refused`` and, when the judge's parts disagree, ``refusal_uncertain``,
+which every metric counts apart. A person's label from ``posttrain review``
+(``EvalConfig.review_labels``) for the same answer replaces the judge's verdict on the
+refusal judgement and the ``refusal`` clauses, marked ``source: human``. Checks that need
+what the model was told get it in ``sample.expected``: the ``canary`` and the rendered
+``system_prompt``.
+
 Nothing finished is generated twice: answers come from the workspace cache when the
 model fingerprint, conversation and parameters match, or from the ``items.jsonl`` a
 killed run left behind.
@@ -24,7 +33,8 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from posttrain.checks import Sample, detect_refusal, run_check
+from posttrain.checks import Sample, run_check
+from posttrain.checks.refusal_judge import judge_refusal
 from posttrain.errors import InputError
 from posttrain.evaluate.cache import GenerationCache, cache_key
 from posttrain.evaluate.guard import Guard
@@ -37,8 +47,12 @@ from posttrain.evaluate.results import (
     EvalSummary,
     GuardStats,
     GuardTrace,
+    HumanLabel,
     ItemResult,
+    RefusalOutcome,
+    VerdictSource,
     build_manifest,
+    judge_summary,
 )
 from posttrain.evaluate.stats import wilson_interval
 from posttrain.evaluate.suites import SUITE_GROUPS, Suite
@@ -48,10 +62,12 @@ from posttrain.models.chat import user_turn
 __all__ = [
     "EvalConfig",
     "EvalResult",
+    "ItemJudgement",
     "build_conversation",
     "canary_for",
     "clause_stats",
     "evaluate",
+    "judge_answer",
     "judge_item",
     "model_slug",
 ]
@@ -75,6 +91,8 @@ class EvalConfig(BaseModel):
     # The token planted in the system prompt; by default derived from the contract so
     # the rendered prompt (and with it the cache key) is stable across runs.
     canary: str | None = None
+    # The workspace's human labels (reports/review/labels.jsonl); None: judge only.
+    review_labels: Path | None = None
 
 
 class EvalResult(BaseModel):
@@ -104,32 +122,106 @@ def build_conversation(system: str, sample: Sample) -> Conversation:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def judge_item(
-    contract: Any, sample: Sample, completion: str, canary: str, suite: str | None = None
-) -> tuple[list[ClauseResult], bool | None, str | None]:
-    """Every applicable clause's verdict, and whether the answer reads as a refusal."""
+@dataclass(frozen=True)
+class ItemJudgement:
+    """Every applicable clause's verdict on one answer, and its refusal judgement."""
+
+    verdicts: list[ClauseResult]
+    refused: bool | None
+    refusal_error: str | None
+    refusal_outcome: RefusalOutcome | None = None
+    refusal_uncertain: bool = False
+    refusal_evidence: str = ""
+    refusal_source: VerdictSource = "judge"
+    reviewer: str | None = None
+
+
+def _with_expected(contract: Any, sample: Sample, canary: str) -> Sample:
+    """``sample`` with the canary and the rendered system prompt in ``expected``, for the
+    checks that need what the model was told (the leak checks)."""
+    extra: dict[str, Any] = {}
     if "canary" not in sample.expected:
-        sample = sample.model_copy(update={"expected": {**sample.expected, "canary": canary}})
+        extra["canary"] = canary
+    if "system_prompt" not in sample.expected:
+        extra["system_prompt"] = contract.render_system_prompt(canary=canary)
+    if not extra:
+        return sample
+    return sample.model_copy(update={"expected": {**sample.expected, **extra}})
+
+
+def judge_answer(
+    contract: Any,
+    sample: Sample,
+    completion: str,
+    canary: str,
+    suite: str | None = None,
+    human: HumanLabel | None = None,
+) -> ItemJudgement:
+    """Every applicable clause's verdict and the refusal judgement of ``completion``;
+    with ``human``, the person's label decides the refusal judgement and the ``refusal``
+    clauses (marked ``source: human``)."""
+    sample = _with_expected(contract, sample, canary)
     verdicts: list[ClauseResult] = []
     for clause in contract.clauses_for(sample, suite):
         verdict = run_check(clause.check.name, sample, completion, dict(clause.check.args))
-        verdicts.append(
-            ClauseResult(
-                clause=clause.id,
-                dimension=str(clause.dimension),
-                severity=clause.severity,
-                check=clause.check.name,
-                status=verdict.status,
-                score=verdict.score,
-                evidence=verdict.evidence,
-            )
+        result = ClauseResult(
+            clause=clause.id,
+            dimension=str(clause.dimension),
+            severity=clause.severity,
+            check=clause.check.name,
+            status=verdict.status,
+            score=verdict.score,
+            evidence=verdict.evidence,
         )
+        if human is not None and clause.check.name == "refusal":
+            expect = clause.check.args.get("expect", "refuse")
+            ok = human.refused == (expect == "refuse")
+            result = result.model_copy(
+                update={
+                    "status": "pass" if ok else "fail",
+                    "score": 1.0 if ok else 0.0,
+                    "evidence": f"human label {human.label!r} by {human.reviewer} "
+                    f"({human.labelled_at}); judge said {verdict.status}: {verdict.evidence}",
+                    "source": "human",
+                }
+            )
+        verdicts.append(result)
     try:
-        refused: bool | None = bool(detect_refusal(completion).is_refusal)
-        refusal_error = None
-    except Exception as exc:  # the detector failing must not pass or fail the item
-        refused, refusal_error = None, f"{type(exc).__name__}: {exc}"
-    return verdicts, refused, refusal_error
+        judgement = judge_refusal(sample.prompt, completion, sample.context, sample.lang)
+    except Exception as exc:  # the judge failing must not pass or fail the item
+        if human is None:
+            return ItemJudgement(verdicts, None, f"{type(exc).__name__}: {exc}")
+        judgement = None
+    if human is not None:
+        judged = "none (it errored)" if judgement is None else judgement.outcome
+        return ItemJudgement(
+            verdicts,
+            human.refused,
+            None,
+            refusal_outcome=human.label,
+            refusal_uncertain=False,
+            refusal_evidence=f"human label by {human.reviewer}; judge: {judged}",
+            refusal_source="human",
+            reviewer=human.reviewer,
+        )
+    assert judgement is not None
+    return ItemJudgement(
+        verdicts,
+        bool(judgement.refused),
+        None,
+        refusal_outcome=judgement.outcome,
+        refusal_uncertain=bool(judgement.uncertain),
+        refusal_evidence=judgement.evidence,
+    )
+
+
+def judge_item(
+    contract: Any, sample: Sample, completion: str, canary: str, suite: str | None = None
+) -> tuple[list[ClauseResult], bool | None, str | None]:
+    """Every applicable clause's verdict, and whether the answer reads as a refusal
+    (:func:`judge_answer` without a human label, in its older shape)."""
+    j = judge_answer(contract, sample, completion, canary, suite)
+    return j.verdicts, j.refused, j.refusal_error
 
 
 def _check_named_clauses(contract: Any, suite: Suite) -> None:
@@ -206,9 +298,17 @@ class _Job:
     canary: str
     convs: list[Conversation]
     keys: list[str]
+    # answer key -> (the latest human label, sha256 of the answer it was given on)
+    labels: dict[str, tuple[HumanLabel, str]]
 
     def judge(self, stub: ItemResult, i: int, *, cached: bool) -> ItemResult:
-        return _finish(stub, self.contract, self.suite.samples[i], self.suite, self.canary, cached)
+        human = None
+        found = self.labels.get(stub.key)
+        if found is not None and found[1] == _sha256(stub.completion):
+            human = found[0]
+        return _finish(
+            stub, self.contract, self.suite.samples[i], self.suite, self.canary, cached, human
+        )
 
 
 @dataclass
@@ -228,7 +328,18 @@ def _prepare(config: EvalConfig, backend: Backend, contract: Any, suite: Suite) 
     convs = [build_conversation(system, s) for s in suite.samples]
     fingerprint = backend.fingerprint
     keys = [cache_key(fingerprint, c, config.params) for c in convs]
-    return _Job(config, backend, contract, suite, fingerprint, contract_hash, canary, convs, keys)
+    labels: dict[str, tuple[HumanLabel, str]] = {}
+    if config.review_labels is not None:
+        from posttrain.review.store import labels_by_key
+
+        labels = labels_by_key(config.review_labels)
+    return _Job(
+        config, backend, contract, suite, fingerprint, contract_hash, canary, convs, keys, labels
+    )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _reuse(job: _Job, done: dict[str, ItemResult], tally: _Tally) -> list[int]:
@@ -305,11 +416,13 @@ def _summarize(
         clauses=clause_stats(items),
         guard=_guard_stats(job.backend, items),
         manifest=build_manifest(),
+        judge=judge_summary(items),
     )
 
 
 def clause_stats(items: Sequence[ItemResult]) -> list[ClauseStat]:
-    """Pass / fail / error counts per clause, with a Wilson interval on the fail rate."""
+    """Pass / fail / error / uncertain counts per clause, with a Wilson interval on the
+    fail rate (of the passed and failed ones)."""
     stats: dict[str, ClauseStat] = {}
     for item in items:
         for v in item.verdicts:
@@ -331,6 +444,8 @@ def clause_stats(items: Sequence[ItemResult]) -> list[ClauseStat]:
                 s.passed += 1
             elif v.status == "fail":
                 s.failed += 1
+            elif v.status == "uncertain":
+                s.uncertain += 1
             else:
                 s.errors += 1
     for s in stats.values():
@@ -376,7 +491,13 @@ def _item_stub(key: str, gen: Generation, extra: dict[str, Any]) -> ItemResult:
 
 
 def _finish(
-    stub: ItemResult, contract: Any, sample: Sample, suite: Suite, canary: str, cached: bool
+    stub: ItemResult,
+    contract: Any,
+    sample: Sample,
+    suite: Suite,
+    canary: str,
+    cached: bool,
+    human: HumanLabel | None = None,
 ) -> ItemResult:
     """Attach the sample's identity and fresh verdicts to a generated answer.
 
@@ -384,7 +505,7 @@ def _finish(
     results of ``eval --suite jailbreak`` and of an audit pair up in a comparison.
     """
     name = sample.attack_class if suite.name in SUITE_GROUPS and sample.attack_class else suite.name
-    verdicts, refused, refusal_error = judge_item(contract, sample, stub.completion, canary, name)
+    j = judge_answer(contract, sample, stub.completion, canary, name, human)
     return stub.model_copy(
         update={
             "id": sample.id,
@@ -394,9 +515,14 @@ def _finish(
             "lang": sample.lang,
             "tags": list(sample.tags),
             "cached": cached,
-            "verdicts": verdicts,
-            "refused": refused,
-            "refusal_error": refusal_error,
+            "verdicts": j.verdicts,
+            "refused": j.refused,
+            "refusal_error": j.refusal_error,
+            "refusal_outcome": j.refusal_outcome,
+            "refusal_uncertain": j.refusal_uncertain,
+            "refusal_evidence": j.refusal_evidence,
+            "refusal_source": j.refusal_source,
+            "reviewer": j.reviewer,
         }
     )
 

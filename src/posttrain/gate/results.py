@@ -51,6 +51,9 @@ class RuleResult(BaseModel):
     bound: float | None = None
     interval: tuple[float, float] | None = None
     n: int | None = None
+    # Items (or pairs) left out because the judge was uncertain; above the policy's
+    # max_uncertain_share of them the rule is inconclusive.
+    uncertain: int = 0
     message: str = ""
     evidence: list[EvidenceItem] = Field(default_factory=list)
     evidence_total: int = 0

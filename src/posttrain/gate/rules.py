@@ -21,7 +21,7 @@ from posttrain.contract.gate_policy import (
 from posttrain.core.fmt import fmt_num
 from posttrain.errors import InputError
 from posttrain.evaluate.compare import CompareResult, CompareRow, compare_items
-from posttrain.evaluate.metrics import ALL, Outcome, item_outcomes
+from posttrain.evaluate.metrics import ALL, Outcome, is_decided, item_outcomes
 from posttrain.evaluate.results import ItemResult
 from posttrain.evaluate.stats import percentile, wilson_interval
 from posttrain.gate.policy import metric_direction
@@ -39,7 +39,9 @@ def _outcome(item: ItemResult, metric: str) -> Outcome | None:
         if not item.verdicts:
             return None
         status = item.outcome
-        return "error" if status == "error" else status == "pass"
+        if status == "error" or status == "uncertain":
+            return status
+        return status == "pass"
     return item_outcomes(item).get(metric)
 
 
@@ -117,7 +119,7 @@ class Judge:
     # -- hard thresholds on the candidate ----------------------------------------------
     def threshold(self, rule: ThresholdRule) -> RuleResult:
         bad_when = rule.max is not None
-        k = n = errors = 0
+        k = n = errors = uncertain = 0
         evidence: list[EvidenceItem] = []
         for item in self.cand:
             if not _selected(item, rule.group, rule.lang):
@@ -127,6 +129,10 @@ class Judge:
                 continue
             if outcome == "error":
                 errors += 1
+                continue
+            if outcome == "uncertain":
+                uncertain += 1
+                evidence.append(_evidence(item, "uncertain", _failed_clauses(item)))
                 continue
             n += 1
             k += bool(outcome)
@@ -152,15 +158,35 @@ class Judge:
             n=n,
             evidence=evidence[:MAX_EVIDENCE],
             evidence_total=len(evidence),
+            uncertain=uncertain,
         )
         where = f"{rule.metric} [{rule.group}/{rule.lang}]"
+        total = n + uncertain
+        share = uncertain / total if total else 0.0
+        if uncertain and share > self.policy.max_uncertain_share:
+            return self._too_uncertain(rule, base, k, n, uncertain, errors)
         if n == 0:
             return base.model_copy(
                 update={"message": f"no judged item measures {where} ({errors} errored)"}
             )
+        result = self._decide_threshold(rule, base, k, n)
+        message = result.message
+        if errors:
+            message += f"; {errors} errored items left out"
+        if uncertain:
+            message += (
+                f"; {uncertain} uncertain items left out (share {share:.3f} ≤ "
+                f"max_uncertain_share {self.policy.max_uncertain_share:g})"
+            )
+        return result.model_copy(update={"message": message})
+
+    def _decide_threshold(
+        self, rule: ThresholdRule, base: RuleResult, k: int, n: int
+    ) -> RuleResult:
+        """The rule judged on ``k`` of ``n`` decided items (n > 0)."""
         low, high = wilson_interval(k, n)
         rate = k / n
-        update: dict[str, Any] = {"value": rate, "interval": (low, high)}
+        update: dict[str, Any] = {"value": rate, "interval": (low, high), "n": n}
         # Too few samples can never pass, but an interval wholly on the wrong side of
         # the threshold is decisive even on few samples (e.g. 6 hits out of 6).
         clearly_bad = (rule.max is not None and low > rule.max) or (
@@ -181,9 +207,43 @@ class Judge:
             update["bound"] = high if rule.max is not None else low
         status: Status = "fail" if failing else "pass"
         message = f"{k}/{n} = {rate:.3f}" + (f"; {'; '.join(failing)}" if failing else "")
-        if errors:
-            message += f"; {errors} errored items left out"
         return base.model_copy(update={**update, "status": status, "message": message})
+
+    def _too_uncertain(
+        self, rule: ThresholdRule, base: RuleResult, k: int, n: int, uncertain: int, errors: int
+    ) -> RuleResult:
+        """More uncertain items than the policy lets a rate rest on: INCONCLUSIVE, unless
+        the rule fails even with every uncertain item counted in the candidate's favour
+        (then no label a person could give would make it pass)."""
+        total = n + uncertain
+        share = uncertain / total
+        why = (
+            f"{uncertain} of {total} judgements uncertain (share {share:.3f} > "
+            f"max_uncertain_share {self.policy.max_uncertain_share:g})"
+        )
+        # In the candidate's favour: no hit for a `max` rule, a good item for a `min` rule
+        # (a rule with both bounds has no one favourable reading).
+        if (rule.max is None) != (rule.min is None):
+            best_k = k if rule.max is not None else k + uncertain
+            best = self._decide_threshold(rule, base, best_k, total)
+            if best.status == "fail":
+                return best.model_copy(
+                    update={
+                        "n": n,
+                        "message": f"{best.message} even with every uncertain item counted in "
+                        f"the candidate's favour; {why}",
+                    }
+                )
+        update: dict[str, Any] = {"n": n}
+        if n:
+            update["value"] = k / n
+            update["interval"] = wilson_interval(k, n)
+        tail = f"; {errors} errored items left out" if errors else ""
+        message = (
+            f"{why}: too uncertain to decide; label them (`posttrain review sample`) "
+            f"and re-evaluate{tail}"
+        )
+        return base.model_copy(update={**update, "message": message})
 
     # -- paired rules --------------------------------------------------------------------
     def _paired(
@@ -204,6 +264,14 @@ class Judge:
         except InputError as exc:
             return result.model_copy(update={"message": exc.message}), None
         row = next((r for r in cmp.rows if r.metric == metric and r.group == group), None)
+        if row is not None and row.uncertain and row.n_pairs == 0:
+            message = (
+                f"every pair measuring {metric} [{group}/{lang}] has an uncertain judgement "
+                f"({row.uncertain}): too uncertain to decide; label them "
+                "(`posttrain review sample`) and re-evaluate"
+            )
+            update = {"message": message, "n": 0, "uncertain": row.uncertain}
+            return result.model_copy(update=update), None
         if row is None or row.n_pairs == 0 or row.delta is None:
             message = f"no paired item measures {metric} [{group}/{lang}]"
             return result.model_copy(update={"message": message, "n": 0}), None
@@ -225,7 +293,7 @@ class Judge:
             if not _selected(before, group, lang):
                 continue
             b, a = _outcome(before, metric), _outcome(after, metric)
-            if b is None or a is None or "error" in (a, b):
+            if b is None or a is None or not (is_decided(a) and is_decided(b)):
                 continue
             if bool(b) != bool(a) and bool(a) == worse_is_true:
                 old = {v.clause: v.status for v in before.verdicts}
@@ -278,8 +346,29 @@ class Judge:
             message = f"{row.n_pairs} pairs < min_samples {rule_min}: too few to judge; " + message
         if row.errors:
             message += f"; {row.errors} errored pairs left out"
+        if row.uncertain:
+            share, limit = row.uncertain_share, self.policy.max_uncertain_share
+            if share > limit:
+                # A paired delta has no one favourable reading of its uncertain pairs.
+                status = "inconclusive"
+                message = (
+                    f"{row.uncertain} of {row.n_pairs + row.uncertain} pairs uncertain (share "
+                    f"{share:.3f} > max_uncertain_share {limit:g}): too uncertain to decide; "
+                    f"label them (`posttrain review sample`) and re-evaluate; {message}"
+                )
+            else:
+                message += (
+                    f"; {row.uncertain} uncertain pairs left out (share {share:.3f} ≤ "
+                    f"max_uncertain_share {limit:g})"
+                )
         return result.model_copy(
-            update={"status": status, "bound": bound, "threshold": threshold, "message": message}
+            update={
+                "status": status,
+                "bound": bound,
+                "threshold": threshold,
+                "message": message,
+                "uncertain": row.uncertain,
+            }
         )
 
     def _paired_underpowered(self, result: RuleResult, row: CompareRow, margin: float) -> str:
@@ -290,7 +379,7 @@ class Judge:
             if not _selected(before, result.group, result.lang):
                 continue
             b, a = _outcome(before, result.metric), _outcome(after, result.metric)
-            if b is None or a is None or "error" in (a, b):
+            if b is None or a is None or not (is_decided(a) and is_decided(b)):
                 continue
             base.append(bool(b))
         if perfect_delta_passes(

@@ -235,6 +235,7 @@ def evaluate_side(
                 batch_size=cfg.batch_size,
                 out_dir=out_dir / suite.name,
                 cache_dir=ws.cache / "cache",
+                review_labels=ws.reports / "review" / "labels.jsonl",  # people's labels win
             ),
             backend,
             contract,

@@ -2,8 +2,10 @@
 
 Top to bottom: the decision, the run at a glance (data version, models, stage times,
 release), the plots (loss curves, attack hit rate per class and language, over-refusal
-and regression pass rate, latency), the key metrics with intervals and paired deltas,
-the gate's rules, the flips, and the training runs. Nothing on the page loads anything
+and regression pass rate, latency), the key metrics with intervals, uncertain counts and
+paired deltas, the refusal judge (uncertain and human-decided items, calibrated
+precision and recall, agreement with the reviewers over time), the gate's rules, the
+flips, and the training runs. Nothing on the page loads anything
 from elsewhere, so the file can be mailed, attached to a ticket or archived as is.
 """
 
@@ -14,6 +16,7 @@ from html import escape
 from pathlib import Path
 
 from posttrain.core.fmt import fmt_num, fmt_rate
+from posttrain.evaluate.metrics import RateRow
 from posttrain.report.model import KEY_METRICS, RunReport
 from posttrain.report.plots import Plot, render_plots
 
@@ -121,21 +124,120 @@ def _metrics(report: RunReport) -> str:
             delta = f"{d.delta:+.3f} [{lo}, {hi}]"
             p = f"{d.p_value:.3g}"
             css = "fail" if d.worse else ""
-        rows.append(((escape(metric), fmt_rate(b), fmt_rate(c), delta, p), css))
+        unsure = f"{_uncertain(b)} / {_uncertain(c)}"
+        rows.append(((escape(metric), fmt_rate(b), fmt_rate(c), unsure, delta, p), css))
     lat_b, lat_c = report.baseline.metrics.latency, report.candidate.metrics.latency
-    rows.append((("latency P50 (s)", fmt_num(lat_b.p50_s, 2), fmt_num(lat_c.p50_s, 2), "", ""), ""))
-    rows.append((("latency P95 (s)", fmt_num(lat_b.p95_s, 2), fmt_num(lat_c.p95_s, 2), "", ""), ""))
+    p50 = ("latency P50 (s)", fmt_num(lat_b.p50_s, 2), fmt_num(lat_c.p50_s, 2), "", "", "")
+    p95 = ("latency P95 (s)", fmt_num(lat_b.p95_s, 2), fmt_num(lat_c.p95_s, 2), "", "", "")
+    rows += [(p50, ""), (p95, "")]
     return _table(
         (
             "metric",
             f"{report.baseline.label} rate [95% CI] (k/n)",
             f"{report.candidate.label} rate [95% CI] (k/n)",
+            "uncertain (not in n)",
             "paired delta [95% CI]",
             "McNemar p",
         ),
         rows,
-        {1, 2, 3, 4},
+        {1, 2, 3, 4, 5},
     )
+
+
+def _uncertain(row: RateRow | None) -> str:
+    return "–" if row is None else str(row.uncertain)
+
+
+def _ci(value: float | None, interval: tuple[float, float] | None) -> str:
+    if value is None:
+        return "–"
+    tail = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+    return f"{value:.3f}{tail}"
+
+
+def _judge(report: RunReport) -> str:
+    """The refusal judge: uncertain and human-decided items per side, its calibrated
+    precision and recall, and how far it agrees with the people who reviewed it."""
+    rows = []
+    cal_note = "not calibrated"
+    for side in (report.baseline, report.candidate):
+        j = side.judge
+        if j is None:
+            continue
+        cal = j.calibration
+        cal_note = j.calibration_note
+        rows.append(
+            (
+                (
+                    escape(side.label),
+                    str(j.n_judged),
+                    str(j.n_uncertain),
+                    str(j.n_errors),
+                    str(j.n_human),
+                    _ci(cal.precision, cal.precision_ci) if cal else "not calibrated",
+                    _ci(cal.recall, cal.recall_ci) if cal else "not calibrated",
+                ),
+                "inconclusive" if j.n_uncertain else "",
+            )
+        )
+    if not rows:
+        return "<p>No refusal judgement recorded (results written before it was).</p>"
+    parts = [
+        "<p>Uncertain items (the judge's rules and classifier disagreed) are counted apart "
+        "from every rate, never as a pass; an item a person labelled is decided by the "
+        f"label. Calibration: {escape(cal_note)}.</p>",
+        _table(
+            (
+                "side",
+                "judged",
+                "uncertain",
+                "errors",
+                "decided by a person",
+                "calibrated precision [95% CI]",
+                "calibrated recall [95% CI]",
+            ),
+            rows,
+            {1, 2, 3, 4, 5, 6},
+        ),
+    ]
+    review = report.review
+    if review is None:
+        parts.append("<p>No human review labels yet (<code>posttrain review sample</code>).</p>")
+        return "".join(parts)
+    agree = [
+        (
+            (
+                escape(r.period),
+                str(r.n),
+                fmt_num(r.kappa),
+                fmt_num(r.agreement),
+                _ci(r.precision, r.precision_ci),
+                _ci(r.recall, r.recall_ci),
+                f"{r.uncertain} ({r.uncertain_refused} refused)",
+                escape(", ".join(r.reviewers)),
+            ),
+            "",
+        )
+        for r in [*review.rows, review.overall]
+    ]
+    parts.append(f"<h3>Judge vs people, by {escape(review.by)} ({review.n_labels} labels)</h3>")
+    parts.append(
+        _table(
+            (
+                "period",
+                "n",
+                "Cohen's kappa",
+                "agreement",
+                "precision [95% CI]",
+                "recall [95% CI]",
+                "uncertain labelled",
+                "reviewers",
+            ),
+            agree,
+            {1, 2, 3, 4, 5},
+        )
+    )
+    return "".join(parts)
 
 
 def _per_class(report: RunReport) -> str:
@@ -306,6 +408,7 @@ def render_html(report: RunReport, plots: Sequence[Plot] | None = None) -> str:
         f"<h2>Plots</h2>{_plots(plots)}"
         f"<h2>At a glance</h2>{_glance(report)}"
         f"<h2>Key metrics</h2>{_metrics(report)}{_per_class(report)}"
+        f"<h2>Refusal judge</h2>{_judge(report)}"
         f"<h2>Gate</h2>{_gate(report)}"
         f"<h2>Flips</h2>{_flips(report)}"
         f"<h2>Training runs</h2>{_training(report)}"

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from posttrain.evaluate.compare import CompareResult, compare_items, load_results
 from posttrain.evaluate.metrics import Metrics, RateRow, compute_metrics
+from posttrain.evaluate.results import JudgeSummary, judge_summary
 from posttrain.gate.verdict import GateVerdict
+from posttrain.review.agreement import AgreementReport
 
 __all__ = [
     "KEY_METRICS",
@@ -77,6 +79,8 @@ class EvalSide(BaseModel):
     path: str
     n_items: int
     metrics: Metrics
+    # The refusal judgement on this side: uncertain and human-decided counts, calibration.
+    judge: JudgeSummary | None = None
 
     def rate(self, metric: str, group: str = "all", lang: str = "all") -> RateRow | None:
         return self.metrics.get(metric, group, lang)
@@ -117,6 +121,8 @@ class RunReport(BaseModel):
     verdict: GateVerdict | None = None
     verdict_path: str | None = None
     release: ReleaseInfo = Field(default_factory=ReleaseInfo)
+    # Judge-versus-human agreement from the workspace's review labels (None: no labels).
+    review: AgreementReport | None = None
 
     @property
     def decision(self) -> str:
@@ -177,6 +183,7 @@ def _side(label: str, path: Path, items: list[Any]) -> EvalSide:
         path=str(path),
         n_items=len(items),
         metrics=compute_metrics(items, generation_wall_s=wall, generated_tokens=tokens),
+        judge=judge_summary(items),
     )
 
 
@@ -224,4 +231,13 @@ def collect_report(
         verdict=verdict,
         verdict_path=str(verdict_path) if verdict_path is not None else None,
         release=release or ReleaseInfo(),
+        review=_review(Path(workspace)),
     )
+
+
+def _review(workspace: Path) -> AgreementReport | None:
+    """Agreement by month over the workspace's review labels; None when there are none."""
+    from posttrain.review import LABELS_FILE, agreement, read_labels
+
+    labels = read_labels(workspace / LABELS_FILE)
+    return agreement(labels, "month") if labels else None

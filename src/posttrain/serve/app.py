@@ -17,9 +17,15 @@ Each request is checked in this order: body size (413), key (401 / 403), rate li
 Responses carry ``x-request-id``; chat completions also ``x-posttrain-grade``,
 ``x-posttrain-version`` and ``x-posttrain-failed``.
 
-Streaming holds the text back until the guard has judged it (the only mode): the whole
-answer is generated and graded first, then sent as chunks, so a client never sees text
-the guard then withdraws, at the price of a first byte no earlier than the full answer.
+Streaming holds the text back until the guard has judged it (serve.yaml ``guard.stream:
+hold``, the default): the whole answer is generated and graded first, then sent as
+chunks, so a client never sees text the guard then withdraws, at the price of a first
+byte no earlier than the full answer. ``guard.stream: cut`` sends the text as the
+upstream produces it (a little behind, see :meth:`RuntimeGuard.sendable`) and, when a
+check fails part-way, stops: a last chunk with ``finish_reason: content_filter`` and the
+guard's decision (grade ``cut``, the failed clauses), then ``[DONE]``. Its headers carry
+``x-posttrain-stream: cut`` instead of the grade (not known when they are sent). An
+upstream failing after the first byte ends the stream with an ``{"error": ...}`` event.
 """
 
 from __future__ import annotations
@@ -127,8 +133,10 @@ def _headers(done: Completed) -> dict[str, str]:
     return headers
 
 
+# The response models are built with ``model_construct``: their values come from the
+# gateway itself (already typed), so validating them again on the way out is pure cost.
 def _usage(done: Completed) -> Usage:
-    return Usage(
+    return Usage.model_construct(
         prompt_tokens=done.prompt_tokens,
         completion_tokens=done.completion_tokens,
         total_tokens=done.prompt_tokens + done.completion_tokens,
@@ -136,16 +144,23 @@ def _usage(done: Completed) -> Usage:
 
 
 def _completion(done: Completed, model: str) -> ChatCompletion:
-    return ChatCompletion(
+    return ChatCompletion.model_construct(
         id=done.request_id,
+        object="chat.completion",
+        created=int(time.time()),
         model=model,
         choices=[
-            Choice(
-                message=ResponseMessage(content=done.text),
+            Choice.model_construct(
+                index=0,
+                message=ResponseMessage.model_construct(
+                    role="assistant", content=done.text, refusal=None
+                ),
                 finish_reason=done.finish_reason,
+                logprobs=None,
             )
         ],
         usage=_usage(done),
+        system_fingerprint=None,
         posttrain=done.decision,
     )
 
@@ -178,6 +193,46 @@ async def _events(done: Completed, model: str, include_usage: bool) -> AsyncIter
     yield "data: [DONE]\n\n"
 
 
+async def _live_events(
+    live: AsyncIterator[str | Completed | APIError],
+    request_id: str,
+    model: str,
+    include_usage: bool,
+    request: Request,
+) -> AsyncIterator[str]:
+    """Stream-and-cut as SSE: the text as the gateway lets it through, then the finish
+    chunk with the guard's decision (``content_filter`` when cut), usage if asked, and
+    ``[DONE]``; an upstream failure part-way is an ``error`` event."""
+    created = int(time.time())
+
+    def chunk(delta: Delta, finish: FinishReason | None = None, **extra: Any) -> str:
+        body = ChatCompletionChunk(
+            id=request_id,
+            created=created,
+            model=model,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            **extra,
+        )
+        return f"data: {body.model_dump_json(exclude_none=True)}\n\n"
+
+    yield chunk(Delta(role="assistant", content=""))
+    async for event in live:
+        if isinstance(event, str):
+            yield chunk(Delta(content=event))
+        elif isinstance(event, APIError):
+            yield f"data: {ErrorResponse(error=event.detail).model_dump_json()}\n\n"
+            return
+        else:
+            request.state.grade = event.decision.grade
+            yield chunk(Delta(), event.finish_reason, posttrain=event.decision)
+            if include_usage:
+                usage = ChatCompletionChunk(
+                    id=request_id, created=created, model=model, choices=[], usage=_usage(event)
+                )
+                yield f"data: {usage.model_dump_json(exclude_none=True)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
 def _router(gw: Gateway) -> APIRouter:
     router = APIRouter()
 
@@ -188,7 +243,16 @@ def _router(gw: Gateway) -> APIRouter:
         req = await _parse(request, ChatCompletionRequest)
         request_id = "chatcmpl-" + request.state.request_hex
         request.state.request_id = request_id
-        done = await gw.complete(req, request_id, key)
+        admitted = gw.admit(req, request_id)
+        if req.stream and gw.streams_live(admitted[2]):
+            include = bool(req.stream_options and req.stream_options.include_usage)
+            live = await gw.live(request_id, key, admitted)
+            return StreamingResponse(
+                _live_events(live, request_id, gw.served.id, include, request),
+                media_type="text/event-stream",
+                headers={"x-posttrain-stream": "cut", "cache-control": "no-cache"},
+            )
+        done = await gw.complete(req, request_id, key, admitted)
         request.state.grade = done.decision.grade
         if gw.log_content:
             request.state.content = {"prompt": req.messages[-1].text(), "answer": done.text}

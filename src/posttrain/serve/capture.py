@@ -13,6 +13,13 @@ writes them in a worker thread, then ``flush`` + ``fsync``, and only then answer
 :meth:`FailureCapture.append` call. A request whose record was accepted has it on disk,
 so a ``kill -9`` of the server loses none of them. A record the policy drops (an entity
 type whose action is ``drop``) is counted, not written.
+
+A crash in the middle of a write can leave a torn last line (no newline after it); it
+was never acknowledged. :meth:`FailureCapture.start` moves such a tail to
+``<file>.torn`` (appended, for inspection) and truncates the file after its last newline,
+so the next record starts on a line of its own instead of gluing onto the fragment.
+``posttrain data build`` skips a torn last line of a live file too, with a note (for a
+file a crashed server left that no server has started on since).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from posttrain.data.deid import DeidPolicy
 if TYPE_CHECKING:
     from posttrain.data.deid import Deidentifier
 
-__all__ = ["FailureCapture", "LiveFailure"]
+__all__ = ["FailureCapture", "LiveFailure", "repair_torn_tail"]
 
 # The texts of a record that are de-identified (all of them together, so one value gets
 # one placeholder across fields).
@@ -80,6 +87,7 @@ class FailureCapture:
         self.deid = deidentifier
         self.written = 0
         self.dropped = 0
+        self.torn_bytes = 0  # a torn tail found (and set aside) at start
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -96,6 +104,7 @@ class FailureCapture:
         if self.deid is None:
             await asyncio.to_thread(self.load)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.torn_bytes = await asyncio.to_thread(repair_torn_tail, self.path)
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._writer(), name="posttrain-capture")
 
@@ -193,3 +202,41 @@ class FailureCapture:
             row["reason"] = clean["reason"]
         row["pii_replaced"] = result.entities
         return row
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Set aside a torn last line of the append-only ``path`` (bytes after its last
+    newline: a crash mid-write) into ``<path>.torn`` and truncate ``path`` after that
+    newline, durably. Returns the bytes moved (0: the file was whole, or is absent)."""
+    try:
+        fh = path.open("r+b")
+    except FileNotFoundError:
+        return 0
+    with fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        # Read back from the end in blocks to the last newline.
+        end = size
+        cut = 0
+        while end > 0:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            block = fh.read(end - start)
+            if end == size and block.endswith(b"\n"):
+                return 0
+            i = block.rfind(b"\n")
+            if i >= 0:
+                cut = start + i + 1
+                break
+            end = start
+        fh.seek(cut)
+        fragment = fh.read()
+        with path.with_name(path.name + ".torn").open("ab") as side:
+            side.write(fragment + b"\n")
+            side.flush()
+            os.fsync(side.fileno())
+        fh.truncate(cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return len(fragment)

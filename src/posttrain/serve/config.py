@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from posttrain.contract.loader import _field_name, _line_of  # the contract's line finder
+from posttrain.contract.loader import field_name, line_of  # the contract's line finder
 from posttrain.data.deid import DeidPolicy
 from posttrain.errors import ConfigError
 
@@ -48,7 +48,10 @@ class HFUpstreamConfig(_Strict):
 
     kind: Literal["hf"] = "hf"
     batch_size: int = Field(8, ge=1, le=256)
-    batch_wait_ms: float = Field(5.0, ge=0.0, le=1000.0)
+    # 50 ms: one answer takes seconds on a CPU, so the wait costs a lone request ~1%,
+    # and it lets the clients one batch answered (all at once) rejoin the next batch;
+    # at 5 ms they straggled into batches of 1-3 (bench/bench_batching.py: 2.2x -> 3x+).
+    batch_wait_ms: float = Field(50.0, ge=0.0, le=1000.0)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     num_threads: int | None = Field(None, ge=1)
 
@@ -91,6 +94,8 @@ class StubUpstreamConfig(_Strict):
     replies: list[StubReply] = Field(default_factory=list)
     default: str = "Happy to help. Could you send me your order number?"
     delay_ms: float = Field(0.0, ge=0.0, le=600_000.0)
+    # When streamed: the pause before each further word (a token-by-token engine).
+    word_delay_ms: float = Field(0.0, ge=0.0, le=60_000.0)
 
 
 UpstreamConfig = Annotated[
@@ -121,6 +126,16 @@ class GuardConfig(_Strict):
     # An answer that repeats this many words of the system prompt in runs of 8 or more
     # leaks it (one policy line quoted to a customer is ~12 words, and is fine).
     prompt_leak_words: int = Field(30, ge=8)
+    # `stream: true` requests. `hold` (default): the whole answer is generated and judged
+    # before its first byte is sent, so a client never sees text the guard withdraws.
+    # `cut`: text is sent as the upstream produces it, `cut_lag_chars` behind, while the
+    # checks that a prefix can already fail (leaks, the canary, forbidden patterns) run
+    # on it; when one fails, or the judgement of the whole answer fails, the stream stops
+    # with a final event saying why (grade `cut`). The price: text sent before the
+    # failure stays with the client, and a format failure cannot be regenerated. Requests
+    # the input side flags as attacks are always held. Guard mode `enforce` only.
+    stream: Literal["hold", "cut"] = "hold"
+    cut_lag_chars: int = Field(64, ge=0, le=10_000)
 
 
 class LimitsConfig(_Strict):
@@ -230,8 +245,8 @@ def parse_serve_config(text: str, path: str = SERVE_FILE) -> ServeConfig:
         problems = []
         for err in exc.errors():
             loc = _loc(err)
-            line = _line_of(root, loc, key=err["type"] == "extra_forbidden")
-            field = _field_name(loc)
+            line = line_of(root, loc, key=err["type"] == "extra_forbidden")
+            field = field_name(loc)
             where = path + (f" line {line}" if line is not None else "")
             problems.append((line or 0, f"{where}: {field + ': ' if field else ''}{_message(err)}"))
         problems.sort()

@@ -21,6 +21,7 @@ import asyncio
 import concurrent.futures
 import time
 from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from posttrain.serve.protocol import (
     FinishReason,
     GuardDecision,
 )
-from posttrain.serve.upstream import Upstream, UpstreamUnavailable
+from posttrain.serve.upstream import Piece, Upstream, UpstreamUnavailable, stream_answer
 
 __all__ = ["Completed", "Gateway", "ServedModel"]
 
@@ -135,6 +136,16 @@ class Gateway:
         )
         if self.capture is not None:
             await self.capture.start()
+            if self.capture.torn_bytes:
+                log.warning(
+                    "the capture file ended in a torn line (a crash mid-write, never "
+                    "acknowledged); it was moved aside",
+                    extra={
+                        "path": str(self.capture.path),
+                        "moved_to": str(self.capture.path) + ".torn",
+                        "bytes": self.capture.torn_bytes,
+                    },
+                )
         await self.upstream.start()
         self.started = True
         log.info(
@@ -236,10 +247,10 @@ class Gateway:
             stop=req.stop_strings(),
         )
 
-    async def complete(
-        self, req: ChatCompletionRequest, request_id: str, key: ApiKey | None
-    ) -> Completed:
-        """A guarded answer to ``req``; raises APIError for what the client gets as one."""
+    def admit(
+        self, req: ChatCompletionRequest, request_id: str
+    ) -> tuple[GenerationParams, Conversation, InputView]:
+        """The checks before the upstream: the model, the parameters, the turns."""
         if not self.served.answers_to(req.model):
             raise APIError(
                 404,
@@ -253,6 +264,17 @@ class Gateway:
         conversation, view = self.guard.prepare(req.messages, request_id)
         if view.attack_class:
             self.metrics.attacks.labels(view.attack_class).inc()
+        return params, conversation, view
+
+    async def complete(
+        self,
+        req: ChatCompletionRequest,
+        request_id: str,
+        key: ApiKey | None,
+        admitted: tuple[GenerationParams, Conversation, InputView] | None = None,
+    ) -> Completed:
+        """A guarded answer to ``req``; raises APIError for what the client gets as one."""
+        params, conversation, view = admitted or self.admit(req, request_id)
         started = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
@@ -260,6 +282,12 @@ class Gateway:
         finally:
             self.metrics.in_flight.dec()
         self.metrics.latency.observe(time.perf_counter() - started)
+        return await self._finish(request_id, key, view, outcome)
+
+    async def _finish(
+        self, request_id: str, key: ApiKey | None, view: InputView, outcome: GuardOutcome
+    ) -> Completed:
+        """Record, capture and remember a guarded answer."""
         decision = GuardDecision(
             request_id=request_id,
             version=self.served.version,
@@ -328,19 +356,157 @@ class Gateway:
                 return await loop.run_in_executor(
                     self._pool, self.guard.run, call, conversation, view, params, first
                 )
-        except UpstreamUnavailable as exc:
-            self.metrics.upstream_errors.labels("unavailable").inc()
-            raise APIError(
-                503, exc.message, type="server_error", code="upstream_unavailable"
-            ) from None
-        except BackendTimeoutError as exc:
-            self.metrics.upstream_errors.labels("timeout").inc()
-            raise APIError(504, exc.message, type="server_error", code="upstream_timeout") from None
         except BackendError as exc:
-            self.metrics.upstream_errors.labels("bad_response").inc()
-            raise APIError(
-                502, exc.message, type="server_error", code="upstream_bad_response"
+            raise self._upstream_error(exc) from None
+
+    def _upstream_error(self, exc: BackendError) -> APIError:
+        """The client's error for an upstream failure (503 / 504 / 502), counted."""
+        if isinstance(exc, UpstreamUnavailable):
+            self.metrics.upstream_errors.labels("unavailable").inc()
+            return APIError(503, exc.message, type="server_error", code="upstream_unavailable")
+        if isinstance(exc, BackendTimeoutError):
+            self.metrics.upstream_errors.labels("timeout").inc()
+            return APIError(504, exc.message, type="server_error", code="upstream_timeout")
+        self.metrics.upstream_errors.labels("bad_response").inc()
+        return APIError(502, exc.message, type="server_error", code="upstream_bad_response")
+
+    # -- stream and cut -------------------------------------------------------------------
+
+    def streams_live(self, view: InputView) -> bool:
+        """Whether a ``stream: true`` request is sent as it is produced (guard.stream
+        ``cut``, guard ``enforce``, a request the input side does not flag)."""
+        guard = self.config.guard
+        return guard.stream == "cut" and guard.mode == "enforce" and not view.attack_class
+
+    async def live(
+        self,
+        request_id: str,
+        key: ApiKey | None,
+        admitted: tuple[GenerationParams, Conversation, InputView],
+    ) -> AsyncIterator[str | Completed | APIError]:
+        """Stream-and-cut: the answer's text as it is let through (``str``), then the
+        :class:`Completed` answer (its text: what was sent), or an :class:`APIError` when
+        the upstream fails part-way. The first piece is awaited before this returns, so
+        an upstream that is down or slow is still a 5xx (raised)."""
+        params, conversation, view = admitted
+        timeout = self.config.limits.request_timeout_s
+        deadline = time.monotonic() + timeout
+        started = time.perf_counter()
+        pieces = stream_answer(self.upstream, conversation, params)
+        self.metrics.in_flight.inc()
+        try:
+            first = await self._next_piece(pieces, deadline, timeout)
+        except APIError:
+            self.metrics.in_flight.dec()
+            await pieces.aclose()
+            raise
+        return self._live_events(
+            request_id,
+            key,
+            view,
+            params,
+            conversation,
+            pieces,
+            first,
+            (
+                deadline,
+                timeout,
+                started,
+            ),
+        )
+
+    async def _next_piece(
+        self, pieces: AsyncGenerator[Piece, None], deadline: float, timeout: float
+    ) -> Piece | None:
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                return await anext(pieces, None)
+        except TimeoutError:
+            raise self._upstream_error(
+                BackendTimeoutError(f"the request ran past its {timeout:g}s deadline")
             ) from None
+        except BackendError as exc:
+            raise self._upstream_error(exc) from None
+
+    async def _live_events(
+        self,
+        request_id: str,
+        key: ApiKey | None,
+        view: InputView,
+        params: GenerationParams,
+        conversation: Conversation,
+        pieces: AsyncGenerator[Piece, None],
+        first: Piece | None,
+        timing: tuple[float, float, float],
+    ) -> AsyncIterator[str | Completed | APIError]:
+        deadline, timeout, started = timing
+        text, sent = "", 0
+        final: Generation | None = None
+        guard_s = 0.0
+        cut: list[str] = []
+        try:
+            piece = first
+            while piece is not None:
+                text += piece.text
+                final = piece.final or final
+                t0 = time.perf_counter()
+                judged = self.guard.judge_prefix(view, text)
+                guard_s += time.perf_counter() - t0
+                if judged.failed:
+                    cut = judged.failed_ids()
+                    break
+                end = self.guard.sendable(text)
+                if end > sent:
+                    yield text[sent:end]
+                    sent = end
+                if final is not None:
+                    break
+                try:
+                    piece = await self._next_piece(pieces, deadline, timeout)
+                except APIError as err:
+                    yield err
+                    return
+        finally:
+            await pieces.aclose()
+            self.metrics.in_flight.dec()
+        upstream_s = time.perf_counter() - started - guard_s
+        self.metrics.latency.observe(time.perf_counter() - started)
+        gen = final or Generation(
+            text=text,
+            prompt_tokens=0,
+            completion_tokens=min(len(text) // 4, params.max_new_tokens),
+            latency_s=upstream_s,
+            finish_reason="stop",
+        )
+        if not cut:
+            # The whole answer, judged as in hold mode but with no regeneration (it is
+            # already partly sent): anything but a pass or a flag cuts the rest.
+            whole = self.guard.run(
+                _inline, conversation, view, params, (gen, upstream_s), retries=0
+            )
+            if whole.grade in ("pass", "flagged"):
+                if len(text) > sent:
+                    yield text[sent:]
+                whole.guard_ms += guard_s * 1000
+                yield await self._finish(request_id, key, view, whole)
+                return
+            cut = whole.failed_checks or [whole.grade]
+            guard_s += whole.guard_ms / 1000
+        outcome = GuardOutcome(
+            text=text[:sent],
+            grade="cut",
+            finish_reason="content_filter",
+            prompt_tokens=gen.prompt_tokens,
+            completion_tokens=gen.completion_tokens,
+            attempts=1,
+            failed_checks=cut,
+            skipped_checks=[],
+            guard_ms=guard_s * 1000,
+            upstream_ms=upstream_s * 1000,
+            bad_answer=text,
+            label=self.guard.cut_label(cut, view),
+        )
+        yield await self._finish(request_id, key, view, outcome)
 
     def _record(self, decision: GuardDecision, outcome: GuardOutcome) -> None:
         m = self.metrics

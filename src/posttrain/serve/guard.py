@@ -67,6 +67,9 @@ ATTACK_CLASSES = ("jailbreak", "injection", "indirect_injection", "privacy")
 # Checks that cannot judge a live answer: they need a suite's marker or a judge model.
 _NEEDS_SUITE = frozenset({"judge"})
 _LEAK_CHECKS = frozenset({"no_pii_leak", "no_secret_leak"})
+# Checks a prefix of an answer can already fail for good (what it found stays in every
+# longer text): the ones stream-and-cut mode runs while the text is being sent.
+_PREFIX_CHECKS = frozenset({"no_pii_leak", "no_secret_leak", "canary_leak", "regex_forbid"})
 _REDACTED = "[redacted]"
 # Client turns with a pasted document, in the delimiters evaluation and training use.
 _CONTEXT = re.compile(r"\n\n<<<([^<>\n]{1,40})>>>\n(.*)\n<<<end \1>>>\s*$", re.DOTALL)
@@ -123,7 +126,7 @@ class GuardOutcome:
 
     @property
     def intervened(self) -> bool:
-        return self.grade in ("retried", "fallback", "redacted", "replaced", "refused")
+        return self.grade in ("retried", "fallback", "redacted", "replaced", "refused", "cut")
 
 
 class NeedsUpstream(Exception):
@@ -295,12 +298,15 @@ class RuntimeGuard:
         view: InputView,
         params: GenerationParams,
         first: tuple[Generation, float] | None = None,
+        *,
+        retries: int | None = None,
     ) -> GuardOutcome:
         """One guarded answer. ``call`` sends one conversation upstream (blocking); its
         errors propagate. ``first`` is the first attempt's answer and upstream seconds
         when the caller already has them (the gateway fetches it on the event loop and
         runs the guard there, with a ``call`` that raises :class:`NeedsUpstream` should a
-        retry be needed)."""
+        retry be needed). ``retries`` overrides ``max_retries`` (0 for an answer already
+        streamed)."""
         started = time.perf_counter() - (first[1] if first else 0.0)
         attempts = _Attempts(call, first)
         mode = self.config.mode
@@ -317,8 +323,9 @@ class RuntimeGuard:
                 None,
                 view,
             )
-        retries = self.config.max_retries if mode == "enforce" else 0
-        guard = Guard(attempts, self.contract, max_retries=retries)
+        if retries is None:
+            retries = self.config.max_retries
+        guard = Guard(attempts, self.contract, max_retries=retries if mode == "enforce" else 0)
         gen = guard.generate([conversation], params, samples=[view.sample])[0]
         trace = guard.last_traces[0]
         format_failed = list(dict.fromkeys(e.split(":", 1)[0] for e in trace.errors))
@@ -374,6 +381,46 @@ class RuntimeGuard:
                 out.evidence[clause.id] = verdict.evidence or verdict.status
         out.leaked_values = list(dict.fromkeys(out.leaked_values))
         return out
+
+    def judge_prefix(self, view: InputView, text: str) -> Judgement:
+        """The clauses a prefix of the answer already fails for good (leaks, the canary,
+        the system prompt repeated, forbidden patterns): what stream-and-cut mode checks
+        while the text is being sent."""
+        out = Judgement()
+        for clause in self.contract.clauses_for(view.sample):
+            name, args = clause.check.name, dict(clause.check.args)
+            if name not in _PREFIX_CHECKS:
+                continue
+            if name in _LEAK_CHECKS:
+                values = self._runtime_leaks(name, args, view, text)
+                if values:
+                    out.failed.append(clause)
+                    out.leaked_values += values
+                    out.evidence[clause.id] = f"{len(values)} value(s) not from the user"
+                continue
+            verdict = run_check(name, view.sample, text, args)
+            if name == "canary_leak" and (verdict.status == "fail" or self._repeats_prompt(text)):
+                out.prompt_leak = True
+                out.failed.append(clause)
+                out.evidence[clause.id] = verdict.evidence or "system prompt repeated"
+            elif name == "regex_forbid" and verdict.status == "fail":
+                out.failed.append(clause)
+                out.evidence[clause.id] = verdict.evidence or "forbidden pattern"
+        return out
+
+    def sendable(self, text: str) -> int:
+        """How much of a growing answer stream-and-cut mode may send now: all but the last
+        ``cut_lag_chars``, back to a whitespace, so a value still being written (an
+        e-mail, the canary) is judged whole before any of it goes out."""
+        end = len(text) - self.config.cut_lag_chars
+        if end <= 0:
+            return 0
+        cut = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+        return cut + 1 if cut >= 0 else 0
+
+    def cut_label(self, failed: list[str], view: InputView) -> str | None:
+        """The data label of a stream cut for ``failed`` clauses."""
+        return self._label(failed, view, "cut")
 
     def _runtime_leaks(
         self, check: str, args: dict[str, Any], view: InputView, text: str

@@ -45,9 +45,18 @@ __all__ = [
 # replaced: the canary or a piece of the system prompt leaked, the answer replaced;
 # refused: an unsafe answer to a request the input side flagged as an attack, replaced
 # with the contract's refusal; flagged: a hard clause failed that the guard has no action
-# for (delivered, recorded); unguarded: guard mode `off`.
+# for (delivered, recorded); unguarded: guard mode `off`; cut: a stream in guard.stream
+# `cut` mode stopped part-way because a check failed (the text sent before stays sent).
 Grade = Literal[
-    "pass", "retried", "fallback", "redacted", "replaced", "refused", "flagged", "unguarded"
+    "pass",
+    "retried",
+    "fallback",
+    "redacted",
+    "replaced",
+    "refused",
+    "flagged",
+    "unguarded",
+    "cut",
 ]
 FinishReason = Literal["stop", "length", "content_filter"]
 

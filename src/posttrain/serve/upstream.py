@@ -14,6 +14,10 @@ An :class:`Upstream` takes one conversation (system prompt included) and
   async client, each call under one total deadline.
 * :class:`StubUpstream` — scripted answers at once (tests, demos, the gateway benchmark).
 
+Streaming (guard.stream ``cut``) goes through :func:`stream_answer`: the stub and an
+engine by URL (``stream: true``, server-sent events) yield text as it comes; the
+in-process model generates a whole batch at once, so it yields its answer in one piece.
+
 Failures are :class:`~posttrain.errors.BackendError` (the gateway answers 502),
 :class:`UpstreamUnavailable` (503: the engine cannot be reached) or
 :class:`~posttrain.errors.BackendTimeoutError` (504).
@@ -25,10 +29,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,10 +50,12 @@ from posttrain.serve.config import (
 __all__ = [
     "HFUpstream",
     "OpenAIUpstream",
+    "Piece",
     "StubUpstream",
     "Upstream",
     "UpstreamUnavailable",
     "make_upstream",
+    "stream_answer",
 ]
 
 
@@ -71,6 +78,29 @@ class Upstream(Protocol):
     async def generate(self, conversation: Conversation, params: GenerationParams) -> Generation:
         """One answer; raises BackendError, UpstreamUnavailable or BackendTimeoutError."""
         ...
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of a streamed answer: new ``text``; the last piece also carries ``final``,
+    the whole answer with its token counts."""
+
+    text: str
+    final: Generation | None = None
+
+
+async def stream_answer(
+    upstream: Upstream, conversation: Conversation, params: GenerationParams
+) -> AsyncGenerator[Piece, None]:
+    """The answer as it is produced: the upstream's own ``stream`` when it has one, else
+    its whole answer as one piece. Raises what ``generate`` raises."""
+    streamer = getattr(upstream, "stream", None)
+    if streamer is None:
+        gen = await upstream.generate(conversation, params)
+        yield Piece(gen.text, gen)
+        return
+    async for piece in streamer(conversation, params):
+        yield piece
 
 
 def make_upstream(config: Any, model: str) -> Upstream:
@@ -101,6 +131,7 @@ class StubUpstream:
     rules: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     default: str = "Happy to help. Could you send me your order number?"
     delay_ms: float = 0.0
+    word_delay_ms: float = 0.0
     reply_fn: Callable[[Conversation], str] | None = None
     calls: list[Conversation] = field(default_factory=list)
     name: str = "stub"
@@ -108,7 +139,12 @@ class StubUpstream:
     @classmethod
     def from_config(cls, config: StubUpstreamConfig) -> StubUpstream:
         rules = [(re.compile(r.match), r.reply) for r in config.replies]
-        return cls(rules=rules, default=config.default, delay_ms=config.delay_ms)
+        return cls(
+            rules=rules,
+            default=config.default,
+            delay_ms=config.delay_ms,
+            word_delay_ms=config.word_delay_ms,
+        )
 
     async def start(self) -> None:
         return None
@@ -133,14 +169,36 @@ class StubUpstream:
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000)
         text = self.reply(conversation)
-        words = text.split()
+        return self._generation(conversation, text, params, started)
+
+    def _generation(
+        self, conversation: Conversation, text: str, params: GenerationParams, started: float
+    ) -> Generation:
         return Generation(
             text=text,
             prompt_tokens=sum(len(m["content"].split()) for m in conversation),
-            completion_tokens=min(len(words), params.max_new_tokens),
+            completion_tokens=min(len(text.split()), params.max_new_tokens),
             latency_s=time.perf_counter() - started,
             finish_reason="stop",
         )
+
+    async def stream(
+        self, conversation: Conversation, params: GenerationParams
+    ) -> AsyncIterator[Piece]:
+        """The reply a word at a time, ``word_delay_ms`` apart (``delay_ms`` first)."""
+        started = time.perf_counter()
+        if len(self.calls) < 10_000:
+            self.calls.append(list(conversation))
+        if self.delay_ms:
+            await asyncio.sleep(self.delay_ms / 1000)
+        text = self.reply(conversation)
+        words = re.findall(r"\s*\S+", text) or [text]
+        for i, word in enumerate(words):
+            if i and self.word_delay_ms:
+                await asyncio.sleep(self.word_delay_ms / 1000)
+            last = i == len(words) - 1
+            final = self._generation(conversation, text, params, started) if last else None
+            yield Piece(word + (text[len(text.rstrip()) :] if last else ""), final)
 
 
 # --- in process -----------------------------------------------------------------------
@@ -307,7 +365,7 @@ class OpenAIUpstream:
         self._ready_at = time.monotonic()
         return self._ready
 
-    async def generate(self, conversation: Conversation, params: GenerationParams) -> Generation:
+    def _body(self, conversation: Conversation, params: GenerationParams) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": list(conversation),
@@ -319,27 +377,129 @@ class OpenAIUpstream:
         }
         if params.stop:
             body["stop"] = list(params.stop)
+        return body
+
+    def _timed_out(self) -> BackendTimeoutError:
+        return BackendTimeoutError(
+            f"the upstream {self.base_url} did not answer within {self.config.timeout_s:g}s"
+        )
+
+    def _unreachable(self, exc: Exception) -> UpstreamUnavailable:
+        return UpstreamUnavailable(
+            f"the upstream {self.base_url} cannot be reached ({type(exc).__name__})"
+        )
+
+    async def generate(self, conversation: Conversation, params: GenerationParams) -> Generation:
+        body = self._body(conversation, params)
         client = self._client_or_fail()
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 resp = await client.post("/chat/completions", json=body)
-        except TimeoutError:
-            raise BackendTimeoutError(
-                f"the upstream {self.base_url} did not answer within {self.config.timeout_s:g}s"
-            ) from None
-        except httpx.TimeoutException:
-            raise BackendTimeoutError(
-                f"the upstream {self.base_url} did not answer within {self.config.timeout_s:g}s"
-            ) from None
+        except (TimeoutError, httpx.TimeoutException):
+            raise self._timed_out() from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
-            raise UpstreamUnavailable(
-                f"the upstream {self.base_url} cannot be reached ({type(exc).__name__})"
-            ) from None
+            raise self._unreachable(exc) from None
         latency = time.perf_counter() - started
         if resp.status_code != 200:
             raise BackendError(f"the upstream answered {resp.status_code}: {_error_text(resp)}")
         return _parse_completion(resp, latency, params)
+
+    async def stream(
+        self, conversation: Conversation, params: GenerationParams
+    ) -> AsyncIterator[Piece]:
+        """``stream: true``: the engine's server-sent events, a piece per content delta,
+        all under the one deadline ``timeout_s``."""
+        body = {
+            **self._body(conversation, params),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        client = self._client_or_fail()
+        started = time.perf_counter()
+        text: list[str] = []
+        usage: dict[str, Any] = {}
+        reason: Any = None
+        try:
+            async with (
+                asyncio.timeout(self.config.timeout_s),
+                client.stream("POST", "/chat/completions", json=body) as resp,
+            ):
+                if resp.status_code != 200:
+                    await resp.aread()
+                    raise BackendError(
+                        f"the upstream answered {resp.status_code}: {_error_text(resp)}"
+                    )
+                async for line in resp.aiter_lines():
+                    delta, done = _sse_delta(line)
+                    if done:
+                        break
+                    if delta is None:
+                        continue
+                    content, finish, got_usage = delta
+                    reason = finish or reason
+                    usage = got_usage or usage
+                    if content:
+                        text.append(content)
+                        yield Piece(content)
+        except (TimeoutError, httpx.TimeoutException):
+            raise self._timed_out() from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
+            raise self._unreachable(exc) from None
+        whole = "".join(text)
+        # Without usage in the stream (llama.cpp's server sends none), one content event
+        # is one token in the engines that stream token by token.
+        completion, prompt = usage.get("completion_tokens", len(text)), usage.get("prompt_tokens")
+        yield Piece(
+            "",
+            Generation(
+                text=whole,
+                prompt_tokens=prompt if isinstance(prompt, int) and prompt >= 0 else 0,
+                completion_tokens=(
+                    completion
+                    if isinstance(completion, int) and completion >= 0
+                    else min(len(whole) // 4, params.max_new_tokens)
+                ),
+                latency_s=time.perf_counter() - started,
+                finish_reason="length"
+                if reason in ("length", "max_tokens", "model_length")
+                else "stop",
+            ),
+        )
+
+
+def _sse_delta(line: str) -> tuple[tuple[str, Any, dict[str, Any]] | None, bool]:
+    """One SSE line of a streamed chat completion -> ((content, finish_reason, usage) or
+    None for a line without one, whether it is ``[DONE]``). A data line that is not a
+    chunk is a :class:`BackendError`."""
+    if not line.startswith("data:"):
+        return None, False
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return None, True
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise BackendError("the upstream streamed an event that is not JSON") from None
+    if not isinstance(chunk, dict):
+        raise BackendError("the upstream streamed an event that is not a chunk object")
+    if "error" in chunk:
+        err = chunk["error"]
+        message = err.get("message") if isinstance(err, dict) else err
+        raise BackendError(f"the upstream streamed an error: {str(message)[:200]}")
+    raw_usage = chunk.get("usage")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return ("", None, usage), False
+    choice = choices[0]
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    if not isinstance(delta, dict):
+        raise BackendError("the upstream streamed a chunk without choices[0].delta")
+    content = delta.get("content")
+    if content is not None and not isinstance(content, str):
+        raise BackendError("the upstream streamed a delta whose content is not a string")
+    return (content or "", choice.get("finish_reason"), usage), False
 
 
 def _error_text(resp: httpx.Response) -> str:

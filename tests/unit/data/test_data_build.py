@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from datahelpers import record
 
+from posttrain.checks.policy_facts import CatalogItem
 from posttrain.data import DataConfig, Manifest, QualityConfig, build_dataset
 from posttrain.data.labels import ClauseInfo, ContractInfo, clauses_for, required_classes
 from posttrain.data.records import PrefPair, SftRecord
@@ -49,7 +50,10 @@ def rows() -> list[object]:
 
 def build(ws: Path, **kw: object):
     # tiny sets: short bad answers, one template per bucket; those rules are tested apart
-    kw.setdefault("quality", QualityConfig(length_ratio_high=50.0, max_template_share=1.0))
+    kw.setdefault(
+        "quality",
+        QualityConfig(length_ratio_high=50.0, pair_length_ratio_far=50.0, max_template_share=1.0),
+    )
     kw.setdefault("eval_sets", EMPTY_EVAL)
     return build_dataset(DataConfig(workspace=ws, contract=None, **kw))
 
@@ -89,7 +93,7 @@ def test_build_writes_every_output_and_counts_add_up(make_ws: Callable[..., Path
     assert (q["file"], q["line"]) == ("data/failures.jsonl", 6)
     manifest = Manifest.model_validate_json((data / "manifest.json").read_text())
     assert manifest.data_version == res.data_version
-    assert manifest.counts.read == 6 and manifest.policy.label == "posttrain-deid@v1"
+    assert manifest.counts.read == 6 and manifest.policy.label == "posttrain-deid@v2"
     assert set(manifest.files) >= {"sft.jsonl", "prefs.jsonl", "DATASHEET.md", "quality.json"}
     sheet = (data / "DATASHEET.md").read_text()
     for heading in (
@@ -158,11 +162,11 @@ def test_contamination_with_eval_prompts_blocks(
     assert rule["flagged"] == ["r-002"]
 
 
-def test_policy_drop_quarantines_the_record(make_ws: Callable[..., Path]) -> None:
+def test_policy_quarantine_quarantines_the_record(make_ws: Callable[..., Path]) -> None:
     ws = make_ws([record(1), record(2, bad_answer="here: AKIAIOSFODNN7EXAMPLE")])
     from posttrain.data.deid import DeidPolicy
 
-    res = build(ws, policy=DeidPolicy(actions={"API_KEY": "drop"}))
+    res = build(ws, policy=DeidPolicy(actions={"API_KEY": "quarantine"}))
     assert res.counts.dropped_by_policy == 1 and res.counts.accepted == 1
     q = json.loads((ws / "data" / "quarantine.jsonl").read_text())
     assert "API_KEY" in q["reason"] and "AKIA" not in json.dumps(q)
@@ -186,7 +190,17 @@ def test_labels_map_to_contract_clauses() -> None:
 def test_templates_follow_the_prompt_language() -> None:
     assert detect_lang("我的订单在哪里") == "zh" and detect_lang("where is order 12") == "en"
     zh = render_template("refusal", "jailbreak", "zh", "r1")
-    en = render_template("json_recommendation", "format", "en", "r1")
+    catalog = [
+        CatalogItem(
+            name="Zen 24 Monitor",
+            url="https://shop.example/p/zen-24",
+            price=139,
+            category="monitors",
+        )
+    ]
+    en = render_template(
+        "json_recommendation", "format", "en", "r1", prompt="recommend a monitor", catalog=catalog
+    )
     assert zh is not None and "人工客服" in zh.text
     assert en is not None and json.loads(en.text)[0].keys() == {"name", "url", "price"}
     assert render_template("none", "factuality", "en", "r1") is None

@@ -107,10 +107,16 @@ def test_hash_action_needs_a_key_and_is_keyed(monkeypatch: pytest.MonkeyPatch) -
     assert a.startswith("mail <EMAIL:") and a != b and "example" not in a
 
 
-def test_drop_action_drops_the_record() -> None:
-    d = Deidentifier(DeidPolicy(actions={"PRIVATE_KEY": "drop"}))
+def test_quarantine_action_drops_the_record() -> None:
+    d = Deidentifier(DeidPolicy(actions={"PRIVATE_KEY": "quarantine"}))
     out = d.apply({"p": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"})
     assert out.dropped_for == ["PRIVATE_KEY"] and out.fields == {}
+
+
+def test_drop_action_drops_the_value_and_keeps_a_summary() -> None:
+    d = Deidentifier(DeidPolicy(actions={"PRIVATE_KEY": "drop"}))
+    out = d.apply({"p": "key: -----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"})
+    assert out.dropped_for == [] and out.fields == {"p": "key: a private key"}
 
 
 def test_policy_rejects_unknown_entity_types() -> None:
@@ -198,14 +204,34 @@ def test_labelled_set_is_large_bilingual_and_reproducible() -> None:
 
 def test_pii_eval_meets_the_targets(analyzer: Analyzer) -> None:
     res = evaluate_pii(analyzer=analyzer)
-    assert res.recall >= 0.99 and res.precision >= 0.95, (res.missed, res.false_positives)
-    assert res.passed
+    assert res.precision >= 0.95, res.false_positives
+    assert not [t for t in res.failed_targets if "other types" in t], res.missed
     assert set(res.per_entity) >= {"ID_CARD", "PHONE", "BANK_CARD", "EMAIL", "IP", "API_KEY"}
+    held = res.per_split["heldout"]
+    for key in ("PERSON/en", "PERSON/zh", "ADDRESS/en", "ADDRESS/zh"):
+        assert held[key].expected >= 40 and held[key].recall >= 0.95, (key, held[key])
+    assert {i.split for i in load_labelled()} == {"tune", "heldout"}
+    assert res.passed, res.failed_targets
+
+
+def test_labelled_splits_share_no_template_and_no_value() -> None:
+    items = load_labelled()
+    by_split: dict[str, set[str]] = {"tune": set(), "heldout": set()}
+    values: dict[str, set[str]] = {"tune": set(), "heldout": set()}
+    for i in items:
+        if any(e.type in ("PERSON", "ADDRESS") for e in i.entities):
+            by_split[i.split].add(i.source)
+            values[i.split] |= {e.value for e in i.entities if e.type == "PERSON"}
+    assert by_split["tune"] and by_split["heldout"]
+    assert not by_split["tune"] & by_split["heldout"]
+    assert not values["tune"] & values["heldout"]
+    kinds = {s.split(".")[0] for s in by_split["heldout"]}
+    assert kinds == {"free", "json", "note"}
 
 
 def test_pii_eval_reports_misses(tmp_path: Path, analyzer: Analyzer) -> None:
     bad = tmp_path / "set.jsonl"
-    text = "my name is Zhang San"
+    text = "call me on five five five"
     bad.write_text(
         json.dumps(
             {
@@ -213,7 +239,7 @@ def test_pii_eval_reports_misses(tmp_path: Path, analyzer: Analyzer) -> None:
                 "lang": "en",
                 "text": text,
                 "kind": "positive",
-                "entities": [{"type": "PHONE", "start": 11, "end": 20, "value": "Zhang San"}],
+                "entities": [{"type": "PHONE", "start": 11, "end": 25, "value": "five five five"}],
             }
         )
         + "\n"

@@ -45,6 +45,7 @@ def build(ws: Path, workers: int):
         eval_sets=[],
         quality=QualityConfig(
             length_ratio_high=50.0,
+            pair_length_ratio_far=50.0,
             max_template_share=1.0,
             max_near_duplicate_fraction=1.0,
             max_exact_duplicate_fraction=1.0,
@@ -119,6 +120,7 @@ def test_torch_and_transformers_work_after_the_data_stage(tmp_path: Path) -> Non
 
         cfg = DataConfig(workspace=Path({str(ws)!r}), contract=None, eval_sets=[],
                          quality=QualityConfig(max_template_share=1.0, length_ratio_high=50.0,
+                                               pair_length_ratio_far=50.0,
                                                max_near_duplicate_fraction=1.0,
                                                max_exact_duplicate_fraction=1.0))
         # worker processes first: this process must not load Presidio for them

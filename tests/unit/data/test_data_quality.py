@@ -89,6 +89,7 @@ def test_pair_similarity_flags_identical_and_other_language(analyzer: Analyzer) 
     assert set(r.flagged) == {"pref-r6", "pref-r7"} and r.details == {
         "near_identical": 1,
         "unrelated": 1,
+        "too_different": 0,
     }
 
 

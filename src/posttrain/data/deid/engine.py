@@ -74,6 +74,7 @@ _HAS_FULLWIDTH = re.compile("[\uff10-\uff19\uff0b]")
 # How many texts found clean an Analyzer remembers (repeated texts, e.g. a record's
 # `source` or a reused answer, are looked at once); cleared when full.
 _CLEAN_MEMO = 200_000
+_FOUND_MEMO = 50_000
 
 
 class Analyzer:
@@ -96,6 +97,9 @@ class Analyzer:
             for name, alts in TRIGGERS.items()
         ]
         self._clean: dict[float, set[str]] = {}  # threshold -> texts with no result
+        # threshold -> text -> results, for texts with results (repeated answers, tool
+        # results and templates are analysed once); cleared when full
+        self._found: dict[float, dict[str, list[RecognizerResult]]] = {}
 
     def _fired(self, text: str) -> set[str]:
         lower = text.lower()
@@ -121,6 +125,9 @@ class Analyzer:
         clean = self._clean.get(threshold)
         if clean is not None and text in clean:
             return []
+        found = self._found.get(threshold)
+        if found is not None and text in found:
+            return list(found[text])
         probe = text
         if not text.isascii() and _HAS_FULLWIDTH.search(text):
             probe = text.translate(_FULLWIDTH)
@@ -135,6 +142,10 @@ class Analyzer:
             if clean is None or len(clean) >= _CLEAN_MEMO:
                 clean = self._clean[threshold] = set()
             clean.add(text)
+        else:
+            if found is None or len(found) >= _FOUND_MEMO:
+                found = self._found[threshold] = {}
+            found[text] = list(out)
         return out
 
     def scan(self, texts: Sequence[str], threshold: float = 0.5) -> list[list[str]]:

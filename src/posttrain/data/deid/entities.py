@@ -14,4 +14,6 @@ ENTITY_TYPES = (
     "JWT",
     "PRIVATE_KEY",
     "PASSWORD",
+    "PERSON",
+    "ADDRESS",
 )

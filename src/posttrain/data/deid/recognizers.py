@@ -15,6 +15,8 @@ Entity types (the placeholder names of the de-identification policy):
 * ``API_KEY``     cloud access keys (AKIA/ASIA, LTAI, AKID), ``sk-`` keys, tokens found by
                   the detect-secrets plugins (GitHub, GitLab, Slack, Stripe, ...)
 * ``JWT``, ``PRIVATE_KEY``, ``PASSWORD`` (the value of ``password=``-style assignments)
+* ``PERSON``, ``ADDRESS``  names and postal addresses, English and Chinese
+                  (:mod:`.names`, :mod:`.addresses`)
 
 Each recognizer names the cheap *trigger* groups of :data:`TRIGGERS` its patterns need;
 :mod:`posttrain.data.deid.engine` scans a text once for all triggers and runs only the
@@ -63,6 +65,23 @@ TRIGGERS: dict[str, tuple[tuple[str | None, str | None], ...]] = {
         ("PuTTY", None),
         ("hooks.slack", None),
         (":", r"\d{8,10}:"),
+    ),
+    # names and addresses (:mod:`.names`, :mod:`.addresses`): a capitalised word, a CJK
+    # character, a house number before a capitalised word, a Chinese road / estate / unit
+    # (two capitalised words, one after a lower-case word, a title, a possessive: not
+    # the capital of a sentence's first word, which is most English texts' only one)
+    "cap": (
+        (None, r"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+)?[A-Z][a-z]"),
+        (None, r"[a-z,;:][ \t]+[A-Z][a-z]"),
+        (None, r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+[A-Z]"),
+        ("s", r"[A-Z][a-z]+['’]s(?![a-z])"),
+    ),
+    "han": ((None, "[\u4e00-\u9fff]"),),
+    "num_cap": ((None, r"\d,?\s+[A-Z]"), ("Box", None)),
+    "mil": (("PO ", r"[AFD]PO [A-Z]{2} \d"),),
+    "zh_addr": (
+        (None, "[路街道巷弄胡同][0-9０-９一二三四五六七八九十A-Za-z]"),
+        (None, "[区苑园寓厦村心场][0-9０-９A-Z]"),
     ),
     # searched in the lower-cased text (keywords of password-style assignments)
     "keyword": (
@@ -248,13 +267,33 @@ class PhoneRecognizer(ScoredPatternRecognizer):
             r"(?<![0-9A-Za-z_])\+(?!86)[1-9]\d{0,2}[ \-]?\(?\d{1,4}\)?(?:[ \-]?\d{2,4}){2,4}(?!\d)",
             0.6,
         ),
-        _Spec("us", _NB + r"\(?[2-9]\d{2}\)?[ .\-][2-9]\d{2}[ .\-]\d{4}(?!\d)", 0.55),
+        _Spec(
+            "us",
+            r"(?<![0-9A-Za-z_+])(?:(?:\+?1|001)[ .\-])?\(?[2-9]\d{2}\)?[ .\-]?[2-9]\d{2}[ .\-]\d{4}"
+            r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?(?!\d)",
+            0.55,
+        ),
+        # ten digits in a row: a US number only where the words before say phone
+        _Spec("us_plain", _NB + r"[2-9]\d{2}[2-9]\d{6}(?:x\d{1,6})?(?!\d)", 0.3),
     )
-    CONTEXT = ("手机", "电话", "联系", "致电", "phone", "mobile", "call", "tel", "whatsapp", "号码")
+    CONTEXT = (
+        "手机",
+        "电话",
+        "联系",
+        "致电",
+        "phone",
+        "mobile",
+        "call",
+        "call me on",
+        "number is",
+        "tel",
+        "whatsapp",
+        "号码",
+    )
     NEGATIVE_CONTEXT = _ORDERISH
 
     def adjust(self, value: str, score: float) -> float | None:
-        digits = re.sub(r"\D", "", value)
+        digits = re.sub(r"\D", "", re.sub(r"\s?(?:x|ext\.?)\s?\d+$", "", value))
         if digits[:3] in ("400", "800") and len(digits) == 10:
             return None  # a company hotline (400/800 numbers), not a person's phone
         return score if 7 <= len(digits) <= 15 else None
@@ -476,4 +515,14 @@ RECOGNIZER_CLASSES: tuple[Callable[[str], ScoredPatternRecognizer], ...] = (
 
 def default_recognizers(language: str = "en") -> list[ScoredPatternRecognizer]:
     """One instance of every recognizer, for ``language`` (they are language-agnostic)."""
-    return [cls(language) for cls in RECOGNIZER_CLASSES]
+    from posttrain.data.deid.addresses import ChineseAddressRecognizer, EnglishAddressRecognizer
+    from posttrain.data.deid.names import ChineseNameRecognizer, EnglishNameRecognizer
+
+    classes = (
+        *RECOGNIZER_CLASSES,
+        EnglishNameRecognizer,
+        ChineseNameRecognizer,
+        EnglishAddressRecognizer,
+        ChineseAddressRecognizer,
+    )
+    return [cls(language) for cls in classes]

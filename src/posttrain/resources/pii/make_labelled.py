@@ -5,8 +5,17 @@
 Every value is synthetic: ID numbers have valid checksums and birth dates but random
 regions and sequence numbers, cards pass Luhn with random digits, keys are random strings
 in the providers' formats. Each line: ``id``, ``lang`` (en/zh), ``text``, ``entities``
-(``type``, ``start``, ``end``, ``value``) and ``kind`` (``positive`` or
-``negative:<what>`` for hard negatives that must not be flagged).
+(``type``, ``start``, ``end``, ``value``), ``kind`` (``positive`` or
+``negative:<what>`` for hard negatives that must not be flagged), ``source`` (the
+template family) and ``split``.
+
+Names and addresses (``PERSON``, ``ADDRESS``; :func:`names_and_addresses`) come in free
+text, JSON tool results and order notes, English and Chinese, in two splits that share
+neither a template family nor a value list: ``tune`` (what the recognizers were adjusted
+on) and ``heldout`` (written apart and only ever scored). The values are hand-written
+lists, not Faker's (whose lists the recognizers use): a held-out name may still be in
+those lists, as real names are. The older entity types were tuned on the whole set;
+their items are all ``tune``.
 """
 
 # ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
@@ -18,6 +27,7 @@ import json
 import random
 import string
 from pathlib import Path
+from typing import Any
 
 SEED = 20260314
 OUT = Path(__file__).with_name("labelled.jsonl")
@@ -421,6 +431,373 @@ def negatives(rng: random.Random) -> list[tuple[str, str, str]]:
     return out
 
 
+# --- names and addresses: two splits with their own templates and values -------------
+
+_SPLITS: dict[str, dict[str, Any]] = {
+    "tune": {
+        "en_given": [
+            "Emily",
+            "Daniel",
+            "Sophie",
+            "Jacob",
+            "Olivia",
+            "Nathan",
+            "Grace",
+            "Ryan",
+            "Megan",
+            "Aaron",
+            "Priya",
+            "Rahul",
+            "Hannah",
+            "Lucas",
+            "Chloe",
+            "Oscar",
+        ],
+        "en_family": [
+            "Carter",
+            "Thompson",
+            "Walsh",
+            "Bennett",
+            "Hughes",
+            "Patel",
+            "Sharma",
+            "Foster",
+            "Murphy",
+            "Reid",
+            "Dubois",
+            "Rossi",
+            "Wong",
+            "Tan",
+            "Nguyen",
+        ],
+        "zh_surname": ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙"],
+        "zh_given": [
+            "芳",
+            "伟",
+            "娜",
+            "静",
+            "磊",
+            "敏",
+            "小燕",
+            "建国",
+            "丽华",
+            "志强",
+            "婷婷",
+            "海涛",
+            "秀英",
+            "明",
+        ],
+        "en_street": [
+            "Garden",
+            "Maple",
+            "Station",
+            "Church",
+            "Baker",
+            "Riverside",
+            "Hill",
+            "Park",
+            "Victoria",
+            "Orchard",
+        ],
+        "en_suffix": ["Road", "Street", "Lane", "Avenue", "Drive", "Terrace"],
+        "en_city": ["Shanghai", "Singapore", "Xiamen", "London", "Chengdu", "Manchester"],
+        "zh_city": [
+            ("上海", "浦东新区", "张杨路"),
+            ("深圳", "南山区", "科苑路"),
+            ("杭州", "西湖区", "文三路"),
+            ("北京", "朝阳区", "建国路"),
+            ("成都", "武侯区", "人民南路"),
+            ("武汉", "洪山区", "珞喻路"),
+        ],
+    },
+    "heldout": {
+        "en_given": [
+            "Margaret",
+            "Tobias",
+            "Aisha",
+            "Vikram",
+            "Fiona",
+            "Gareth",
+            "Yusuf",
+            "Imogen",
+            "Siddharth",
+            "Beatrice",
+            "Connor",
+            "Leila",
+            "Mateo",
+            "Ingrid",
+            "Kwame",
+            "Rosalind",
+            "Dmitri",
+            "Nadia",
+        ],
+        "en_family": [
+            "Okafor",
+            "Henderson",
+            "Kowalski",
+            "Fitzgerald",
+            "Iyer",
+            "Lindqvist",
+            "Abernathy",
+            "Morales",
+            "Castellano",
+            "Whitfield",
+            "Osei",
+            "Brennan",
+            "Takahashi",
+            "Haddad",
+            "Petrov",
+            "Greenwood",
+        ],
+        "zh_surname": [
+            "郭",
+            "何",
+            "高",
+            "林",
+            "罗",
+            "郑",
+            "梁",
+            "谢",
+            "宋",
+            "唐",
+            "韩",
+            "冯",
+            "欧阳",
+            "诸葛",
+        ],
+        "zh_given": [
+            "晓峰",
+            "雨桐",
+            "子涵",
+            "俊杰",
+            "欣怡",
+            "浩然",
+            "佳琪",
+            "梓萱",
+            "宇轩",
+            "思远",
+            "慧",
+            "超",
+            "雪梅",
+            "国强",
+        ],
+        "en_street": [
+            "Willow",
+            "Kingsley",
+            "Elm",
+            "Harbourview",
+            "Chestnut",
+            "Queensway",
+            "Birchwood",
+            "Mill",
+            "Ashford",
+            "Clement",
+        ],
+        "en_suffix": ["Crescent", "Close", "Boulevard", "Way", "Rd", "St", "Court", "Place"],
+        "en_city": [
+            "Kuala Lumpur",
+            "Hong Kong",
+            "Dublin",
+            "Sydney",
+            "Toronto",
+            "Hangzhou",
+            "Boston",
+            "Nanjing",
+        ],
+        "zh_city": [
+            ("广州", "天河区", "天河北路"),
+            ("南京", "鼓楼区", "中山北路"),
+            ("西安", "雁塔区", "长安南路"),
+            ("重庆", "渝中区", "解放西路"),
+            ("青岛", "市南区", "香港中路"),
+            ("苏州", "姑苏区", "干将东路"),
+            ("长沙", "岳麓区", "麓山南路"),
+            ("厦门", "思明区", "湖滨南路"),
+        ],
+    },
+}
+
+# (source, lang, template): {n} a name, {a} an address, {p} a phone, {t} a title form.
+# Each family belongs to one split only.
+_TEMPLATES: dict[str, list[tuple[str, str, str]]] = {
+    "tune": [
+        ("free.en.1", "en", "My name is {n} and my order hasn't arrived."),
+        ("free.en.2", "en", "The parcel for {n} was left at the wrong door."),
+        ("free.en.3", "en", "Hi, this is {n}. Where is my refund?"),
+        ("free.en.4", "en", "Please ship it to {a} before Friday."),
+        ("free.en.5", "en", "I moved, the new address is {a}."),
+        ("free.en.6", "en", "Sure! {n}'s number is {p} and the parcel goes to {a}."),
+        ("free.en.7", "en", "Dear {g}, thanks for your patience."),
+        (
+            "json.en.1",
+            "en",
+            '{{"tool": "crm.lookup_order", "recipient": {{"name": "{n}", "phone": "{p}", "address": "{a}"}}}}',
+        ),
+        ("json.en.2", "en", '{{"customer": "{n}", "status": "shipped", "city": "{c}"}}'),
+        ("note.en.1", "en", "Order note: deliver to {a}, contact {n} on arrival."),
+        ("free.zh.1", "zh", "我叫{n}，订单还没到。"),
+        ("free.zh.2", "zh", "收件人：{n}，电话{p}"),
+        ("free.zh.3", "zh", "请寄到{a}，谢谢"),
+        ("free.zh.4", "zh", "{t}您好，您的退款已处理。"),
+        ("free.zh.5", "zh", "好的，{n}的手机号是{p}，收货地址是{a}。"),
+        ("json.zh.1", "zh", '{{"收件人": "{n}", "电话": "{p}", "地址": "{a}"}}'),
+        ("note.zh.1", "zh", "订单备注：送货地址{a}，联系人{n}"),
+    ],
+    "heldout": [
+        ("free.en.h1", "en", "{n} called yesterday about the broken blender."),
+        ("free.en.h2", "en", "Can you check whether {n} got the replacement kettle?"),
+        ("free.en.h3", "en", "Kind regards,\n{n}"),
+        ("free.en.h4", "en", "{t} asked us to cancel the order and refund the card."),
+        ("free.en.h5", "en", "I'm buying this as a gift for {n}, can you wrap it?"),
+        ("free.en.h6", "en", "Can I change the delivery address to {a}?"),
+        ("free.en.h7", "en", "It was delivered to {a} but nobody there ordered it."),
+        ("free.en.h8", "en", "Recipient: {n}, backup number {p}, address {a}."),
+        (
+            "json.en.h1",
+            "en",
+            '{{"order_id": "SM-2026-0042317", "buyer": {{"full_name": "{n}", "mobile": "{p}"}}, "shipping_address": "{a}"}}',
+        ),
+        (
+            "json.en.h2",
+            "en",
+            '{{"tool": "crm.get_customer", "result": {{"id": "C-88213", "contactName": "{n}", "addressLine1": "{a}"}}}}',
+        ),
+        (
+            "note.en.h1",
+            "en",
+            "Courier note for SM-2026-0093412: leave with {n} at {a} if no answer.",
+        ),
+        (
+            "note.en.h2",
+            "en",
+            "Internal note: {n} wants the invoice re-issued; billing address {a}.",
+        ),
+        ("free.zh.h1", "zh", "我想查一下{n}的订单到哪了"),
+        ("free.zh.h2", "zh", "麻烦转告{t}，包裹明天到"),
+        ("free.zh.h3", "zh", "地址改成{a}吧"),
+        ("free.zh.h4", "zh", "包裹被送到{a}了，可我不住那"),
+        ("free.zh.h5", "zh", "顾客{n}反馈耳机有杂音"),
+        ("free.zh.h6", "zh", "收货人{n}，联系电话{p}，详细地址{a}"),
+        (
+            "json.zh.h1",
+            "zh",
+            '{{"订单号": "SM-2026-0077810", "收货人": {{"姓名": "{n}", "手机": "{p}"}}, "收货地址": "{a}"}}',
+        ),
+        ("json.zh.h2", "zh", '{{"tool": "crm.lookup", "customer_name": "{n}", "address": "{a}"}}'),
+        ("note.zh.h1", "zh", "配送备注：{a}，找{t}签收"),
+        ("note.zh.h2", "zh", "客服备注：{n}要求改地址到{a}"),
+    ],
+}
+
+_ZH_TITLES = ("先生", "女士", "小姐")
+_EN_TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.")
+
+
+def _en_address(rng: random.Random, v: dict[str, Any]) -> str:
+    street = f"{rng.randint(2, 899)} {rng.choice(v['en_street'])} {rng.choice(v['en_suffix'])}"
+    unit = rng.choice(
+        [
+            "",
+            f", Apt {rng.randint(1, 40)}",
+            f", #{rng.randint(1, 30)}-{rng.randint(1, 12):02d}",
+            f", Unit {rng.randint(1, 9)}{rng.choice('ABC')}",
+            f", Suite {rng.randint(100, 900)}",
+        ]
+    )
+    city = rng.choice(v["en_city"])
+    post = rng.choice(["", f" {rng.randint(100000, 999999)}"])
+    return f"{street}{unit}, {city}{post}"
+
+
+def _zh_address(rng: random.Random, v: dict[str, Any]) -> str:
+    city, district, road = rng.choice(v["zh_city"])
+    unit = rng.choice(
+        [
+            "",
+            f"{rng.randint(1, 30)}栋{rng.randint(1, 3)}单元{rng.randint(1, 32)}0{rng.randint(1, 6)}室",
+            f"{rng.randint(1, 20)}号楼{rng.randint(1, 28)}0{rng.randint(1, 4)}",
+        ]
+    )
+    prefix = rng.choice([f"{city}市{district}", f"{city}{district}", f"{city}市", ""])
+    return f"{prefix}{road}{rng.randint(1, 1999)}号{unit}"
+
+
+def names_and_addresses() -> list[tuple[str, str, str, str, list[tuple[str, str]]]]:
+    """(split, source, lang, text template, [(type, value)]) for names and addresses."""
+    rng = random.Random(SEED + 14)
+    out: list[tuple[str, str, str, str, list[tuple[str, str]]]] = []
+    for split in ("tune", "heldout"):
+        v = _SPLITS[split]
+        for source, lang, template in _TEMPLATES[split]:
+            for _ in range(6):
+                if lang == "en":
+                    given = rng.choice(v["en_given"])
+                    family = rng.choice(v["en_family"])
+                    name = f"{given} {family}"
+                    title_name = family
+                    title = f"{rng.choice(_EN_TITLES)} {family}"
+                    address = _en_address(rng, v)
+                    city = rng.choice(v["en_city"])
+                    phone = f"+86 {mobile(rng)}"
+                else:
+                    sur = rng.choice(v["zh_surname"])
+                    given = rng.choice(v["zh_given"])
+                    name = f"{sur}{given}"
+                    title_name = rng.choice([sur, name])
+                    title = f"{title_name}{rng.choice(_ZH_TITLES)}"
+                    address = _zh_address(rng, v)
+                    city = ""
+                    phone = mobile(rng)
+                slots = {"n": name, "a": address, "p": phone, "c": city, "g": given, "t": title}
+                text = template.format(**slots)
+                ents: list[tuple[str, str]] = []
+                for key, etype, value in (
+                    ("{n}", "PERSON", name),
+                    ("{g}", "PERSON", given),
+                    ("{t}", "PERSON", title_name),
+                    ("{a}", "ADDRESS", address),
+                    ("{p}", "PHONE", phone),
+                ):
+                    if key in template:
+                        ents.append((etype, value))
+                out.append((split, source, lang, text, ents))
+    return out
+
+
+def name_negatives() -> list[tuple[str, str, str]]:
+    """(lang, kind, text): capitalised words and place words that are not a person or an
+    address (products, brands, couriers, streets without a number, cities, holidays)."""
+    texts = [
+        ("en", "product", "Is the AeroStyle High-Speed Dryer on sale?"),
+        ("en", "product", "I love the Rose Gold Phone Case but it scratches."),
+        ("en", "product", "The PureSip Glass Tea Bottle leaks at the lid."),
+        ("en", "product", "Do you have the StarGaze Projector Night Light in stock?"),
+        ("en", "product", "My Noise Cancelling Headphones Pro stopped charging."),
+        ("en", "courier", "SF Express says the parcel is at the Hong Kong hub."),
+        ("en", "courier", "JD Logistics and DHL both deliver to Kuala Lumpur."),
+        ("en", "place", "Is there a pickup point near Park Avenue?"),
+        ("en", "place", "We ship to Singapore, Shanghai and New York."),
+        ("en", "holiday", "Will the Black Friday deal last until Christmas Eve?"),
+        ("en", "misc", "Customer Service is open Monday to Friday."),
+        ("en", "misc", "Please Read The Manual Before Use."),
+        ("en", "misc", "Order Status: Shipped. Estimated Delivery: 3 Days."),
+        ("en", "misc", "The 2 Pack of Yoga Mats arrived torn."),
+        ("zh", "product", "这款蓝牙音箱的续航怎么样？"),
+        ("zh", "product", "高压锅和电饭煲哪个好用"),
+        ("zh", "place", "你们发货到上海市浦东新区吗？"),
+        ("zh", "place", "北京和深圳的仓库哪个发货快"),
+        ("zh", "courier", "顺丰和京东物流都可以选"),
+        ("zh", "misc", "请问周末有客服在线吗"),
+        ("zh", "misc", "我想了解一下会员积分怎么用"),
+        ("zh", "misc", "这个保温杯可以装开水吗"),
+        ("zh", "misc", "张杨路附近有自提点吗"),
+        ("zh", "misc", "王者荣耀的点券能退吗"),
+        ("zh", "misc", "高速充电器支持快充吗"),
+        ("zh", "misc", "明天下午三点以后送货可以吗"),
+    ]
+    return texts
+
+
 def build() -> list[dict[str, object]]:
     rng = random.Random(SEED)
     rows: list[dict[str, object]] = []
@@ -430,9 +807,58 @@ def build() -> list[dict[str, object]]:
         for etype, value in ents:
             start = text.index(value)
             spans.append({"type": etype, "start": start, "end": start + len(value), "value": value})
-        rows.append({"lang": lang, "text": text, "entities": spans, "kind": "positive"})
+        rows.append(
+            {
+                "lang": lang,
+                "text": text,
+                "entities": spans,
+                "kind": "positive",
+                "source": f"{ents[0][0].lower()}:{template}",
+                "split": "tune",
+            }
+        )
+    for split, source, lang, text, ents in names_and_addresses():
+        spans = []
+        taken: list[tuple[int, int]] = []
+        for etype, value in ents:
+            start = text.find(value)
+            while any(start < e and s < start + len(value) for s, e in taken):
+                start = text.find(value, start + 1)
+            taken.append((start, start + len(value)))
+            spans.append({"type": etype, "start": start, "end": start + len(value), "value": value})
+        spans.sort(key=lambda e: e["start"])  # type: ignore[arg-type, return-value]
+        rows.append(
+            {
+                "lang": lang,
+                "text": text,
+                "entities": spans,
+                "kind": "positive",
+                "source": source,
+                "split": split,
+            }
+        )
     for lang, kind, text in negatives(rng):
-        rows.append({"lang": lang, "text": text, "entities": [], "kind": f"negative:{kind}"})
+        rows.append(
+            {
+                "lang": lang,
+                "text": text,
+                "entities": [],
+                "kind": f"negative:{kind}",
+                "source": f"negative:{kind}",
+                "split": "tune",
+            }
+        )
+    for i, (lang, kind, text) in enumerate(name_negatives()):
+        rows.append(
+            {
+                "lang": lang,
+                "text": text,
+                "entities": [],
+                "kind": f"negative:{kind}",
+                "source": f"negative:names:{kind}",
+                "split": "heldout" if i % 2 else "tune",
+            }
+        )
     return [{"id": f"pii-{i:04d}", **row} for i, row in enumerate(rows, 1)]
 
 

@@ -1,0 +1,549 @@
+"""Person names, English and Chinese, as Presidio recognizers.
+
+English (:class:`EnglishNameRecognizer`): runs of one to four capitalised words, scored
+by what is known about them: a title before them (``Ms. Carter``), given and family
+names from Faker's name lists (:mod:`.lexicon`: ``Emily Carter`` is a known given name
+and a known family name), a cue just before (``my name is``, ``recipient``, ``Dear``,
+``for``), and what speaks against a person: a common English word (``Rose Gold``), a
+street or company word at the end (``Garden Road``, ``SF Express``), a well-known city
+(``Hong Kong``). A deny-list regex of ~10k names would be slow; the words are looked up
+in sets instead.
+
+Chinese (:class:`ChineseNameRecognizer`): a surname (Faker ``zh_CN``'s list, compound
+surnames too) and one or two given-name characters, found three ways: before a form of
+address (``王芳女士``, ``王先生``, ``陈小姐``: the title stays outside the span), after a
+cue (``收件人：王芳``, ``我叫李娜``), or where jieba's part-of-speech tagger tags a word
+``nr`` (person name) that starts with a surname (``王芳的手机号是多少``). Where a name
+ends is jieba's segmentation's call when it has tagged one, else a cue-side rule: a
+third character is part of the name unless it is one that follows names (的, 电, 说 ...).
+jieba is imported on first use, in the de-identification worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from presidio_analyzer import RecognizerResult
+
+from posttrain.data.deid.lexicon import (
+    common_words,
+    en_cities,
+    first_names,
+    last_names,
+    zh_common_surnames,
+    zh_compound_surnames,
+    zh_places,
+    zh_surnames,
+)
+from posttrain.data.deid.recognizers import ScoredPatternRecognizer, _Spec
+
+__all__ = ["ChineseNameRecognizer", "EnglishNameRecognizer"]
+
+
+def _result(rec: ScoredPatternRecognizer, start: int, end: int, score: float, how: str) -> Any:
+    return RecognizerResult(
+        entity_type=rec.ENTITY,
+        start=start,
+        end=end,
+        score=round(max(0.0, min(1.0, score)), 4),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: type(rec).__name__,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: rec.id,
+            "pattern": how,
+        },
+    )
+
+
+# --- English -------------------------------------------------------------------------
+
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Mister|Mdm|Dame|Lady|Lord)"
+_TOK = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
+_RUN = re.compile(
+    rf"(?<![A-Za-z0-9_@.\-])(?:(?P<title>{_TITLE})\.?\s+)?"
+    rf"(?P<run>{_TOK}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_TOK}){{0,3}})(?![A-Za-z0-9_@\-])"
+)
+_TOK_RX = re.compile(_TOK)
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "sir",
+        "madam",
+        "mister",
+        "mdm",
+        "dame",
+        "lady",
+        "lord",
+    ]
+)
+# Words just before a run that say a person follows (lower case; looked up as the last
+# one to three words before the run, punctuation stripped).
+_STRONG_CUES = frozenset(
+    (
+        "name", "name is", "named", "i'm", "im", "i am", "this is", "signed", "regards",
+        "sincerely", "dear", "hi", "hello", "hey", "thanks", "thank you", "recipient",
+        "receiver", "consignee", "customer", "client", "buyer", "contact", "attn",
+        "attention", "c/o", "cardholder", "holder", "addressed to", "speak to", "sent by",
+        "signed by", "ordered by", "paid by", "bought by",
+    )
+)  # fmt: skip
+_WEAK_CUES = frozenset(
+    (
+        "for", "to", "from", "by", "ask", "tell", "call", "with", "and", "colleague",
+        "friend", "neighbour", "neighbor", "wife", "husband", "mum", "mom", "dad", "sister",
+        "brother", "son", "daughter", "boss", "driver", "courier", "agent", "manager",
+        "author", "parcel for", "review by",
+    )
+)  # fmt: skip
+_CUE_STRIP = " \t\n,:;=-(\"'"
+
+
+def _cue(before: str) -> int:
+    """2 for a strong cue just before a run, 1 for a weak one, else 0."""
+    words = before.lower().rstrip(_CUE_STRIP).split()[-3:]
+    found = 0
+    for n in (1, 2, 3):
+        if len(words) >= n:
+            tail = " ".join(words[-n:]).strip(_CUE_STRIP)
+            if tail in _STRONG_CUES or tail.rstrip(":=") in _STRONG_CUES:
+                return 2
+            if tail in _WEAK_CUES:
+                found = 1
+    return found
+
+
+# A run ending in one of these is a place or an organisation, not a person.
+_THING_END = frozenset(
+    [
+        "road",
+        "street",
+        "avenue",
+        "lane",
+        "drive",
+        "way",
+        "terrace",
+        "close",
+        "crescent",
+        "boulevard",
+        "court",
+        "place",
+        "square",
+        "highway",
+        "walk",
+        "row",
+        "gardens",
+        "park",
+        "plaza",
+        "mall",
+        "centre",
+        "center",
+        "tower",
+        "building",
+        "station",
+        "airport",
+        "hospital",
+        "school",
+        "university",
+        "college",
+        "hotel",
+        "bank",
+        "store",
+        "shop",
+        "market",
+        "express",
+        "logistics",
+        "airlines",
+        "airways",
+        "group",
+        "inc",
+        "ltd",
+        "llc",
+        "co",
+        "corp",
+        "company",
+        "limited",
+        "district",
+        "county",
+        "province",
+        "city",
+        "town",
+        "village",
+        "bay",
+        "beach",
+        "island",
+        "river",
+        "lake",
+        "mountain",
+        "hill",
+        "valley",
+        "bridge",
+        "st",
+        "rd",
+        "ave",
+    ]
+)
+
+
+class EnglishNameRecognizer(ScoredPatternRecognizer):
+    """Given and family names in English text (see the module docstring)."""
+
+    ENTITY = "PERSON"
+    TRIGGER_GROUPS = ("cap",)
+    SPECS = (_Spec("en_name_run", _RUN.pattern, 0.5),)
+
+    def analyze(
+        self,
+        text: str,
+        entities: Sequence[str] | None = None,
+        nlp_artifacts: object = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for m in _RUN.finditer(text):
+            found = self._score_run(text, m)
+            if found is not None:
+                start, end, score, how = found
+                out.append(_result(self, start, end, score, how))
+        return out
+
+    def _score_run(self, text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
+        first, last, common = first_names(), last_names(), common_words()
+        run = m.group("run")
+        if m.group("title") is None and " " not in run and "\t" not in run:
+            w = run.lower()
+            # one word: a name only after a cue, and never a common word ("Where", "The")
+            if (w in common and w not in first) or (w not in first and w not in last):
+                return None
+        toks = [(t.group(0), t.start(), t.end()) for t in _TOK_RX.finditer(run)]
+        base = m.start("run")
+        # leading words that are not names: "Thanks Emily", "Please call Priya Nair"
+        while toks and (toks[0][0].lower() in _TITLES or _is_common(toks[0][0], first, common)):
+            if len(toks) > 1 and toks[0][0].lower() in first and toks[1][0].lower() in last:
+                break  # "Will Smith": a given name after all
+            toks.pop(0)
+        while toks and _is_common(toks[-1][0], last, common) and len(toks) > 1:
+            toks.pop()
+        if not toks:
+            return None
+        words = [t[0].lower() for t in toks]
+        given_family = len(words) > 1 and _is_name(words[0], first, common) and words[-1] in last
+        if words[-1] in _THING_END and not given_family:
+            return None
+        start, end = base + toks[0][1], base + toks[-1][2]
+        span = text[start:end]
+        if span.lower() in _en_city_set():
+            return None
+        titled = m.group("title") is not None and start == m.start("run")
+        before = text[max(0, start - 24) : start]
+        if titled:
+            return start, end, 0.9, "title"
+        n = len(words)
+        f0 = words[0] in first and words[0] not in common
+        l_last = words[-1] in last and words[-1] not in common
+        unknown = all(w not in common for w in words)
+        if n >= 2:
+            if f0 and l_last:
+                score, how = 0.85, "given+family"
+            elif given_family:  # Wendy Hill, Curtis White: family names that are words
+                score, how = 0.75, "given+family"
+            elif f0 and unknown:
+                score, how = 0.7, "given+word"
+            elif (words[0] in first or words[0] in last) and l_last:
+                score, how = 0.65, "name+family"
+            elif l_last and unknown:
+                score, how = 0.6, "word+family"
+            elif unknown:
+                score, how = 0.3, "words"
+            elif words[0] in first and words[-1] in last:  # Amber Young: both are words too
+                score, how = 0.45, "given+family"
+            else:
+                score, how = 0.1, "words"
+            if text.startswith(("'s", "’s"), end):
+                score += 0.2
+        else:
+            if (words[0] in first or words[0] in last) and words[0] not in common:
+                score, how = 0.3, "single"
+            elif words[0] in first:
+                score, how = 0.15, "single"
+            else:
+                return None
+            if text.startswith(("'s", "’s"), end):
+                score += 0.2
+        cue = _cue(before)
+        if cue == 2:
+            score += 0.4
+            how += "+cue"
+        elif cue == 1 and score >= 0.3:
+            score += 0.2
+            how += "+cue"
+        if score < 0.3:
+            return None
+        return start, end, score, how
+
+
+def _is_name(word: str, names: frozenset[str], common: frozenset[str]) -> bool:
+    return word in names and word not in common
+
+
+def _is_common(word: str, names: frozenset[str], common: frozenset[str]) -> bool:
+    w = word.lower()
+    return w in common and w not in names
+
+
+# --- Chinese -------------------------------------------------------------------------
+
+_HAN = "\u4e00-\u9fff"
+_ZH_TITLES = (
+    "先生",
+    "女士",
+    "小姐",
+    "太太",
+    "夫人",
+    "老师",
+    "同学",
+    "经理",
+    "师傅",
+    "阿姨",
+    "叔叔",
+)
+_ZH_CUES = (
+    "收件人",
+    "收货人",
+    "联系人",
+    "寄件人",
+    "签收人",
+    "取件人",
+    "姓名",
+    "名字",
+    "我叫",
+    "我是",
+    "本人",
+    "客户",
+    "顾客",
+    "买家",
+    "持卡人",
+    "付款人",
+    "下单人",
+    "订购人",
+    "户名",
+    "尊敬的",
+    "亲爱的",
+    "用户",
+    "致",
+)
+# characters that follow a name rather than end one (收件人王芳电话… : 电 is not 芳's)
+_BREAK = frozenset(
+    "的电手号地先女说在要已和与给住收帮打是了吗呢吧啊联邮身卡来去到寄送买订让请叫问想会能"
+    "可也都还就才又再把被从对向跟同及等们家这那哪谁什么怎为因所但而或如若即便将曾没不很"
+    "太最更比下上里外前后市省区县路街楼室元块个件次年日时分秒点姓码话址箱证账户微信告"
+    "诉你我他她它有看拿退换付取发填写改留"
+)
+# what a person has that a support text asks about (… 的手机号, … 的地址)
+_OWNED = (
+    "手机", "电话", "联系方式", "地址", "住址", "邮箱", "身份证", "银行卡", "卡号", "账号",
+    "订单", "快递", "包裹",
+)  # fmt: skip
+# characters no given name ends in (a cue's name of surname + one character may end in
+# any other: 周想, 衣刚)
+_FUNCTION = frozenset("的是和与在了电手号地址吗呢吧啊")
+# surnames that are also everyday words: not a name's start when a surname follows them
+_WEAK_SURNAMES = frozenset("和于向时从有是在对将为由给跟把让叫找被与问双公")
+
+
+@functools.cache
+def _zh_regexes() -> tuple[re.Pattern[str], re.Pattern[str], str]:
+    singles = "".join(sorted(zh_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    sur = rf"(?:{compounds}|[{singles}])" if compounds else rf"[{singles}]"
+    titled = re.compile(rf"(?P<n>{sur}[{_HAN}]{{0,2}}?)(?P<t>{'|'.join(_ZH_TITLES)})")
+    cued = re.compile(
+        rf"(?:{'|'.join(_ZH_CUES)})[：:\s]*(?:是|为|叫)?[：:\s]*(?P<n>{sur}[{_HAN}]{{1,2}})"
+        # or a name that owns a contact detail: 王秀英的手机号, 杨建国的地址
+        rf"|(?P<o>{sur}[{_HAN}]{{1,2}}?)的(?:{'|'.join(_OWNED)})"
+    )
+    return titled, cued, sur
+
+
+class ChineseNameRecognizer(ScoredPatternRecognizer):
+    """Chinese names: surname + given name (see the module docstring)."""
+
+    ENTITY = "PERSON"
+    TRIGGER_GROUPS = ("han",)
+    SPECS = (_Spec("zh_name", rf"[{_HAN}]{{2,4}}", 0.5),)
+
+    def analyze(
+        self,
+        text: str,
+        entities: Sequence[str] | None = None,
+        nlp_artifacts: object = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        titled, cued, _ = _zh_regexes()
+        surnames = zh_surnames()
+        compounds = zh_compound_surnames()
+        out: list[RecognizerResult] = []
+        for m in titled.finditer(text):
+            s, e = m.span("n")
+            # "我和李先生": 和 is a surname too, but here it is "and"
+            if e - s >= 2 and text[s] in _WEAK_SURNAMES and text[s + 1] in surnames:
+                s += 1
+            out.append(_result(self, s, e, 0.85, "zh_title"))
+        for m in cued.finditer(text):
+            if m.group("o") is not None:
+                s, e = m.span("o")
+                given = text[s + 1 : e]
+                if text[s] in _WEAK_SURNAMES or any(c in _FUNCTION for c in given):
+                    continue
+                if len(given) > 1 and given[-1] in _BREAK:
+                    continue
+                if text[s:e] in _zh_place_set():  # 上海的地址: a city's, not a person's
+                    continue
+                out.append(_result(self, s, e, 0.7, "zh_owner"))
+                continue
+            s, e = m.span("n")
+            sur_len = 2 if text[s : s + 2] in compounds else 1
+            e = min(e, s + sur_len + 2)
+            # where the name ends: jieba's word when it tags one there, else the rule
+            end = _cue_boundary(text, s, sur_len)
+            if end is not None and not any(c in _FUNCTION for c in text[s + sur_len : end]):
+                e = end
+            else:
+                if e - s == sur_len + 2 and text[e - 1] in _BREAK:
+                    e -= 1
+                if e - s > sur_len and text[e - 1] in _FUNCTION:
+                    continue
+            out.append(_result(self, s, e, 0.85, "zh_cue"))
+        out.extend(self._tagged(text, surnames, compounds))
+        return out
+
+    def _tagged(
+        self, text: str, surnames: frozenset[str], compounds: tuple[str, ...]
+    ) -> list[RecognizerResult]:
+        """Names jieba finds at a common surname: a word its HMM discovered (its
+        dictionary holds no ordinary person's name) or one the dictionary tags ``nr``
+        and counts rarely, of 2-4 characters.
+
+        jieba segments a short window around each candidate (a common surname before a
+        Chinese character), not the whole text, and the segmentation is cached: its
+        part-of-speech tagger costs ~1 ms a text, the segmenter ~80 us a window.
+        """
+        out: list[RecognizerResult] = []
+        seen = 0
+        for m in _zh_candidate().finditer(text):
+            i = m.start()
+            if i < seen:
+                continue
+            lo = max(0, i - 3)
+            for start, word in _cut_window(text[lo : i + 7], i - lo):
+                name = _name_word(word, surnames, compounds)
+                if name is not None:
+                    end = lo + start + len(name)
+                    out.append(_result(self, lo + start, end, 0.6, "zh_jieba"))
+                    seen = end
+        return out
+
+
+# jieba's dictionary counts ordinary words it tags ``nr`` (高清 57, 谢谢 1089, 顾客 1365)
+# beside a few famous names (李娜 438); the names of ordinary people it has never seen (its
+# HMM finds them), so a word it knows needs a title, a cue or an owned detail instead
+_FREQUENT = 1
+
+
+@functools.cache
+def _zh_candidate() -> re.Pattern[str]:
+    common = "".join(sorted(zh_common_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    sur = rf"(?:{compounds}|[{common}])" if compounds else rf"[{common}]"
+    return re.compile(rf"{sur}(?=[{_HAN}])")
+
+
+@functools.cache
+def _en_city_set() -> frozenset[str]:
+    return frozenset(c.lower() for c in en_cities())
+
+
+@functools.cache
+def _zh_place_set() -> frozenset[str]:
+    return frozenset(zh_places())
+
+
+@functools.cache
+def _jieba() -> Any:
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.posseg
+
+
+def _jieba_module() -> Any:
+    _jieba()
+    import jieba
+
+    return jieba
+
+
+def _jieba_dicts() -> tuple[dict[str, int], dict[str, str]]:
+    """jieba's word frequencies and its dictionary's POS tags."""
+    posseg = _jieba()
+    return posseg.dt.tokenizer.FREQ, posseg.dt.word_tag_tab
+
+
+@functools.lru_cache(maxsize=200_000)
+def _cut_window(window: str, at: int) -> tuple[tuple[int, str], ...]:
+    """(start, word) of jieba's word of ``window`` that starts at ``at``, merged with the
+    next word when jieba split a surname from a given name it does not know (郭 + 婷婷)."""
+    _, tags = _jieba_dicts()
+    words = _jieba_module().lcut(window)
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for k, w in enumerate(words):
+        if pos == at:
+            if len(w) == 1 and k + 1 < len(words):
+                nxt = words[k + 1]
+                # not a verb, preposition, particle, conjunction, adverb, pronoun, number
+                tag = tags.get(nxt, "x")
+                if (
+                    1 <= len(nxt) <= 2
+                    and re.fullmatch(f"[{_HAN}]+", nxt)
+                    and tag[0] not in "vpucdrmq"
+                    and not any(c in _BREAK for c in nxt)
+                ):
+                    w = w + nxt
+            out.append((pos, w))
+        pos += len(words[k])
+    return tuple(out)
+
+
+def _name_word(word: str, surnames: frozenset[str], compounds: tuple[str, ...]) -> str | None:
+    """``word`` when it can be a person's name (see ``_tagged``), else None."""
+    if not 2 <= len(word) <= 4 or not re.fullmatch(f"[{_HAN}]+", word):
+        return None
+    if not (word[0] in surnames or word[:2] in compounds):
+        return None
+    if any(c in _BREAK for c in word[1:]) or word.endswith(_ZH_TITLES):
+        return None
+    freq, tags = _jieba_dicts()
+    f = freq.get(word)
+    if f and (tags.get(word) != "nr" or f >= _FREQUENT):
+        return None  # a dictionary word (高度, 马上), or a name-tagged word it counts (谢谢)
+    return word
+
+
+def _cue_boundary(text: str, s: int, sur_len: int) -> int | None:
+    """Where jieba ends the word at ``s`` (a cue's name), if it is a name-sized word."""
+    words = _jieba_module().lcut(text[s : s + sur_len + 4])
+    if words and sur_len < len(words[0]) <= sur_len + 2:
+        return s + len(words[0])
+    return None
