@@ -50,14 +50,7 @@ def _written(data: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def example_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DataConfig]:
     ws = init_workspace(tmp_path_factory.mktemp("example") / "ws").root
-    # The independent residual scan (data-quality's rule, issue 14 item 4) currently
-    # flags the 12-digit PAY_GATEWAY_MERCHANT_ID of f-0074 as phone-shaped and blocks the
-    # example; this test is about what de-identification lets through, so the build is
-    # made to write its files (the override is recorded like any other).
-    cfg = DataConfig(
-        workspace=ws,
-        overrides={"residual_scan": "f-0074's merchant id is not personal data (issue 14)"},
-    )
+    cfg = DataConfig(workspace=ws)
     res = build_dataset(cfg, workers=1)
     assert res.status == "built", res.failing_rules
     return ws, cfg

@@ -528,6 +528,9 @@ def _cut_window(window: str, at: int) -> tuple[tuple[int, str], ...]:
 
 def _name_word(word: str, surnames: frozenset[str], compounds: tuple[str, ...]) -> str | None:
     """``word`` when it can be a person's name (see ``_tagged``), else None."""
+    # jieba's HMM glues a following verb on at times (黄小燕要的 -> 黄小燕要): cut it off
+    while len(word) > 2 and word[-1] in _BREAK:
+        word = word[:-1]
     if not 2 <= len(word) <= 4 or not re.fullmatch(f"[{_HAN}]+", word):
         return None
     if not (word[0] in surnames or word[:2] in compounds):

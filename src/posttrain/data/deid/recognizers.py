@@ -85,7 +85,11 @@ TRIGGERS: dict[str, tuple[tuple[str | None, str | None], ...]] = {
     ),
     # searched in the lower-cased text (keywords of password-style assignments)
     "keyword": (
-        (None, r"pass|pwd|secret|token|api.?key|access.?key|credential|aws|密码|口令|密钥"),
+        (
+            None,
+            r"pass|pwd|secret|token|api.?key|access.?key|credential|aws|merchant.?id|client.?id|"
+            r"app.?id|密码|口令|密钥",
+        ),
     ),
 }
 
@@ -412,7 +416,9 @@ class PasswordAssignmentRecognizer(ScoredPatternRecognizer):
     TRIGGER_GROUPS = ("keyword",)
     _KEY = (
         r"(?:(?i:password|passwd|passcode|pwd|pass|secret(?:[_\-]?key)?|api[_\-]?key|"
-        r"access[_\-]?key(?:[_\-]?secret)?|auth[_\-]?token|access[_\-]?token|token|credentials?)"
+        r"access[_\-]?key(?:[_\-]?secret)?|auth[_\-]?token|access[_\-]?token|token|credentials?|"
+        # the ids that go with a gateway's secret (PAY_GATEWAY_MERCHANT_ID=8396...)
+        r"merchant[_\-]?id|client[_\-]?id|app[_\-]?id)"
         r"|密码|口令|密钥|登录密码|支付密码)"
     )
     _VAL = r"[^\s'\"“”‘’,;，。；、)\]}\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{4,200}"
