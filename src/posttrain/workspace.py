@@ -33,6 +33,7 @@ _IGNORED = shutil.ignore_patterns(
     "sft.jsonl",
     "prefs.jsonl",
     "quarantine.jsonl",
+    "pairs_quarantine.jsonl",
     "quality.json",
     "DATASHEET.md",
     "manifest.json",
