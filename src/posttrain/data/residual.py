@@ -162,6 +162,21 @@ class _Presidio:
     threshold: float
 
 
+def _offline_email_recognizer(base: type) -> Any:
+    """Presidio's e-mail recognizer, validating domains against tldextract's bundled
+    suffix-list snapshot. Its default ``tldextract.extract`` fetches the list from
+    publicsuffix.org on first use, which fails (or hangs) on a machine with no internet."""
+    import tldextract
+
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    class OfflineEmailRecognizer(base):
+        def validate_result(self, pattern_text: str) -> bool:
+            return bool(extractor(pattern_text).fqdn)
+
+    return OfflineEmailRecognizer()
+
+
 def _presidio(threshold: float) -> _Presidio | None:
     try:  # only where Presidio is importable in this process (the build's workers)
         from presidio_analyzer.predefined_recognizers import (
@@ -177,7 +192,7 @@ def _presidio(threshold: float) -> _Presidio | None:
     # Not PhoneRecognizer: python-phonenumbers' matcher costs ~5 ms a text (hours over a
     # 100k-record build); the phone-like shape above is the wider net for phones anyway.
     recs = [
-        (EmailRecognizer(), re.compile("@")),
+        (_offline_email_recognizer(EmailRecognizer), re.compile("@")),
         (CreditCardRecognizer(), re.compile(r"\d(?:[\s-]?\d){12}")),
         (IbanRecognizer(), re.compile(r"[A-Z]{2}\d{2}\s?[A-Z0-9]{4}")),
         (

@@ -218,3 +218,19 @@ def test_an_override_with_a_reason_builds_and_is_in_the_audit_log(
 def test_a_short_reason_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 10 characters"):
         DataConfig(overrides={"residual_scan": "ok"})
+
+
+def test_presidio_email_check_needs_no_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Presidio's EmailRecognizer validates the domain with tldextract, which fetches the
+    # public-suffix list on first use (then caches it in ~/.cache). On a fresh machine with
+    # no internet (CI) the build's offline guard turned that into a failed build. The
+    # scanner validates against tldextract's bundled snapshot instead.
+    from posttrain.data.deid.offline import no_network
+
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "empty-cache"))  # a fresh machine
+    scanner = ResidualScanner(presidio=True)
+    with no_network():
+        kinds = [kind for kind, _ in scanner.scan_text("write to ana.lopez@mailbox.org today")]
+    assert kinds, "an e-mail address was not found"
