@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.checks.base import VerdictStatus
+from posttrain.core.jsonl import read_models
 from posttrain.core.provenance import Provenance, provenance
 from posttrain.errors import InputError
 from posttrain.evaluate.metrics import Metrics
@@ -317,27 +318,9 @@ def judge_summary(items: Sequence[ItemResult]) -> JudgeSummary:
 
 def read_items(path: Path) -> list[ItemResult]:
     """Read an ``items.jsonl`` file; raises :class:`InputError` with the bad line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read results: {exc.strerror}", path=str(path)) from None
-    items: list[ItemResult] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(ItemResult.model_validate_json(line))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            raise InputError(
-                err["msg"],
-                path=str(path),
-                line=lineno,
-                field=field,
-                hint="is this an items.jsonl written by `posttrain eval`?",
-            ) from None
-    return items
+    return read_models(
+        path, ItemResult, what="results", hint="is this an items.jsonl written by `posttrain eval`?"
+    )
 
 
 def read_summary(path: Path) -> EvalSummary:

@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from posttrain.errors import InputError
+from posttrain.core.jsonl import read_models
 from posttrain.evaluate.results import HumanLabel, RefusalOutcome
 
 __all__ = [
@@ -87,28 +87,13 @@ def read_labels(path: Path) -> list[ReviewLabel]:
     """
     if not path.is_file():
         return []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the labels: {exc}", path=str(path)) from None
-    out: list[ReviewLabel] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(ReviewLabel.model_validate_json(line))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            raise InputError(
-                err["msg"],
-                path=str(path),
-                line=lineno,
-                field=field,
-                hint="labels.jsonl is written by `posttrain review label|import`; restore the "
-                "line from version control or delete it and label that answer again",
-            ) from None
-    return out
+    return read_models(
+        path,
+        ReviewLabel,
+        what="the labels",
+        hint="labels.jsonl is written by `posttrain review label|import`; restore the "
+        "line from version control or delete it and label that answer again",
+    )
 
 
 def labels_by_key(path: Path) -> dict[str, tuple[HumanLabel, str]]:
