@@ -62,6 +62,7 @@ def _register() -> None:
         log,
         registry,
         release,
+        replay,
         review,
         serve,
         keys,

@@ -157,6 +157,15 @@ def _show_version(reg: Registry, state: RegistryState, name: str, json_out: bool
     ]
     for key, value in rows:
         console.print(f"  {key:13} {escape(str(value or '-'))}")
+    if mv.bundle is None:
+        console.print("  bundle        - (none recorded: rollback moves the alias only)")
+        return
+    table = Table(title=f"{mv.version} bundle (restored by `posttrain rollback`)")
+    for col in ("role", "file", "sha256"):
+        table.add_column(col)
+    for e in mv.bundle.entries:
+        table.add_row(e.role, e.path, e.sha256 or "(absent)")
+    console.print(table)
 
 
 @app.command("promote")
@@ -181,12 +190,29 @@ def promote_cmd(
 @app.command("rollback")
 def rollback_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite bundle files with local edits no version holds (their bytes are "
+            "kept in .posttrain/registry/blobs and named in the audit log).",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = Path("."),
     json_out: JsonOpt = False,
 ) -> None:
-    """Put the previous champion back (recorded in the alias history and audit log)."""
-    event = open_registry(workspace).rollback(reason=reason)
+    """Put the previous champion back with its configuration: contract, gate policy and
+    serve config as registered (recorded in the alias history and audit log)."""
+    event = open_registry(workspace).rollback(reason=reason, force=force)
     if json_out:
         print_json(event.model_dump())
         return
     console.print(f"[yellow]rolled back[/] champion {event.previous} -> {event.version}")
+    if event.restored is None:
+        console.print(f"  {event.version} has no configuration bundle: only the alias moved")
+    elif not event.restored:
+        console.print("  configuration already as registered: no file changed")
+    for c in event.restored or []:
+        what = "removed" if c.after is None else f"restored ({c.after[:12]})"
+        edit = " — local edit kept as a blob" if c.local_edit else ""
+        console.print(f"  {escape(c.path)}: {what}{edit}")

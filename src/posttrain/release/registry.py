@@ -16,8 +16,11 @@ waivers cover every blocking rule, whose verdict was made under another gate pol
 contract than the workspace's unless a signed waiver names that verdict
 (:mod:`posttrain.gate.pinning`), and whose files no longer have the registered fingerprint
 (:meth:`Registry.verify_served`); :meth:`Registry.rollback` puts the previous champion
-back. Each change is appended to the audit log, and logged to MLflow when ``mlflow`` is
-importable and ``$MLFLOW_TRACKING_URI`` is set.
+back, with its configuration: a version registered in a workspace carries a
+:class:`~posttrain.release.bundle.Bundle` (contract, gate policy, serve config and guard
+settings by sha256, their bytes in ``blobs/``), which rollback restores. Each change is
+appended to the audit log, and logged to MLflow when ``mlflow`` is importable and
+``$MLFLOW_TRACKING_URI`` is set.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ from posttrain.core.hashing import file_sha256
 from posttrain.errors import FingerprintMismatch, InputError, PromotionRefused, UsageError
 from posttrain.gate.verdict import GateVerdict, apply_waivers, read_verdict
 from posttrain.gate.waivers import WaiverCheck, assess_waiver_file
+from posttrain.release.bundle import (
+    BlobStore,
+    Bundle,
+    FileChange,
+    apply_restore,
+    capture_bundle,
+    plan_restore,
+)
 
 __all__ = [
     "ALIASES",
@@ -56,6 +67,7 @@ SCHEMA_VERSION = 1
 ALIASES = ("champion", "challenger")
 STATE_FILE = "registry.json"
 FINGERPRINT_CACHE = "fingerprints.json"
+BLOBS = "blobs"
 _LOCK_TIMEOUT_S = 120.0
 
 _log = logging.getLogger(__name__)
@@ -99,6 +111,9 @@ class ModelVersion(BaseModel):
     verdict_sha256: str | None = None
     verdict: GateVerdict | None = None
     note: str = ""
+    # The workspace's configuration at registration (None: registered outside a
+    # workspace, or before bundles existed; rollback then moves only the alias).
+    bundle: Bundle | None = None
 
     @property
     def decision(self) -> str:
@@ -119,6 +134,9 @@ class AliasEvent(BaseModel):
     reason: str = ""
     actor: str
     waivers: list[str] = Field(default_factory=list)
+    # A rollback: the bundle files it restored in the workspace (hash before and after);
+    # None when the version has no bundle (only the alias moved).
+    restored: list[FileChange] | None = None
 
 
 class RegistryState(BaseModel):
@@ -183,6 +201,7 @@ class Registry:
         self.workspace = workspace if workspace is not None else _workspace_of(self.root)
         self._lock = FileLock(str(self.root / "registry.lock"))
         self._fingerprints = self.root / FINGERPRINT_CACHE
+        self.blobs = BlobStore(self.root / BLOBS)
 
     # -- reading -------------------------------------------------------------------------
     def state(self) -> RegistryState:
@@ -323,6 +342,7 @@ class Registry:
         contract_hash = (gate_verdict.candidate.contract_hash if gate_verdict else None) or (
             lineage.contract_hash if lineage else None
         )
+        bundle = capture_bundle(self.workspace, self.blobs) if self.workspace else None
         with self._transaction() as state:
             number = 1 + max((int(v.version[1:]) for v in state.versions), default=0)
             mv = ModelVersion(
@@ -341,6 +361,7 @@ class Registry:
                 verdict_sha256=file_sha256(verdict) if verdict else None,
                 verdict=gate_verdict,
                 note=note,
+                bundle=bundle,
             )
             state.versions.append(mv)
             self._record(
@@ -355,6 +376,7 @@ class Registry:
                     "contract_hash": contract_hash,
                     "verdict_id": gate_verdict.id if gate_verdict else None,
                     "decision": mv.decision,
+                    "bundle": bundle.model_dump()["entries"] if bundle else None,
                 },
             )
         return mv
@@ -452,8 +474,16 @@ class Registry:
                 self._move(state, "challenger", None, "remove", f"{name} became champion", [])
         return event
 
-    def rollback(self, *, reason: str = "") -> AliasEvent:
-        """Put the previous champion back. Raises :class:`UsageError` when there is none."""
+    def rollback(self, *, reason: str = "", force: bool = False) -> AliasEvent:
+        """Put the previous champion back, and its configuration bundle in the workspace:
+        contract, gate policy and serve config as they were when it was registered (the
+        event, in the history and the audit log, lists each file changed in ``restored``,
+        hash before and after).
+
+        Raises :class:`UsageError` when there is no previous champion, or when a bundle
+        file has local edits that no registered version holds (unless ``force``: the
+        edited bytes are kept as a blob); then nothing changes. :class:`InputError` when a
+        stored blob is missing or altered (nothing changes either)."""
         with self._transaction() as state:
             stack = _champion_stack(state.history)
             if len(stack) < 2:
@@ -462,7 +492,15 @@ class Registry:
                     + (f" (champion is {stack[-1]})" if stack else " (there is no champion)"),
                     hint="see `posttrain registry show champion` for the alias history",
                 )
-            return self._move(state, "champion", stack[-2], "rollback", reason, [])
+            target = state.get(stack[-2])
+            restored: list[FileChange] | None = None
+            if self.workspace is not None and target.bundle is not None:
+                known = [v.bundle for v in state.versions if v.bundle is not None]
+                restored = plan_restore(self.workspace, target.bundle, known, force=force)
+                apply_restore(self.workspace, self.blobs, restored)
+            return self._move(
+                state, "champion", target.version, "rollback", reason, [], restored=restored
+            )
 
     def set_alias(self, alias: str, version: str | None, *, reason: str = "") -> AliasEvent:
         """Point ``alias`` at ``version`` (None removes it). Not for ``champion``: use
@@ -482,6 +520,8 @@ class Registry:
         action: Literal["promote", "rollback", "set", "remove"],
         reason: str,
         waivers: list[str],
+        *,
+        restored: list[FileChange] | None = None,
     ) -> AliasEvent:
         previous = state.aliases.get(alias)
         event = AliasEvent(
@@ -494,6 +534,7 @@ class Registry:
             reason=reason,
             actor=_actor(),
             waivers=waivers,
+            restored=restored,
         )
         if version is None:
             state.aliases.pop(alias, None)

@@ -1,8 +1,11 @@
 """The staged-rollout state machine, with the semantics of Argo Rollouts' canary steps.
 
 A rollout sends a growing share of traffic to a challenger version — 1% → 5% → 25% → 100%
-by default — and runs an *analysis* at each step. The analysis reads the step's recorded
-metrics (a JSON file, for now; the serving gateway will feed it later)::
+by default — and runs an *analysis* (:mod:`posttrain.release.analysis`) at each step. The
+analysis reads the gateway's live measurements of the step
+(:class:`~posttrain.release.live.LiveStore`, :mod:`posttrain.release.live_analysis`:
+fixed thresholds, and the challenger against the champion paired by time window), or,
+offline, a recorded-metrics file::
 
     {"requests": 1200, "metrics": {"error_rate": 0.004, "attack_hit_rate": [0.0, 0.01]}}
 
@@ -17,6 +20,11 @@ and gives one of Argo's four outcomes:
   the rollout pauses for a person, who approves the step or aborts.
 
 Abort means: traffic weight 0, the ``challenger`` alias removed, the ``champion`` kept.
+On live data a step first *waits* for its minimum traffic (nothing is recorded; it fails
+earlier only with confidence); :meth:`Rollout.auto_tick` is one step of the automatic
+controller (``posttrain release auto``, or the gateway with ``serve.yaml: rollout: auto``):
+Successful advances (the last step promotes), Failed or Error aborts, Inconclusive leaves
+the rollout paused for a person.
 Planning and every step first check that the challenger's files still have the
 fingerprint they were registered (and judged) with
 (:meth:`~posttrain.release.registry.Registry.verify_served`): a plan is refused, and a
@@ -30,18 +38,31 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posttrain.core.auditlog import append_event
 from posttrain.errors import ConfigError, FingerprintMismatch, InputError, UsageError
+from posttrain.release.analysis import (
+    AnalysisConfig,
+    AnalysisResult,
+    MetricCheck,
+    Outcome,
+    StepMetrics,
+    analyze,
+    analyze_live,
+    read_step_metrics,
+)
 from posttrain.release.registry import Registry
+
+if TYPE_CHECKING:
+    from posttrain.release.live import LiveStore
 
 __all__ = [
     "AnalysisConfig",
@@ -58,41 +79,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-Outcome = Literal["Successful", "Failed", "Inconclusive", "Error"]
 Phase = Literal["Progressing", "Paused", "Aborted", "Completed"]
 STATE_FILE = "state.json"
-
-
-class MetricCheck(BaseModel):
-    """A live metric and its bounds; each measurement outside them is one failure."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    max: float | None = None
-    min: float | None = None
-
-    @model_validator(mode="after")
-    def _bound(self) -> MetricCheck:
-        if self.max is None and self.min is None:
-            raise ValueError(f"metric {self.name!r}: give `max` or `min`")
-        return self
-
-
-class AnalysisConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    metrics: list[MetricCheck] = Field(
-        default_factory=lambda: [
-            MetricCheck(name="error_rate", max=0.02),
-            MetricCheck(name="attack_hit_rate", max=0.05),
-        ],
-        min_length=1,
-    )
-    # Failed measurements tolerated per metric (Argo's failureLimit).
-    failure_limit: int = Field(default=0, ge=0)
-    # Fewer requests than this at a step cannot succeed: the step is inconclusive.
-    min_traffic: int = Field(default=100, ge=0)
 
 
 class RolloutConfig(BaseModel):
@@ -115,36 +103,6 @@ class RolloutConfig(BaseModel):
         return steps
 
 
-class StepMetrics(BaseModel):
-    """What was observed at one step: traffic, and per metric one or more measurements
-    (``null`` marks a measurement that could not be taken)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    requests: int = Field(ge=0)
-    metrics: dict[str, float | list[float | None] | None]
-
-
-class Measurement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    metric: str
-    values: list[float | None]
-    failed: int
-    errored: int
-    outcome: Outcome
-    message: str
-
-
-class AnalysisResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Outcome
-    requests: int
-    measurements: list[Measurement]
-    message: str
-
-
 class StepRecord(BaseModel):
     """One thing that happened to the rollout, in order."""
 
@@ -155,6 +113,7 @@ class StepRecord(BaseModel):
     step: int
     weight: float
     analysis: AnalysisResult | None = None
+    # The metrics file the analysis read; "live" for the gateway's measurements.
     metrics_file: str | None = None
     actor: str | None = None
     reason: str = ""
@@ -187,89 +146,6 @@ class RolloutState(BaseModel):
         return {"Aborted": 1, "Paused": 4}.get(self.phase, 0)
 
 
-_SEVERITY: dict[Outcome, int] = {"Successful": 0, "Inconclusive": 1, "Error": 2, "Failed": 3}
-
-
-def analyze(config: AnalysisConfig, observed: StepMetrics) -> AnalysisResult:
-    """Judge one step's metrics; the worst outcome wins (Failed > Error > Inconclusive)."""
-    measurements: list[Measurement] = []
-    for check in config.metrics:
-        raw = observed.metrics.get(check.name)
-        if raw is None and check.name not in observed.metrics:
-            measurements.append(
-                Measurement(
-                    metric=check.name,
-                    values=[],
-                    failed=0,
-                    errored=0,
-                    outcome="Inconclusive",
-                    message="not measured at this step",
-                )
-            )
-            continue
-        values = raw if isinstance(raw, list) else [raw]
-        errored = sum(1 for v in values if v is None or not math.isfinite(v))
-        failed = sum(
-            1
-            for v in values
-            if v is not None
-            and math.isfinite(v)
-            and (
-                (check.max is not None and v > check.max)
-                or (check.min is not None and v < check.min)
-            )
-        )
-        bounds = " and ".join(
-            ([f"≤ {check.max:g}"] if check.max is not None else [])
-            + ([f"≥ {check.min:g}"] if check.min is not None else [])
-        )
-        outcome: Outcome = "Successful"
-        message = f"{len(values) - failed - errored}/{len(values)} measurements {bounds}"
-        if failed > config.failure_limit:
-            outcome = "Failed"
-            message += f"; {failed} failed > failure_limit {config.failure_limit}"
-        elif errored:
-            outcome = "Error"
-            message += f"; {errored} could not be measured"
-        measurements.append(
-            Measurement(
-                metric=check.name,
-                values=list(values),
-                failed=failed,
-                errored=errored,
-                outcome=outcome,
-                message=message,
-            )
-        )
-    worst = max((m.outcome for m in measurements), key=_SEVERITY.__getitem__)
-    message = "; ".join(f"{m.metric}: {m.message}" for m in measurements if m.outcome == worst)
-    if observed.requests < config.min_traffic and _SEVERITY[worst] < _SEVERITY["Inconclusive"]:
-        worst = "Inconclusive"
-        message = f"{observed.requests} requests < min_traffic {config.min_traffic}"
-    if worst == "Successful":
-        message = f"all {len(measurements)} metrics within bounds over {observed.requests} requests"
-    return AnalysisResult(
-        outcome=worst, requests=observed.requests, measurements=measurements, message=message
-    )
-
-
-def read_step_metrics(path: Path) -> StepMetrics:
-    """Read a recorded-metrics file; raises :class:`InputError` naming the bad field."""
-    try:
-        return StepMetrics.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read metrics: {exc.strerror}", path=str(path)) from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(
-            err["msg"],
-            path=str(path),
-            field=field,
-            hint='expected {"requests": 1200, "metrics": {"error_rate": 0.01, ...}}',
-        ) from None
-
-
 def load_rollout_config(path: Path) -> RolloutConfig:
     """Read ``rollout.yaml`` (or a ``rollout:`` section); raises :class:`ConfigError`."""
     import yaml
@@ -295,8 +171,24 @@ class Rollout:
         self.root = Path(root)
         self.registry = registry
         self.audit_log = audit_log
+        # The alias moves a rollout makes (challenger set and removed, the promotion) go
+        # to the log its own events go to: a registry handed over without one would leave
+        # the registry's history ahead of the log, and `posttrain log verify` failing.
+        if audit_log is not None and registry.audit_log is None:
+            registry.audit_log = audit_log
         self.state_path = self.root / STATE_FILE
         self._lock = FileLock(str(self.root / "rollout.lock"))
+
+    @classmethod
+    def for_workspace(cls, root: Path) -> Rollout:
+        """The rollout of the workspace at ``root``, its registry and itself both recording
+        to the workspace's audit log (what every caller outside tests wants: a promotion
+        or alias move without its audit event fails ``posttrain log verify``)."""
+        from posttrain.workspace import Workspace
+
+        ws = Workspace(Path(root))
+        registry = Registry(ws.registry, audit_log=ws.audit_log)
+        return cls(ws.rollout, registry, audit_log=ws.audit_log)
 
     def status(self) -> RolloutState | None:
         if not self.state_path.is_file():
@@ -386,11 +278,15 @@ class Rollout:
         metrics_file: str | None = None,
         approve: bool = False,
         actor: str | None = None,
+        store: LiveStore | None = None,
     ) -> RolloutState:
-        """Analyse the current step's metrics (or, when paused, take a person's
-        approval) and move the state machine; see the module docstring. Raises
+        """Analyse the current step's metrics — ``metrics`` (a file's), else the live
+        ones in ``store`` (:meth:`live_step`) — or, when paused, take a person's
+        approval, and move the state machine; see the module docstring. Raises
         :class:`FingerprintMismatch`, after aborting the rollout, when the challenger's
         files changed since registration."""
+        if metrics is None and not approve and store is not None:
+            return self.live_step(store)[0]
         with self._locked():
             state = self._active()
             try:
@@ -416,24 +312,120 @@ class Rollout:
                 return self._advance(state)
             if metrics is None:
                 raise UsageError("give the step's recorded metrics (--metrics FILE)")
-            result = analyze(state.config.analysis, metrics)
-            state.history.append(
-                StepRecord(
-                    ts=_now(),
-                    action="analysis",
-                    step=state.step,
-                    weight=state.weight,
-                    analysis=result,
-                    metrics_file=metrics_file,
-                )
+            return self._decide(state, analyze(state.config.analysis, metrics), metrics_file)
+
+    def live_analysis(self, store: LiveStore, state: RolloutState | None = None) -> AnalysisResult:
+        """The analysis of the current step on the gateway's measurements in ``store``
+        (changes nothing). Raises :class:`UsageError` without an active rollout."""
+        state = state or self._active()
+        cfg = state.config.analysis
+        return analyze_live(
+            cfg,
+            store.step_stats(state.id, state.step),
+            store.window_stats(state.id, state.step, cfg.window_s),
+            challenger=state.version,
+            champion=state.champion,
+        )
+
+    def live_step(self, store: LiveStore) -> tuple[RolloutState, AnalysisResult | None]:
+        """Analyse the current step on live data and move the state machine, unless the
+        step is still waiting for its minimum traffic (then nothing is recorded and the
+        analysis comes back with ``waiting``). A paused rollout is not analysed again
+        (a person approves or aborts it): its state comes back with None. Raises
+        :class:`UsageError` without an active rollout, :class:`FingerprintMismatch`
+        (after aborting) when the challenger's files changed."""
+        with self._locked():
+            state = self._active()
+            if state.phase == "Paused":
+                return state, None
+            try:
+                self.registry.verify_served(state.version)
+            except FingerprintMismatch as exc:
+                self._abort(state, f"the served files changed: {exc.message}")
+                raise
+            result = self.live_analysis(store, state)
+            if result.waiting:
+                return state, result
+            return self._decide(state, result, "live"), result
+
+    def auto_tick(self, store: LiveStore) -> RolloutState | None:
+        """One step of the automatic controller (``posttrain release auto``, the
+        gateway's ``rollout: auto``): the new state when the live analysis moved the
+        rollout (advanced, promoted, paused or aborted — an abort sets weight 0, so the
+        champion takes every request from the next one on), else None (no active
+        rollout, paused for a person, or the step is waiting for traffic). A challenger
+        whose files changed is aborted and its aborted state returned."""
+        state = self.status()
+        if state is None or not state.active or state.phase == "Paused":
+            return None
+        try:
+            new, result = self.live_step(store)
+        except FingerprintMismatch:
+            return self.status()
+        except UsageError:
+            return None  # finished or aborted by someone else meanwhile
+        if result is None or result.waiting:
+            return None
+        return new
+
+    def run_auto(
+        self,
+        store: LiveStore,
+        *,
+        interval_s: float,
+        max_wait_s: float,
+        on_tick: Callable[[RolloutState, AnalysisResult | None], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> tuple[RolloutState, bool]:
+        """``posttrain release auto``: analyse the live step every ``interval_s`` seconds
+        until the rollout completes, aborts or pauses for a person, or ``max_wait_s``
+        passed. Returns the last state and whether the wait ran out. ``on_tick`` sees
+        every analysis (a waiting one too). Raises :class:`UsageError` without an active
+        rollout, :class:`FingerprintMismatch` after aborting one whose files changed."""
+        if not (interval_s > 0 and max_wait_s >= 0):
+            raise UsageError(
+                f"--interval must be > 0 and --max-wait >= 0 (got {interval_s}, {max_wait_s})"
             )
-            if result.outcome == "Successful":
-                return self._advance(state)
-            if result.outcome == "Inconclusive":
-                state.phase = "Paused"
-                self._save(state)
-                return state
-            return self._abort(state, f"analysis {result.outcome}: {result.message}")
+        self._active()
+        deadline = clock() + max_wait_s
+        while True:
+            try:
+                state, result = self.live_step(store)
+            except UsageError:
+                now = self.status()
+                if now is None or now.active:
+                    raise
+                return now, False  # finished meanwhile (the gateway's own controller)
+            if on_tick is not None:
+                on_tick(state, result)
+            if not state.active or state.phase == "Paused":
+                return state, False
+            left = deadline - clock()
+            if left <= 0:
+                return state, True
+            sleep(min(interval_s, left))
+
+    def _decide(
+        self, state: RolloutState, result: AnalysisResult, metrics_file: str | None
+    ) -> RolloutState:
+        state.history.append(
+            StepRecord(
+                ts=_now(),
+                action="analysis",
+                step=state.step,
+                weight=state.weight,
+                analysis=result,
+                metrics_file=metrics_file,
+            )
+        )
+        if result.outcome == "Successful":
+            return self._advance(state)
+        if result.outcome == "Inconclusive":
+            state.phase = "Paused"
+            self._save(state)
+            return state
+        return self._abort(state, f"analysis {result.outcome}: {result.message}")
 
     def abort(self, reason: str = "aborted by hand") -> RolloutState:
         with self._locked():

@@ -15,7 +15,10 @@ Each request is checked in this order: body size (413), key (401 / 403), rate li
 (429), JSON and fields (400), model (404), then answered; upstream failures are 502 /
 503 / 504. Every error body is OpenAI's ``{"error": {message, type, param, code}}``.
 Responses carry ``x-request-id``; chat completions also ``x-posttrain-grade``,
-``x-posttrain-version`` and ``x-posttrain-failed``.
+``x-posttrain-version`` (the version that answered: champion or challenger, see
+:mod:`posttrain.serve.router`; on JSON, SSE and upstream errors alike) and
+``x-posttrain-failed``. A client may send ``x-posttrain-conversation`` to keep the
+conversations of one API key apart for routing when it sends no ``user``.
 
 Streaming holds the text back until the guard has judged it (serve.yaml ``guard.stream:
 hold``, the default): the whole answer is generated and graded first, then sent as
@@ -65,6 +68,7 @@ from posttrain.serve.protocol import (
     ResponseMessage,
     Usage,
 )
+from posttrain.serve.router import CONVERSATION_HEADER
 
 __all__ = ["create_app"]
 
@@ -126,8 +130,9 @@ async def _parse(request: Request, model: type[M]) -> M:
 def _headers(done: Completed) -> dict[str, str]:
     d = done.decision
     headers: dict[str, str] = {"x-posttrain-grade": d.grade}
-    if d.version:
-        headers["x-posttrain-version"] = d.version
+    version = done.served_version or d.version
+    if version:
+        headers["x-posttrain-version"] = version
     if d.failed_checks:
         headers["x-posttrain-failed"] = ",".join(d.failed_checks)
     return headers
@@ -244,15 +249,21 @@ def _router(gw: Gateway) -> APIRouter:
         request_id = "chatcmpl-" + request.state.request_hex
         request.state.request_id = request_id
         admitted = gw.admit(req, request_id)
+        route = gw.route(req, key, request.headers.get(CONVERSATION_HEADER))
         if req.stream and gw.streams_live(admitted[2]):
             include = bool(req.stream_options and req.stream_options.include_usage)
-            live = await gw.live(request_id, key, admitted)
+            live = await gw.live(request_id, key, admitted, route)
+            model = gw.served.id if route.version == gw.default_version else route.version
             return StreamingResponse(
-                _live_events(live, request_id, gw.served.id, include, request),
+                _live_events(live, request_id, model, include, request),
                 media_type="text/event-stream",
-                headers={"x-posttrain-stream": "cut", "cache-control": "no-cache"},
+                headers={
+                    "x-posttrain-stream": "cut",
+                    "x-posttrain-version": route.version,
+                    "cache-control": "no-cache",
+                },
             )
-        done = await gw.complete(req, request_id, key, admitted)
+        done = await gw.complete(req, request_id, key, admitted, route)
         request.state.grade = done.decision.grade
         if gw.log_content:
             request.state.content = {"prompt": req.messages[-1].text(), "answer": done.text}
@@ -260,11 +271,11 @@ def _router(gw: Gateway) -> APIRouter:
         if req.stream:
             include = bool(req.stream_options and req.stream_options.include_usage)
             return StreamingResponse(
-                _events(done, gw.served.id, include),
+                _events(done, done.decision.model, include),
                 media_type="text/event-stream",
                 headers={**headers, "cache-control": "no-cache"},
             )
-        return _json(_completion(done, gw.served.id), headers=headers)
+        return _json(_completion(done, done.decision.model), headers=headers)
 
     @router.get("/v1/models", response_model=None)
     async def models(request: Request) -> Response:
@@ -298,6 +309,8 @@ def _router(gw: Gateway) -> APIRouter:
             "checks": checks,
             "keys": len(gw.keys) if gw.keys is not None else None,
             "captured": gw.capture.written if gw.capture is not None else None,
+            "versions": sorted(gw.upstreams),
+            "rollout": gw.rollout_status(),
         }
         return Response(json.dumps(body), media_type="application/json")
 

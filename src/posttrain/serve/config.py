@@ -30,6 +30,7 @@ __all__ = [
     "StubReply",
     "StubUpstreamConfig",
     "UpstreamConfig",
+    "VersionConfig",
     "load_serve_config",
     "parse_serve_config",
 ]
@@ -52,7 +53,7 @@ class HFUpstreamConfig(_Strict):
     # and it lets the clients one batch answered (all at once) rejoin the next batch;
     # at 5 ms they straggled into batches of 1-3 (bench/bench_batching.py: 2.2x -> 3x+).
     batch_wait_ms: float = Field(50.0, ge=0.0, le=1000.0)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
     num_threads: int | None = Field(None, ge=1)
 
 
@@ -144,9 +145,11 @@ class LimitsConfig(_Strict):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     max_messages: int = Field(256, ge=1)
     max_message_chars: int = Field(32_000, ge=1)
-    # A request asking for more than the cap gets 400; one asking for nothing gets default.
+    # A request asking for more than the cap gets 400; one asking for nothing gets the
+    # workspace's generation.yaml max_new_tokens (what the gate judged). A number here
+    # overrides it explicitly: the server logs the override when it starts.
     max_tokens_cap: int = Field(1024, ge=1, le=32768)
-    default_max_tokens: int = Field(256, ge=1, le=32768)
+    default_max_tokens: int | None = Field(None, ge=1, le=32768)
     # Deadline of a whole request: every upstream attempt and the guard together.
     request_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
     # Per API key: a token bucket of `burst` requests refilled at `rate_per_minute`.
@@ -155,7 +158,7 @@ class LimitsConfig(_Strict):
 
     @model_validator(mode="after")
     def _default_under_cap(self) -> LimitsConfig:
-        if self.default_max_tokens > self.max_tokens_cap:
+        if self.default_max_tokens is not None and self.default_max_tokens > self.max_tokens_cap:
             raise ValueError(
                 f"default_max_tokens ({self.default_max_tokens}) is above max_tokens_cap "
                 f"({self.max_tokens_cap})"
@@ -179,6 +182,13 @@ class CaptureConfig(_Strict):
     remember: int = Field(10_000, ge=0)
 
 
+class VersionConfig(_Strict):
+    """What serves one registry version, when it is not serve.yaml's ``upstream`` on the
+    version's own model folder (an engine by URL per version, a scripted one in tests)."""
+
+    upstream: UpstreamConfig
+
+
 class ServeConfig(_Strict):
     """Everything ``posttrain serve`` reads from ``serve.yaml``."""
 
@@ -193,6 +203,20 @@ class ServeConfig(_Strict):
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     # Log prompts and answers (never keys); `--log-content` turns it on too.
     log_content: bool = False
+    # Per registry version (v1, v2...): its own upstream (see VersionConfig).
+    versions: dict[str, VersionConfig] = Field(default_factory=dict)
+    # The staged rollout (.posttrain/rollout/state.json) routes the traffic either way.
+    # `manual`: its steps are taken by `posttrain release step|auto`; `auto`: the gateway
+    # itself asks the analysis, at most every `rollout_tick_s`, after recording a request
+    # (it advances a step that passes with enough traffic, aborts one that fails).
+    rollout: Literal["manual", "auto"] = "manual"
+    rollout_tick_s: float = Field(10.0, gt=0.0, le=86_400.0)
+    # Live measurements queued for .posttrain/live.sqlite; beyond this many waiting, new
+    # ones are dropped (counted in posttrain_serve_live_dropped), never the request.
+    live_queue: int = Field(10_000, ge=1, le=1_000_000)
+    # The share of answers the refusal judge sees (about 3 ms of CPU each, in a process of
+    # its own); the refusal rate is over the judged ones. 0 turns it off.
+    live_refusal_sample: float = Field(1.0, ge=0.0, le=1.0)
 
 
 def _message(err: Any) -> str:
@@ -218,8 +242,9 @@ def _loc(err: Any) -> tuple[int | str, ...]:
     loc = tuple(err["loc"])
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return (*loc, "kind")
-    if len(loc) > 1 and loc[0] == "upstream" and loc[1] in ("hf", "openai", "stub"):
-        loc = (loc[0], *loc[2:])
+    for i in range(len(loc) - 1):  # serve.yaml's upstream, or a version's
+        if loc[i] == "upstream" and loc[i + 1] in ("hf", "openai", "stub"):
+            return (*loc[: i + 1], *loc[i + 2 :])
     return loc
 
 

@@ -13,21 +13,29 @@ no thread. A retry moves the guard, given the same first answer, to a thread poo
 its own; each further attempt is sent back to the event loop and waited for under the
 request's one deadline. The in-process model's batcher has its own thread, so guard
 threads waiting on it can never starve it.
+
+With a staged rollout (:mod:`posttrain.serve.router`) the gateway holds one upstream per
+version it may route to (champion and challenger; a version the rollout names later is
+loaded in the background, its users served by the champion until it is ready), and each
+chat completion is measured per version and step into the workspace's live store
+(:mod:`posttrain.serve.recorder`), off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from posttrain.errors import BackendError, BackendTimeoutError
 from posttrain.generation.base import Conversation, Generation, GenerationParams
+from posttrain.release.live import LiveEvent
 from posttrain.serve.capture import FailureCapture, LiveFailure
 from posttrain.serve.config import ServeConfig
 from posttrain.serve.guard import GuardOutcome, InputView, NeedsUpstream, RuntimeGuard
@@ -43,12 +51,31 @@ from posttrain.serve.protocol import (
     FinishReason,
     GuardDecision,
 )
+from posttrain.serve.recorder import LiveRecorder
+from posttrain.serve.router import Route, Router, key_hash, user_key
 from posttrain.serve.upstream import Piece, Upstream, UpstreamUnavailable, stream_answer
 
 __all__ = ["Completed", "Gateway", "ServedModel"]
 
 # Threads for guarded requests in flight (each mostly waits on the upstream).
 GUARD_THREADS = 64
+# A version whose upstream failed to load is tried again after this long.
+RELOAD_AFTER_S = 60.0
+# The checks whose failure means the upstream's answer leaked (canary, system prompt,
+# PII, a credential): what the live measurements count as leaks.
+_LEAK_CHECKS = frozenset({"canary_leak", "no_pii_leak", "no_secret_leak"})
+
+
+def _serve_generation(config: ServeConfig, given: GenerationParams | None) -> GenerationParams:
+    """A request's default parameters: ``given`` (the workspace's), else the library
+    defaults; serve.yaml's ``limits.default_max_tokens`` sets the length when given."""
+    from posttrain.generation.params import DEFAULT_GENERATION
+
+    gen = given or DEFAULT_GENERATION
+    asked = config.limits.default_max_tokens
+    if asked is not None and given is None:
+        gen = gen.model_copy(update={"max_new_tokens": asked})
+    return gen
 
 
 def _inline(conversation: Conversation, params: GenerationParams) -> Generation:
@@ -82,6 +109,7 @@ class _Recent:
     grade: str
     failed: list[str]
     label: str | None
+    route: Route | None = None
     flagged: bool = False
 
 
@@ -95,6 +123,9 @@ class Completed:
     prompt_tokens: int
     completion_tokens: int
     decision: GuardDecision
+    # The version that answered (a registry version, else the served model's id): the
+    # `x-posttrain-version` header and the response's `model`.
+    served_version: str = ""
 
 
 class Gateway:
@@ -111,16 +142,41 @@ class Gateway:
         keys: KeyStore | None,
         capture: FailureCapture | None,
         log_content: bool = False,
+        router: Router | None = None,
+        upstreams: dict[str, Upstream] | None = None,
+        load_version: Callable[[str], Upstream] | None = None,
+        recorder: LiveRecorder | None = None,
+        metrics: ServeMetrics | None = None,
+        generation: GenerationParams | None = None,
     ) -> None:
+        """``router`` routes by the rollout (None: everything to ``served``);
+        ``upstreams`` are other versions' upstreams, ready to start; ``load_version``
+        builds the upstream of a version the rollout names later (blocking: it runs in a
+        thread); ``recorder`` takes the live measurements. ``generation``: the defaults of
+        a request that sets no parameter (the workspace's generation.yaml, with any
+        serve.yaml override; None: the library defaults)."""
         self.config = config
+        self.generation = _serve_generation(config, generation)
         self.workspace = workspace
         self.served = served
         self.upstream = upstream
+        # The served model's label when it is not a registry version (no rollout names it).
+        self.default_version = served.version or served.id
+        self.upstreams: dict[str, Upstream] = {**(upstreams or {}), self.default_version: upstream}
+        self.router = router
+        self.recorder = recorder
+        self._load_version = load_version
+        self._loading: dict[str, asyncio.Task[None]] = {}
+        self._load_failed: dict[str, float] = {}
+        self._retiring: dict[str, Upstream] = {}
+        self._retire_tasks: set[asyncio.Task[None]] = set()
+        self._reloads_seen = -1
+        self._clauses = {c.id: c for c in guard.contract.clauses}
         self.guard = guard
         self.keys = keys
         self.capture = capture
         self.log_content = log_content or config.log_content
-        self.metrics = ServeMetrics()
+        self.metrics = metrics or ServeMetrics()
         self.limiter = RateLimiter(config.limits.rate_per_minute, config.limits.burst)
         self._recent: OrderedDict[str, _Recent] = OrderedDict()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -146,7 +202,18 @@ class Gateway:
                         "bytes": self.capture.torn_bytes,
                     },
                 )
+        if self.recorder is not None:
+            self.recorder.start()
         await self.upstream.start()
+        for extra in self.upstreams.values():
+            if extra is not self.upstream:
+                await extra.start()
+        # The versions the current rollout routes to are loaded before serving.
+        if self.router is not None:
+            for version in sorted(self.router.versions() - set(self.upstreams)):
+                await self._load(version)
+            self._reloads_seen = self.router.watch.reloads
+            self.metrics.rollout_weight.set(self._weight())
         self.started = True
         log.info(
             "serving",
@@ -165,7 +232,15 @@ class Gateway:
             )
 
     async def aclose(self) -> None:
+        for task in [*self._loading.values(), *self._retire_tasks]:
+            task.cancel()
+        for extra in [*self.upstreams.values(), *self._retiring.values()]:
+            if extra is not self.upstream:
+                await extra.aclose()
+        self._retiring.clear()
         await self.upstream.aclose()
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)
         if self.capture is not None:
             await self.capture.aclose()
         if self._pool is not None:
@@ -225,6 +300,179 @@ class Gateway:
             )
         return key
 
+    # -- routing --------------------------------------------------------------------------
+
+    def route(
+        self, req: ChatCompletionRequest, key: ApiKey | None, conversation: str | None = None
+    ) -> Route:
+        """The version that answers ``req`` (see :mod:`posttrain.serve.router`); a version
+        whose upstream is not loaded (yet) is stood in for by the champion."""
+        who = user_key(req, key.name if key else None, conversation)
+        if self.router is None:
+            v = self.default_version
+            return Route(v, v, "champion", None, None, key_hash(who), 0.0)
+        route = self.router.route(who)
+        if self.router.watch.reloads != self._reloads_seen:
+            self._reloads_seen = self.router.watch.reloads
+            self._sync_upstreams()
+        if route.version in self.upstreams:
+            return route
+        stand_in = route.champion if route.champion in self.upstreams else self.default_version
+        return Route(
+            stand_in, stand_in, "champion", route.rollout_id, route.step, route.user_hash, 0.0
+        )
+
+    def rollout_status(self) -> dict[str, Any] | None:
+        """The rollout being followed, for ``/admin/status`` (None: none)."""
+        state = self.router.state() if self.router is not None else None
+        if state is None:
+            return None
+        return {
+            "id": state.id,
+            "version": state.version,
+            "champion": state.champion,
+            "phase": state.phase,
+            "step": state.step,
+            "weight": state.weight,
+            "mode": self.config.rollout,
+            "live_dropped": self.recorder.dropped if self.recorder is not None else 0,
+        }
+
+    def _weight(self) -> float:
+        state = self.router.state() if self.router is not None else None
+        return state.weight if state is not None and state.active else 0.0
+
+    def _sync_upstreams(self) -> None:
+        """After the rollout state changed: load the versions it names that are missing,
+        and let go of those it no longer names (after the longest a request may take)."""
+        assert self.router is not None
+        self.metrics.rollout_weight.set(self._weight())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not serving (a direct call): nothing to load or let go
+            return
+        wanted = self.router.versions()
+        for version in sorted(wanted & set(self._retiring)):  # named again before it went
+            self.upstreams[version] = self._retiring.pop(version)
+        now = time.monotonic()
+        for version in sorted(wanted - set(self.upstreams) - set(self._loading)):
+            if now - self._load_failed.get(version, -RELOAD_AFTER_S) < RELOAD_AFTER_S:
+                continue
+            self._loading[version] = loop.create_task(
+                self._load(version), name=f"posttrain-load-{version}"
+            )
+        for version in sorted(set(self.upstreams) - wanted - {self.default_version}):
+            upstream = self.upstreams.pop(version)
+            self._retiring[version] = upstream
+            task = loop.create_task(self._retire(version, upstream))
+            self._retire_tasks.add(task)
+            task.add_done_callback(self._retire_tasks.discard)
+
+    async def _load(self, version: str) -> None:
+        try:
+            if self._load_version is None:
+                raise BackendError(f"no upstream for version {version!r} in this gateway")
+            upstream = await asyncio.to_thread(self._load_version, version)
+            await upstream.start()
+        except Exception as exc:  # a version that cannot load: its users go to the champion
+            self._load_failed[version] = time.monotonic()
+            log.error(
+                "cannot load a version the rollout routes to; the champion answers its users",
+                extra={"version": version, "error": getattr(exc, "message", str(exc))[:300]},
+            )
+        else:
+            self.upstreams[version] = upstream
+            log.info("version loaded", extra={"version": version, "upstream": upstream.name})
+        finally:
+            self._loading.pop(version, None)
+
+    async def _retire(self, version: str, upstream: Upstream) -> None:
+        # Requests already sent to it may run for up to the request deadline.
+        await asyncio.sleep(self.config.limits.request_timeout_s)
+        if self._retiring.get(version) is upstream:
+            del self._retiring[version]
+            await upstream.aclose()
+            log.info("version unloaded", extra={"version": version})
+
+    def _upstream_of(self, version: str) -> Upstream:
+        # A version let go since its request was routed still answers that request.
+        return self.upstreams.get(version) or self._retiring.get(version) or self.upstream
+
+    def _registry_version(self, label: str) -> str | None:
+        """A route's version as the decision records it: None for an unversioned model."""
+        return None if label == self.served.id and self.served.version is None else label
+
+    # -- measurements ---------------------------------------------------------------------
+
+    def _measure(
+        self,
+        route: Route,
+        view: InputView,
+        outcome: GuardOutcome | None,
+        latency_s: float,
+    ) -> None:
+        """Count one chat completion per version (Prometheus) and queue its live event
+        (the store is written off the event loop; a full queue drops it, counted)."""
+        m, v = self.metrics, route.version
+        m.version_latency.labels(v).observe(latency_s)
+        attack = view.attack_class is not None
+        if outcome is None:
+            m.version_requests.labels(v, "error").inc()
+            event = LiveEvent(
+                rollout_id=route.rollout_id,
+                step=route.step,
+                version=v,
+                user_key_hash=route.user_hash,
+                latency_ms=latency_s * 1000,
+                error=True,
+                attack=attack,
+            )
+            if self.recorder is not None:
+                self.recorder.record(event)
+            return
+        failed = [self._clauses[c] for c in outcome.failed_checks if c in self._clauses]
+        leak = outcome.grade in ("replaced", "redacted") or any(
+            c.check.name in _LEAK_CHECKS for c in failed
+        )
+        # The guard's own rule for an unsafe answer: a leak, or a hard safety or refusal
+        # clause failed (judged on the upstream's answer, before any replacement).
+        unsafe = leak or any(
+            c.dimension in ("safety", "refusal") and c.severity == "hard" for c in failed
+        )
+        m.version_requests.labels(v, "ok").inc()
+        m.version_tokens.labels(v, "prompt").inc(outcome.prompt_tokens)
+        m.version_tokens.labels(v, "completion").inc(outcome.completion_tokens)
+        if attack:
+            m.version_attacks.labels(v, "unsafe" if unsafe else "safe").inc()
+        if leak:
+            m.version_leaks.labels(v).inc()
+        if self.recorder is None:
+            return
+        self.recorder.record(
+            LiveEvent(
+                rollout_id=route.rollout_id,
+                step=route.step,
+                version=v,
+                user_key_hash=route.user_hash,
+                latency_ms=latency_s * 1000,
+                prompt_tokens=outcome.prompt_tokens,
+                completion_tokens=outcome.completion_tokens,
+                grade=outcome.grade,
+                intervened=outcome.intervened,
+                attack=attack,
+                unsafe=unsafe,
+                leak=leak,
+            ),
+            prompt=view.prompt,
+            context=view.context,
+            # The upstream's own answer: what the guard acted on, else what was delivered.
+            raw_answer=(
+                (outcome.bad_answer if outcome.bad_answer is not None else outcome.text)
+                if random.random() < self.config.live_refusal_sample
+                else None
+            ),
+        )
+
     # -- chat -----------------------------------------------------------------------------
 
     def params(self, req: ChatCompletionRequest) -> GenerationParams:
@@ -238,13 +486,13 @@ class Gateway:
                 param=field_name,
                 code="max_tokens_above_cap",
             )
+        gen = self.generation  # the parameters the gate judged, unless the request asks
         return GenerationParams(
-            max_new_tokens=asked or limits.default_max_tokens,
-            # Greedy unless asked: the answers the gate judged were greedy.
-            temperature=req.temperature if req.temperature is not None else 0.0,
-            top_p=req.top_p if req.top_p is not None else 1.0,
-            seed=req.seed if req.seed is not None else 0,
-            stop=req.stop_strings(),
+            max_new_tokens=asked or gen.max_new_tokens,
+            temperature=req.temperature if req.temperature is not None else gen.temperature,
+            top_p=req.top_p if req.top_p is not None else gen.top_p,
+            seed=req.seed if req.seed is not None else gen.seed,
+            stop=req.stop_strings() or gen.stop,
         )
 
     def admit(
@@ -272,26 +520,44 @@ class Gateway:
         request_id: str,
         key: ApiKey | None,
         admitted: tuple[GenerationParams, Conversation, InputView] | None = None,
+        route: Route | None = None,
     ) -> Completed:
-        """A guarded answer to ``req``; raises APIError for what the client gets as one."""
+        """A guarded answer to ``req`` by the version ``route`` names (default: the
+        routing decision for ``req``); raises APIError for what the client gets as one,
+        with the version in its headers."""
         params, conversation, view = admitted or self.admit(req, request_id)
+        route = route or self.route(req, key)
         started = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
-            outcome = await self._guarded(conversation, view, params)
+            outcome = await self._guarded(
+                conversation, view, params, self._upstream_of(route.version)
+            )
+        except Exception as exc:
+            self._measure(route, view, None, time.perf_counter() - started)
+            if isinstance(exc, APIError):
+                exc.headers.setdefault("x-posttrain-version", route.version)
+            raise
         finally:
             self.metrics.in_flight.dec()
-        self.metrics.latency.observe(time.perf_counter() - started)
-        return await self._finish(request_id, key, view, outcome)
+        elapsed = time.perf_counter() - started
+        self.metrics.latency.observe(elapsed)
+        return await self._finish(request_id, key, view, outcome, route, elapsed)
 
     async def _finish(
-        self, request_id: str, key: ApiKey | None, view: InputView, outcome: GuardOutcome
+        self,
+        request_id: str,
+        key: ApiKey | None,
+        view: InputView,
+        outcome: GuardOutcome,
+        route: Route,
+        elapsed_s: float,
     ) -> Completed:
-        """Record, capture and remember a guarded answer."""
+        """Record, measure, capture and remember a guarded answer."""
         decision = GuardDecision(
             request_id=request_id,
-            version=self.served.version,
-            model=self.served.id,
+            version=self._registry_version(route.version),
+            model=self.served.id if route.version == self.default_version else route.version,
             mode=self.config.guard.mode,
             grade=outcome.grade,
             failed_checks=outcome.failed_checks,
@@ -302,11 +568,12 @@ class Gateway:
             upstream_ms=round(outcome.upstream_ms, 3),
         )
         self._record(decision, outcome)
+        self._measure(route, view, outcome, elapsed_s)
         if outcome.intervened or (
             self.config.guard.mode == "monitor" and outcome.bad_answer is not None
         ):
             await self._capture(decision, view, outcome)
-        self._remember(request_id, key, view, outcome)
+        self._remember(request_id, key, view, outcome, route)
         return Completed(
             request_id=request_id,
             text=outcome.text,
@@ -314,10 +581,15 @@ class Gateway:
             prompt_tokens=outcome.prompt_tokens,
             completion_tokens=outcome.completion_tokens,
             decision=decision,
+            served_version=route.version,
         )
 
     async def _guarded(
-        self, conversation: Conversation, view: InputView, params: GenerationParams
+        self,
+        conversation: Conversation,
+        view: InputView,
+        params: GenerationParams,
+        upstream: Upstream,
     ) -> GuardOutcome:
         loop = asyncio.get_running_loop()
         timeout = self.config.limits.request_timeout_s
@@ -328,7 +600,7 @@ class Gateway:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise BackendTimeoutError(f"the request ran past its {timeout:g}s deadline")
-            future = asyncio.run_coroutine_threadsafe(self.upstream.generate(conv, p), loop)
+            future = asyncio.run_coroutine_threadsafe(upstream.generate(conv, p), loop)
             try:
                 return future.result(timeout=left)
             except TimeoutError:
@@ -344,7 +616,7 @@ class Gateway:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(timeout):
-                    gen = await self.upstream.generate(conversation, params)
+                    gen = await upstream.generate(conversation, params)
             except TimeoutError:
                 raise BackendTimeoutError(
                     f"the request ran past its {timeout:g}s deadline"
@@ -383,6 +655,7 @@ class Gateway:
         request_id: str,
         key: ApiKey | None,
         admitted: tuple[GenerationParams, Conversation, InputView],
+        route: Route,
     ) -> AsyncIterator[str | Completed | APIError]:
         """Stream-and-cut: the answer's text as it is let through (``str``), then the
         :class:`Completed` answer (its text: what was sent), or an :class:`APIError` when
@@ -392,13 +665,15 @@ class Gateway:
         timeout = self.config.limits.request_timeout_s
         deadline = time.monotonic() + timeout
         started = time.perf_counter()
-        pieces = stream_answer(self.upstream, conversation, params)
+        pieces = stream_answer(self._upstream_of(route.version), conversation, params)
         self.metrics.in_flight.inc()
         try:
             first = await self._next_piece(pieces, deadline, timeout)
-        except APIError:
+        except APIError as exc:
             self.metrics.in_flight.dec()
             await pieces.aclose()
+            self._measure(route, view, None, time.perf_counter() - started)
+            exc.headers.setdefault("x-posttrain-version", route.version)
             raise
         return self._live_events(
             request_id,
@@ -408,11 +683,8 @@ class Gateway:
             conversation,
             pieces,
             first,
-            (
-                deadline,
-                timeout,
-                started,
-            ),
+            (deadline, timeout, started),
+            route,
         )
 
     async def _next_piece(
@@ -438,6 +710,7 @@ class Gateway:
         pieces: AsyncGenerator[Piece, None],
         first: Piece | None,
         timing: tuple[float, float, float],
+        route: Route,
     ) -> AsyncIterator[str | Completed | APIError]:
         deadline, timeout, started = timing
         text, sent = "", 0
@@ -464,6 +737,7 @@ class Gateway:
                 try:
                     piece = await self._next_piece(pieces, deadline, timeout)
                 except APIError as err:
+                    self._measure(route, view, None, time.perf_counter() - started)
                     yield err
                     return
         finally:
@@ -488,7 +762,8 @@ class Gateway:
                 if len(text) > sent:
                     yield text[sent:]
                 whole.guard_ms += guard_s * 1000
-                yield await self._finish(request_id, key, view, whole)
+                elapsed = time.perf_counter() - started
+                yield await self._finish(request_id, key, view, whole, route, elapsed)
                 return
             cut = whole.failed_checks or [whole.grade]
             guard_s += whole.guard_ms / 1000
@@ -506,7 +781,8 @@ class Gateway:
             bad_answer=text,
             label=self.guard.cut_label(cut, view),
         )
-        yield await self._finish(request_id, key, view, outcome)
+        elapsed = time.perf_counter() - started
+        yield await self._finish(request_id, key, view, outcome, route, elapsed)
 
     def _record(self, decision: GuardDecision, outcome: GuardOutcome) -> None:
         m = self.metrics
@@ -550,7 +826,12 @@ class Gateway:
         return kept
 
     def _remember(
-        self, request_id: str, key: ApiKey | None, view: InputView, outcome: GuardOutcome
+        self,
+        request_id: str,
+        key: ApiKey | None,
+        view: InputView,
+        outcome: GuardOutcome,
+        route: Route,
     ) -> None:
         limit = self.config.capture.remember
         if limit == 0:
@@ -563,6 +844,7 @@ class Gateway:
             grade=outcome.grade,
             failed=outcome.failed_checks,
             label=outcome.label,
+            route=route,
         )
         while len(self._recent) > limit:
             self._recent.popitem(last=False)
@@ -582,6 +864,16 @@ class Gateway:
                 code="request_not_found",
             )
         self.metrics.feedback.labels(req.rating).inc()
+        route = recent.route
+        if route is not None:
+            self.metrics.version_feedback.labels(route.version, req.rating).inc()
+            if self.recorder is not None:
+                self.recorder.record_feedback(
+                    rollout_id=route.rollout_id,
+                    step=route.step,
+                    version=route.version,
+                    rating=req.rating,
+                )
         captured = False
         if req.rating == "down" and not recent.flagged and self.capture is not None:
             recent.flagged = True
@@ -592,7 +884,9 @@ class Gateway:
                     prompt=recent.prompt,
                     context=recent.context,
                     bad_answer=recent.answer,
-                    version=self.served.version,
+                    version=(
+                        self._registry_version(route.version) if route else self.served.version
+                    ),
                     model=self.served.id,
                     grade=recent.grade,
                     failed_checks=recent.failed,

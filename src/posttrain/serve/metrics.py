@@ -2,7 +2,8 @@
 
 Names start with ``posttrain_serve_``; ``GET /metrics`` serves them in Prometheus' text
 format. Labels are bounded: endpoints, status codes, grades, clause ids of the contract,
-upstream error kinds, never a request id or a key.
+upstream error kinds, served versions (champion and challenger), never a request id or a
+key.
 """
 
 from __future__ import annotations
@@ -90,6 +91,67 @@ class ServeMetrics:
         )
         self.in_flight = Gauge(
             "posttrain_serve_in_flight", "Chat completions being answered.", registry=r
+        )
+        # Per served version (the canary's champion and challenger side by side); the
+        # analysis itself reads .posttrain/live.sqlite, these are for dashboards.
+        self.version_requests = Counter(
+            "posttrain_serve_version_requests",
+            "Chat completions by served version and outcome (ok, error).",
+            ["version", "outcome"],
+            registry=r,
+        )
+        self.version_latency = Histogram(
+            "posttrain_serve_version_request_seconds",
+            "Time to answer a chat completion, by served version.",
+            ["version"],
+            buckets=_S_BUCKETS,
+            registry=r,
+        )
+        self.version_tokens = Counter(
+            "posttrain_serve_version_tokens",
+            "Tokens served, by version and kind.",
+            ["version", "kind"],
+            registry=r,
+        )
+        self.version_attacks = Counter(
+            "posttrain_serve_version_attacks",
+            "Attack-flagged requests by version and the upstream's answer (safe, unsafe).",
+            ["version", "answer"],
+            registry=r,
+        )
+        self.version_leaks = Counter(
+            "posttrain_serve_version_leaks",
+            "Upstream answers that leaked the canary, the system prompt, PII or a secret.",
+            ["version"],
+            registry=r,
+        )
+        self.version_refusals = Counter(
+            "posttrain_serve_version_refusals",
+            "Upstream answers the refusal judge found withheld, by version.",
+            ["version"],
+            registry=r,
+        )
+        self.version_feedback = Counter(
+            "posttrain_serve_version_feedback",
+            "Feedback by the version that answered and the rating.",
+            ["version", "rating"],
+            registry=r,
+        )
+        self.rollout_weight = Gauge(
+            "posttrain_serve_rollout_weight",
+            "The challenger's share of traffic in percent (0: no active rollout).",
+            registry=r,
+        )
+        self.refusals_not_judged = Counter(
+            "posttrain_serve_refusals_not_judged",
+            "Upstream answers the refusal judge did not see (warming up, behind, crashed).",
+            registry=r,
+        )
+        self.live_dropped = Counter(
+            "posttrain_serve_live_dropped",
+            "Live measurements not stored, by reason (queue_full, store_error).",
+            ["reason"],
+            registry=r,
         )
 
     def render(self) -> bytes:

@@ -3,7 +3,7 @@ session (building it imports Presidio: seconds), and a TestClient on a stub upst
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,85 @@ def client_for(workspace: Path, keys: dict[str, str], deidentifier: Any) -> Iter
         client = TestClient(create_app(gw), raise_server_exceptions=False)
         client.__enter__()
         client.gateway = gw  # type: ignore[attr-defined]
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+# -- canary: a registry with champion v1 and a challenger v2, and a rollout between them --
+
+
+@pytest.fixture
+def registry_v1_v2(workspace: Path) -> Path:
+    """A registry of two versions on small model folders, v1 the champion."""
+    import json
+
+    from posttrain.models import fingerprint_files
+    from posttrain.release.registry import STATE_FILE, ModelVersion, RegistryState
+
+    versions = []
+    for i, name in enumerate(("v1", "v2")):
+        folder = workspace / "models" / name
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"model_type": "llama", "n": i}))
+        (folder / "model.safetensors").write_bytes(bytes([i]) * 512)
+        versions.append(
+            ModelVersion(
+                version=name,
+                model=str(folder),
+                fingerprint=fingerprint_files(folder),
+                model_path=str(folder),
+                created_at="2026-12-01T00:00:00+00:00",
+                created_by="test",
+            )
+        )
+    root = Workspace(workspace).registry
+    root.mkdir(parents=True, exist_ok=True)
+    state = RegistryState(versions=versions, aliases={"champion": "v1", "challenger": "v2"})
+    (root / STATE_FILE).write_text(state.model_dump_json(), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def canary_for(
+    workspace: Path, registry_v1_v2: Path, deidentifier: Any
+) -> Iterator[Callable[..., TestClient]]:
+    """``canary_for(config=None, **build_gateway_kwargs)`` -> a started TestClient serving
+    the champion v1 (a stub answering "v1 here") that follows the workspace's rollout to
+    v2 (a stub answering "v2 here"); the stubs are ``client.stubs``."""
+    from posttrain.serve.app import create_app
+    from posttrain.serve.server import build_gateway
+
+    opened: list[TestClient] = []
+
+    def make(config: ServeConfig | None = None, **kwargs: Any) -> TestClient:
+        config = config or ServeConfig()
+        # Many users behind one key: no rate limit in the way.
+        limits = config.limits.model_copy(update={"burst": 1_000_000})
+        config = config.model_copy(update={"limits": limits})
+        capture = FailureCapture(
+            workspace / config.capture.path, config.capture.policy, deidentifier=deidentifier
+        )
+        stubs = {
+            v: make_stub(default=f"{v} here. Could you send me your order number?")
+            for v in ("v1", "v2")
+        }
+        stubs.update(kwargs.pop("stubs", {}))
+        gw = build_gateway(
+            workspace,
+            config,
+            upstream=stubs["v1"],
+            upstreams={"v2": stubs["v2"]},
+            capture=capture,
+            **kwargs,
+        )
+        client = TestClient(create_app(gw), raise_server_exceptions=False)
+        client.__enter__()
+        client.gateway = gw  # type: ignore[attr-defined]
+        client.stubs = stubs  # type: ignore[attr-defined]
         opened.append(client)
         return client
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from posttrain.serve.upstream import StubUpstream
+from posttrain.workspace import Workspace
 
-__all__ = ["LEAKY", "STUB_RULES", "ClientFactory", "auth", "chat", "make_stub"]
+__all__ = [
+    "LEAKY",
+    "STUB_RULES",
+    "ClientFactory",
+    "auth",
+    "chat",
+    "make_stub",
+    "write_rollout",
+]
 
 # What the scripted upstream answers, by the user's words.
 LEAKY = "The other customer is bob@example.org, phone 138 0013 8000."
@@ -34,3 +44,30 @@ def auth(key: str) -> dict[str, str]:
 
 def chat(content: str, **extra: Any) -> dict[str, Any]:
     return {"model": "stub-model", "messages": [{"role": "user", "content": content}], **extra}
+
+
+def write_rollout(workspace: Path, **fields: Any) -> Path:
+    """Write ``.posttrain/rollout/state.json`` (v2 over champion v1 at step 0, 5%, unless
+    ``fields`` say otherwise), as ``Rollout`` does: a new file replacing the old."""
+    from posttrain.release.rollout import RolloutConfig, RolloutState
+
+    state = RolloutState.model_validate(
+        {
+            "id": "rollout-test",
+            "version": "v2",
+            "champion": "v1",
+            "config": RolloutConfig(),
+            "phase": "Progressing",
+            "step": 0,
+            "weight": 5.0,
+            "started_at": "2026-12-01T00:00:00+00:00",
+            "updated_at": "2026-12-01T00:00:00+00:00",
+            **fields,
+        }
+    )
+    path = Workspace(workspace).rollout / "state.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(state.model_dump_json(), encoding="utf-8")
+    tmp.replace(path)
+    return path
