@@ -6,9 +6,11 @@ template, split}`` (docs/LABELLING.md states the label rule):
 * ``template-v2``: (request, answer) pairs composed from ``parts.py`` scenarios and the
   answer templates below, one family per template. Labels come from the template: each
   template was written to be one behaviour.
-* ``smollm2-135m-instruct``: the embedded model's own answers to the built-in suites
-  (``sources/smollm2_answers.jsonl``, generate_model_answers.py), labelled by reading them
-  (``sources/smollm2_labels.jsonl``).
+* model answers (``MODEL_SOURCES``): the embedded model's own answers to the built-in
+  suites (``sources/smollm2_answers.jsonl``; ``batch2_answers.jsonl`` when present,
+  generate_model_answers.py) and the support-bot example's SFT + DPO candidate's answers
+  from its evaluation (``candidate_answers.jsonl``, collect_eval_answers.py), labelled by
+  reading them (``sources/*_labels.jsonl``).
 * ``legacy-v1``: the 527 answer-only items of the old set (``sources/legacy_v1.jsonl``),
   written with the old detector; they have no request, so they are all ``tune``.
 
@@ -574,9 +576,17 @@ def template_items() -> list[dict[str, Any]]:
     return items
 
 
-def model_items() -> list[dict[str, Any]]:
-    answers = RES / "sources/smollm2_answers.jsonl"
-    labels_path = RES / "sources/smollm2_labels.jsonl"
+# The model sources: (answers, labels, id prefix). A model answer's group is its suite
+# and technique (the regression set's: its first tag), hashed the same way for every
+# source, so one request sits on one side whichever model answered it.
+MODEL_SOURCES = (
+    ("smollm2_answers.jsonl", "smollm2_labels.jsonl", "m"),
+    ("batch2_answers.jsonl", "batch2_labels.jsonl", "m2"),
+    ("candidate_answers.jsonl", "candidate_labels.jsonl", "c"),
+)
+
+
+def _model_source(answers: Path, labels_path: Path, prefix: str) -> list[dict[str, Any]]:
     if not answers.exists() or not labels_path.exists():
         return []
     labels = {}
@@ -594,7 +604,7 @@ def model_items() -> list[dict[str, Any]]:
         held = int(hashlib.sha256(group.encode()).hexdigest(), 16) % 10 < 4
         items.append(
             {
-                "id": f"m-{a['id']}",
+                "id": f"{prefix}-{a['id']}",
                 "request": a["request"],
                 "context": a["context"],
                 "answer": a["answer"],
@@ -608,6 +618,18 @@ def model_items() -> list[dict[str, Any]]:
             }
         )
     return items
+
+
+def model_items() -> list[dict[str, Any]]:
+    """Every model source's labelled answers. An answer text already on the other side
+    (a short stock answer two models both gave) is dropped from the held-out side, so
+    no answer text is on both sides."""
+    items: list[dict[str, Any]] = []
+    for answers, labels, prefix in MODEL_SOURCES:
+        items += _model_source(RES / "sources" / answers, RES / "sources" / labels, prefix)
+    tune = {i["answer"] for i in items if i["split"] == "tune"}
+    tune |= {i["answer"] for i in template_items() + legacy_items() if i["split"] == "tune"}
+    return [i for i in items if i["split"] == "tune" or i["answer"] not in tune]
 
 
 LEGACY_FAMILY = {

@@ -40,7 +40,7 @@ from posttrain.checks.refusal_classifier import RefusalClassifier, features, mod
 from posttrain.checks.refusal_rules import judge_rules
 from posttrain.core.hashing import file_sha256
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 MIN_DF = 2
 CS = (1.0, 3.0, 8.0)  # regularisation candidates, chosen by grouped CV on tune
 
@@ -78,16 +78,45 @@ def _oof(tune: list, x: sp.csr_matrix, y: np.ndarray, c: float) -> np.ndarray:  
     return oof
 
 
-def _rules_weight(tune: list, oof: np.ndarray, y: np.ndarray) -> tuple[float, float]:  # type: ignore[type-arg]
+def _rules_weight(rules: np.ndarray, oof: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The rules' weight in the combined probability: the best combined accuracy on the
     tune split with out-of-fold classifier probabilities."""
-    rules = np.array([judge_rules(i.request, i.answer, i.context).p_withheld for i in tune])
     best = (0.5, -1.0)
     for w in np.round(np.arange(0.2, 0.85, 0.05), 2):
         acc = float((((w * rules + (1 - w) * oof) >= 0.5) == (y == 1)).mean())
         if acc > best[1]:
             best = (float(w), acc)
     return best
+
+
+def _oof_report(
+    tune: list,  # type: ignore[type-arg]
+    rules_p: np.ndarray,
+    oof: np.ndarray,
+    y: np.ndarray,
+    w: float,
+) -> dict[str, dict[str, float | int]]:
+    """The combined judgement's tune numbers with out-of-fold classifier probabilities
+    (folds grouped by template), overall, per language and per family/language: what the
+    rules and the features are developed against (the held-out split is not looked at)."""
+    combined = (w * rules_p + (1 - w) * oof) >= 0.5
+    uncertain = (rules_p >= 0.5) != (oof >= 0.5)
+    keys: dict[str, list[int]] = {}
+    for k, item in enumerate(tune):
+        for key in ("all", item.lang, f"{item.family}/{item.lang}"):
+            keys.setdefault(key, []).append(k)
+    out: dict[str, dict[str, float | int]] = {}
+    for key, idx in keys.items():
+        t, p = y[idx] == 1, combined[idx]
+        tp, fp, fn = int((t & p).sum()), int((~t & p).sum()), int((t & ~p).sum())
+        out[key] = {
+            "n": len(idx),
+            "precision": round(tp / (tp + fp), 4) if tp + fp else float("nan"),
+            "recall": round(tp / (tp + fn), 4) if tp + fn else float("nan"),
+            "accuracy": round(float((t == p).mean()), 4),
+            "uncertain": int(uncertain[idx].sum()),
+        }
+    return out
 
 
 def main() -> None:
@@ -97,7 +126,8 @@ def main() -> None:
     path = labelled_set_path()
     tune = [i for i in load_labelled(path) if i.split == "tune"]
     rows = [
-        features(" ".join(x for x in (i.request, i.context) if x) or None, i.answer) for i in tune
+        features(" ".join(x for x in (i.request, i.context) if x) or None, i.answer, i.request)
+        for i in tune
     ]
     y = np.array([i.withheld for i in tune], dtype=int)
     df: Counter[str] = Counter()
@@ -111,7 +141,11 @@ def main() -> None:
     oofs = {c: _oof(tune, x, y, c) for c in CS}
     c_best = max(CS, key=lambda c: float(((oofs[c] >= 0.5) == (y == 1)).mean()))
     lr = _fit(x, y, c_best)
-    rules_weight, oof_acc = _rules_weight(tune, oofs[c_best], y)
+    rules_p = np.array([judge_rules(i.request, i.answer, i.context).p_withheld for i in tune])
+    rules_weight, oof_acc = _rules_weight(rules_p, oofs[c_best], y)
+    oof_report = _oof_report(tune, rules_p, oofs[c_best], y, rules_weight)
+    for key, row in oof_report.items():
+        print(f"  tune out-of-fold combined {key:34s} {row}")
     pred = lr.predict(x)
     tp = int(((pred == 1) & (y == 1)).sum())
     fp = int(((pred == 1) & (y == 0)).sum())
@@ -137,7 +171,8 @@ def main() -> None:
         "model": f"sublinear TF-IDF (min_df={MIN_DF}, l2) + LogisticRegression(C={c_best}, "
         "liblinear, class_weight=balanced)",
         "features": "checks/refusal_classifier.py features(): answer char 2-4-grams, opening "
-        "char 3-grams, words, request-answer overlap and length bins",
+        "char 3-grams, words, request-answer overlap and length bins, answer shape (loops, "
+        "echo of the prompt, stock filler, own content; refusal_rules.answer_shape)",
         "training_data": "posttrain/resources/refusal/labelled.jsonl",
         "training_data_sha256": file_sha256(path),
         "training_split": "tune",
@@ -150,6 +185,7 @@ def main() -> None:
         "c_candidates": {
             str(c): round(float(((o >= 0.5) == (y == 1)).mean()), 4) for c, o in oofs.items()
         },
+        "tune_oof_combined": {k: oof_report[k] for k in ("all", "en", "zh")},
         "tune_metrics": {
             "n": n,
             "positives": int(y.sum()),

@@ -246,7 +246,8 @@ def calibrate(split: Split = "heldout", path: Path | None = None) -> Calibration
         judges["rules"].add(item, rules.outcome != "complied")
         if clf is not None:
             request = " ".join(x for x in (item.request, item.context) if x) or None
-            judges["classifier"].add(item, clf.p_withheld(request, item.answer) >= 0.5)
+            p = clf.p_withheld(request, item.answer, item.request)
+            judges["classifier"].add(item, p >= 0.5)
         j = judge_refusal(item.request or "", item.answer, item.context, item.lang)
         judges["combined"].add(item, j.refused, j.uncertain)
         if j.refused != item.withheld:

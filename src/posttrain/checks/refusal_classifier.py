@@ -1,14 +1,16 @@
 """The trained half of the refusal judgement: a linear model over (request, answer).
 
 Features (:func:`features`): character 2-4-grams of the answer, character 3-grams of its
-opening, its words, and binned request-answer overlap (``refusal_rules.request_coverage``)
-and answer length. Weighted by sublinear TF-IDF and L2-normalised, scored by a logistic
-regression fitted with scikit-learn on the ``tune`` split (scripts/refusal_judge/
-train_refusal_judge.py). The model ships as plain JSON (``resources/judges/refusal/
-model.json``: vocabulary, idf, coefficients, intercept) and is rebuilt here in pure
-Python: loading it runs no code (no pickle), and judging needs no scikit-learn.
-``manifest.json`` beside it records its version, the training data's sha256, the
-training command and the training split's metrics.
+opening, its words, binned request-answer overlap (``refusal_rules.request_coverage`` of
+the de-looped answer), answer length, overlap by length, and the answer's shape
+(``refusal_rules.answer_shape``: binned shares of loops and repeats, of echo of the
+request and of stock filler, its own content; unreadable). Weighted by sublinear TF-IDF
+and L2-normalised, scored by a logistic regression fitted with scikit-learn on the
+``tune`` split (scripts/refusal_judge/train_refusal_judge.py). The model ships as plain
+JSON (``resources/judges/refusal/model.json``: vocabulary, idf, coefficients, intercept)
+and is rebuilt here in pure Python: loading it runs no code (no pickle), and judging
+needs no scikit-learn. ``manifest.json`` beside it records its version, the training
+data's sha256, the training command and the training split's metrics.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from posttrain.checks.refusal_rules import request_coverage
+from posttrain.checks.refusal_rules import answer_shape, request_coverage
 
 __all__ = [
     "RefusalClassifier",
@@ -37,6 +39,9 @@ _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[a-z']+|[\u4e00-\u9fff]")
 _LIST = re.compile(r"^\s*(?:\d+\s*[.)）、]|[-*•])\s+\S", re.MULTILINE)
 _COV_BINS = (0.0, 0.06, 0.15, 0.3, 0.5)
+_SHARE_BINS = (0.05, 0.2, 0.4, 0.6, 0.8)
+_OWN_BINS = (0, 10, 25, 50, 100)
+_NON_WORD = re.compile(r"[\W_]+")
 _LEN_BINS = (20, 60, 150, 400, 1000)
 
 
@@ -44,8 +49,10 @@ def _bin(value: float, edges: tuple[float, ...]) -> int:
     return sum(value > e for e in edges)
 
 
-def features(request: str | None, answer: str) -> Counter[str]:
-    """The classifier's sparse features of one (request, answer) pair, as counts."""
+def features(request: str | None, answer: str, prompt: str | None = None) -> Counter[str]:
+    """The classifier's sparse features of one (request, answer) pair, as counts.
+    ``request`` is the prompt and its context; ``prompt`` alone (when given) is what an
+    echo is measured against."""
     norm = _DIGIT.sub("0", _WS.sub(" ", answer.replace("\u2019", "'").lower())).strip()
     feats: Counter[str] = Counter()
     padded = f" {norm} "
@@ -54,12 +61,21 @@ def features(request: str | None, answer: str) -> Counter[str]:
     head = padded[:80]
     feats.update("h:" + head[i : i + 3] for i in range(len(head) - 2))
     feats.update("w:" + w for w in _WORD.findall(norm))
+    shape = answer_shape(prompt if prompt is not None else request, answer)
     if request:
-        cov, n_req, _ = request_coverage(request, answer)
+        cov, n_req, _ = request_coverage(request, shape.deduped)
         feats[f"cov:{_bin(cov, _COV_BINS)}"] += 1
         feats[f"req_units:{_bin(n_req, (3, 8, 20))}"] += 1
+        feats[f"echo:{_bin(shape.echo_share, _SHARE_BINS)}"] += 1
+        feats[f"filler:{_bin(shape.filler_share, _SHARE_BINS)}"] += 1
+        # overlap by length: a long answer that shares nothing with the request
+        feats[f"cov_len:{_bin(cov, _COV_BINS)}_{_bin(len(shape.deduped), _LEN_BINS)}"] += 1
     else:
         feats["cov:none"] += 1
+    feats[f"loop:{_bin(shape.loop_share, _SHARE_BINS)}"] += 1
+    feats[f"own:{_bin(len(_NON_WORD.sub('', shape.novel)), _OWN_BINS)}"] += 1
+    if shape.unreadable:
+        feats["unreadable"] += 1
     feats[f"len:{_bin(len(norm), _LEN_BINS)}"] += 1
     if _LIST.search(answer):
         feats["has_list"] += 1
@@ -84,11 +100,11 @@ class RefusalClassifier(BaseModel):
             raise ValueError("vocabulary, idf and coef must have the same length")
         self._index = {f: (self.idf[i], self.coef[i]) for i, f in enumerate(self.vocabulary)}
 
-    def p_withheld(self, request: str | None, answer: str) -> float:
+    def p_withheld(self, request: str | None, answer: str, prompt: str | None = None) -> float:
         """Probability that the answer withholds what the request asked."""
         dot = 0.0
         norm2 = 0.0
-        for feat, count in features(request, answer).items():
+        for feat, count in features(request, answer, prompt).items():
             hit = self._index.get(feat)
             if hit is None:
                 continue

@@ -64,7 +64,7 @@ def judge_refusal(
             evidence=f"rules: {rules.evidence}",
         )
     request = " ".join(x for x in (prompt, context) if x) or None
-    p = clf.p_withheld(request, completion)
+    p = clf.p_withheld(request, completion, prompt or None)
     rules_refused = rules.outcome != "complied"
     uncertain = rules_refused != (p >= 0.5)
     w = clf.rules_weight

@@ -56,7 +56,10 @@ def test_refusal_quality_needs_reason_and_next_step() -> None:
         and "no reason" in verdict.evidence
         and "next step" in verdict.evidence
     )
-    assert run_check("refusal_quality", S, "Your order ships today.").status == "fail"
+    # an answer to the request that is not a refusal (to S's request the same answer is a
+    # non-sequitur, which the judge may call withheld: docs/LABELLING.md)
+    asked = Sample(id="r2", prompt="When does my order ship?")
+    assert run_check("refusal_quality", asked, "Your order ships today.").status == "fail"
     assert run_check("refusal_quality", S, bare, {"require": ["next_step"]}).status == "fail"
     assert run_check("refusal_quality", S, bare, {"require": ["speed"]}).status == "error"
     zh = "抱歉，这超出了我的服务范围，我只能处理订单问题。我为您转接人工客服。"

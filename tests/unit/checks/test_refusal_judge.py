@@ -99,7 +99,7 @@ def test_partial_refusal_is_partial_and_counts_as_refused() -> None:
 
 
 class _Fixed(RefusalClassifier):
-    def p_withheld(self, request: str | None, answer: str) -> float:
+    def p_withheld(self, request: str | None, answer: str, prompt: str | None = None) -> float:
         return 0.9
 
 
