@@ -1,12 +1,12 @@
 """Data build benchmark: 100k synthetic failures end to end, beside Presidio used the usual way.
 
     .venv/bin/python bench/bench_data.py [--n 100000] [--baseline-n 2000] [--write-md]
-                                         [--before-rev GIT_REV] [--contract FILE]
+                                         [--before-rev GIT_REV ...] [--contract FILE]
 
 1. generates the records (bench/gen_failures.py, fixed seed) unless present;
 2. times ``posttrain data build`` on them as a user runs it (a fresh process, imports
    included): wall and CPU seconds (the build and its worker processes), with the load
-   average around it, as other jobs share the 2 cores; with ``--before-rev`` the same
+   average around it, as other jobs share the 2 cores; with ``--before-rev`` (repeatable) the same
    build with the data stage as it was at that git revision first (``git archive`` of
    ``src/`` into a temporary folder; no git state changes); the table says whether both
    gave the same data version (a change to what the build writes changes it);
@@ -122,7 +122,10 @@ def main() -> None:
         help='replace the "## Data build" section of BENCHMARKS.md',
     )
     ap.add_argument(
-        "--before-rev", help="also time the build at this git revision (e.g. 89887cd), first"
+        "--before-rev",
+        action="append",
+        default=[],
+        help="also time the build at this git revision (e.g. 4454fc7), first; repeatable",
     )
     ap.add_argument(
         "--contract",
@@ -159,13 +162,13 @@ def main() -> None:
     else:
         (args.out / "contract.yaml").unlink(missing_ok=True)
         (args.out / "data" / "catalog.jsonl").unlink(missing_ok=True)
-    before = None
-    if args.before_rev:
-        src = Path(f"/tmp/posttrain-bench/rev-{args.before_rev}")
+    befores: list[tuple[str, Timed]] = []
+    for rev in args.before_rev:
+        src = Path(f"/tmp/posttrain-bench/rev-{rev}")
         if not (src / "src").is_dir():
             src.mkdir(parents=True, exist_ok=True)
             archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.before_rev, "src"],
+                ["git", "-C", str(ROOT), "archive", rev, "src"],
                 capture_output=True,
                 check=True,
             ).stdout
@@ -176,17 +179,20 @@ def main() -> None:
             "import sys; from posttrain.cli import main; sys.exit(main(sys.argv[1:]))",
         ]
         env = {**os.environ, "PYTHONPATH": str(src / "src")}
-        before = timed_build(old_cli, args.out, env, no_contract)
-        print(f"before ({args.before_rev}): {before.line()}", flush=True)
+        befores.append((rev, timed_build(old_cli, args.out, env, no_contract)))
+        print(f"before ({rev}): {befores[-1][1].line()}", flush=True)
     run = timed_build(
         [str(Path(sys.executable).with_name("posttrain"))], args.out, dict(os.environ), no_contract
     )
     build = run.build
     print(f"posttrain data build: {run.line()}", flush=True)
-    if before is not None and before.build["data_version"] != build["data_version"]:
-        # a change that rewrites outputs (new templates, quarantined pairs) changes it too:
-        # said in the table, not an error
-        print(f"data version changed: {before.build['data_version']} -> {build['data_version']}")
+    for rev, before in befores:
+        if before.build["data_version"] != build["data_version"]:
+            # a change that rewrites outputs (new templates, quarantined pairs) changes it
+            # too: said in the table, not an error
+            print(
+                f"data version at {rev}: {before.build['data_version']}, now {build['data_version']}"
+            )
 
     # Presidio's loader instantiates every PatternRecognizer subclass it can see, ours
     # included, so the baseline engine is built before posttrain.data.deid is imported.
@@ -266,14 +272,11 @@ def main() -> None:
         f"cores; status {build['status']}) | analysis alone ≈ {per_rec_base * args.n:.0f} s "
         f"(extrapolated from {len(recs)} records) |",
         *(
-            [
-                f"| the same build at `{args.before_rev}` (run first, same records) | "
-                f"{before.wall:.1f} s wall, {before.cpu:.1f} s CPU (load average "
-                f"{before.load[0]:.1f} / {before.load[1]:.1f}); same data version: "
-                f"{before.build['data_version'] == build['data_version']} | |"
-            ]
-            if before is not None
-            else []
+            f"| the same build at `{rev}` (run first, same records) | "
+            f"{before.wall:.1f} s wall, {before.cpu:.1f} s CPU (load average "
+            f"{before.load[0]:.1f} / {before.load[1]:.1f}); stages {before.build.get('seconds')}; "
+            f"same data version: {before.build['data_version'] == build['data_version']} | |"
+            for rev, before in befores
         ),
         f"| analysis of the same {len(texts)} texts ({len(recs)} records) | {ours_sub:.2f} s | "
         f"{base_sub:.2f} s (**{base_sub / max(ours_sub, 1e-9):.0f}x** slower) |",

@@ -14,6 +14,15 @@ does list ("it only vacuums, there's no mopping" for a vacuum-and-mop robot). Fi
 user wrote themselves (in the prompt or context) are theirs, not the answer's claims, and
 are not judged. A sentence that names no topic, and a claim about no catalogue product,
 is not judged: the check says what is wrong, never what is missing.
+
+The catalogue also holds the store's yes/no policy facts (none are checked without a
+catalogue file), one a line
+(``{"fact": "cash_on_delivery", "holds": false, "yes": [...], "no": [...], "except": [...]}``;
+:class:`YesNoFact`): ``yes`` are regexes of sentences that say the fact holds ("we accept
+cash on delivery"), ``no`` of sentences that say it does not ("opened items can't be
+returned"). An answer fails when a sentence says the opposite of ``holds``, unless the
+sentence names one of the ``except`` words (it speaks of the exception: "opened
+cosmetics can't be returned" is right where opened items in general can be).
 """
 
 # ruff: noqa: E501  (tables of literal data: regexes, templates, test strings)
@@ -26,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from posttrain.checks.base import Sample, Verdict, register_check
 
@@ -34,7 +43,9 @@ __all__ = [
     "CatalogError",
     "CatalogItem",
     "PolicyFact",
+    "YesNoFact",
     "load_catalog",
+    "load_yes_no_facts",
     "mentioned_products",
     "policy_facts",
 ]
@@ -75,6 +86,41 @@ class CatalogItem(BaseModel):
     category: str = ""
     aliases: list[str] = Field(default_factory=list)
     properties: list[str] = Field(default_factory=list)
+
+
+class YesNoFact(BaseModel):
+    """A yes/no policy of the store, a ``fact`` line of the catalogue (see the module
+    docstring): "can I pay cash on delivery?" has one right answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fact: str = Field(min_length=1)
+    holds: bool
+    yes: list[str] = Field(default_factory=list)  # regexes: says the fact holds
+    no: list[str] = Field(default_factory=list)  # regexes: says it does not
+    # words that name an exception to the fact: a sentence with one is not judged
+    except_: list[str] = Field(default_factory=list, alias="except")
+
+    @field_validator("yes", "no")
+    @classmethod
+    def _compiles(cls, v: list[str]) -> list[str]:
+        for rx in v:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {rx!r}: {exc}") from None
+        return v
+
+    def contradicted_by(self, sentence: str) -> str | None:
+        """The words of ``sentence`` that say the opposite of the fact, or None."""
+        low = sentence.lower()
+        if any(w.lower() in low for w in self.except_):
+            return None
+        for rx in self.no if self.holds else self.yes:
+            m = re.search(rx, sentence)
+            if m is not None:
+                return m.group(0)
+        return None
 
 
 _FACTS = TypeAdapter(list[PolicyFact])
@@ -224,9 +270,15 @@ def _cued(sentence: str, fact: PolicyFact) -> bool:
 
 
 def load_catalog(path: Path) -> list[CatalogItem]:
-    """The entries of a catalogue file; raises :class:`CatalogError` naming the line and
+    """The products of a catalogue file; raises :class:`CatalogError` naming the line and
     field of the first bad entry (``OSError`` when it cannot be read)."""
-    return list(_load_catalog(str(path), path.stat().st_mtime_ns))
+    return list(_load_catalog(str(path), path.stat().st_mtime_ns)[0])
+
+
+def load_yes_no_facts(path: Path) -> list[YesNoFact]:
+    """The yes/no policy facts of a catalogue file (its ``fact`` lines); raises like
+    :func:`load_catalog`."""
+    return list(_load_catalog(str(path), path.stat().st_mtime_ns)[1])
 
 
 class CatalogError(ValueError):
@@ -238,8 +290,9 @@ class CatalogError(ValueError):
 
 
 @lru_cache(maxsize=8)
-def _load_catalog(path: str, _mtime: int) -> tuple[CatalogItem, ...]:
-    items = []
+def _load_catalog(path: str, _mtime: int) -> tuple[tuple[CatalogItem, ...], tuple[YesNoFact, ...]]:
+    items: list[CatalogItem] = []
+    facts: list[YesNoFact] = []
     for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -248,12 +301,15 @@ def _load_catalog(path: str, _mtime: int) -> tuple[CatalogItem, ...]:
         except ValueError as exc:
             raise CatalogError(f"not valid JSON ({exc})", i, None) from None
         try:
-            items.append(CatalogItem.model_validate(obj))
+            if isinstance(obj, dict) and "fact" in obj:
+                facts.append(YesNoFact.model_validate(obj))
+            else:
+                items.append(CatalogItem.model_validate(obj))
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or None
-            raise CatalogError(str(first["msg"]), i, field) from None
-    return tuple(items)
+            raise CatalogError(str(first["msg"]).removeprefix("Value error, "), i, field) from None
+    return tuple(items), tuple(facts)
 
 
 def mentioned_products(text: str, catalog: list[CatalogItem]) -> list[CatalogItem]:
@@ -271,11 +327,16 @@ def mentioned_products(text: str, catalog: list[CatalogItem]) -> list[CatalogIte
     ]
 
 
-def _resolve(catalog: str, sample: Sample) -> Path:
+def _located(catalog: str, sample: Sample) -> Path:
     path = Path(catalog)
     if not path.is_absolute():
         base = sample.expected.get("workspace")
         path = (Path(str(base)) if base else Path.cwd()) / path
+    return path
+
+
+def _resolve(catalog: str, sample: Sample) -> Path:
+    path = _located(catalog, sample)
     if not path.is_file():
         raise ValueError(
             f"catalog {catalog!r} not found at {path} (a relative path is read from the "
@@ -333,6 +394,17 @@ def policy_facts(
                     f"{'/'.join(f.id for f in allowed)}: states {_show(kind, value)}, the "
                     f"contract says {'; '.join(_expected(f) for f in allowed)}"
                 )
+    # the store's yes/no facts (the catalogue's fact lines); none without a catalogue file
+    where = _located(catalog, sample) if catalog else None
+    if where is not None and where.is_file():
+        for fact in load_yes_no_facts(where):
+            for sentence in sentences:
+                words = fact.contradicted_by(sentence)
+                if words is not None:
+                    truth = "holds" if fact.holds else "does not hold"
+                    wrong.append(
+                        f"{fact.fact}: {words!r} says the opposite of the catalogue ({fact.fact} {truth})"
+                    )
     said = []  # (property, the words, negated) per sentence and claimed property
     for sentence in sentences:
         for prop, patterns in claim_rx.items():

@@ -104,6 +104,9 @@ class RecordOut(NamedTuple):
     pair_check: PairVerdict | None = None
     # the residual scan of each written line (bucket, prefs, sft): (field, kind, detector)
     residual: tuple[list[tuple[str, str, str]], ...] = ((), (), ())  # type: ignore[assignment]
+    # the residual-PII rule's rescan, done here: (text, entity types the analyzer finds) for
+    # each text of ``rescan`` and a template's chosen answer (the parent scans the rest)
+    rescanned: tuple[tuple[str, list[str]], ...] = ()
 
 
 class _Stage:
@@ -215,6 +218,7 @@ class _Stage:
                 None,
                 check,
                 self._scan_lines(lines),
+                self._rescan([t for _, t in rescan]),
             )
         if len(self._chosen_memo) > 50_000:
             self._chosen_memo.clear()
@@ -228,7 +232,17 @@ class _Stage:
             pair_features(pair.chosen, pair.rejected, self._chosen_memo),
             check,
             self._scan_lines(lines),
+            self._rescan(
+                [t for _, t in rescan]
+                + ([pair.chosen] if pair.chosen_from != "ideal_answer" else [])
+            ),
         )
+
+    def _rescan(self, texts: list[str]) -> tuple[tuple[str, list[str]], ...]:
+        if not texts:
+            return ()
+        found = self.deid.analyzer.scan(texts, self.spec.policy.score_threshold)
+        return tuple(zip(texts, found, strict=True))
 
 
 # --- worker side ---------------------------------------------------------------------

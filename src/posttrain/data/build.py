@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -44,6 +44,7 @@ from posttrain.data.quality import (
     RULES,
     EvalPrompt,
     PairFeatures,
+    PiiScan,
     QualityInput,
     QualityReport,
     RecordFeatures,
@@ -244,6 +245,8 @@ class _Deidentified:
     pairs: list[PrefPair] = field(default_factory=list)
     lines: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # RecordOut
     rescan: list[tuple[str, str]] = field(default_factory=list)  # for the residual-PII rule
+    # what the workers' analyzer found in those texts (and in template answers), by text
+    rescanned: dict[str, list[str]] = field(default_factory=dict)
     features: list[RecordFeatures] = field(default_factory=list)
     pair_feats: list[PairFeatures] = field(default_factory=list)
     pii: Counter[str] = field(default_factory=Counter)
@@ -328,6 +331,7 @@ def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _
             _note_pair_check(made, out.item, out.pair_check)
             made.pii.update(out.item.pii)
             made.rescan.extend(out.rescan)
+            made.rescanned.update(out.rescanned)
             assert out.features is not None  # set for every accepted record
             made.features.append(out.features)
             if out.pair is not None and out.pair_feats is not None:
@@ -449,7 +453,7 @@ def _check_quality(
         output_texts=made.rescan + list(_output_texts(made.pairs, made.quarantine)),
         eval_prompts=evals,
         required_classes=required,
-        scan=pool.scan,
+        scan=_scan_known(made.rescanned, pool.scan),
         features=made.features,
         pair_feats=made.pair_feats,
     )
@@ -462,6 +466,18 @@ def _check_quality(
         on_rule=lambda name: progress("quality", next(done), rules_total),
         processes=processes,
     )
+
+
+def _scan_known(known: dict[str, list[str]], scan: PiiScan) -> PiiScan:
+    """``scan``, answering from what the workers already found where it can (the same
+    analyzer and threshold): only the other texts (quarantine reasons) go to ``scan``."""
+
+    def scan_texts(texts: Sequence[str]) -> list[list[str]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        got = dict(zip(missing, scan(missing), strict=True)) if missing else {}
+        return [known[t] if t in known else got[t] for t in texts]
+
+    return scan_texts
 
 
 def _live_names(cfg: DataConfig) -> frozenset[str]:

@@ -234,3 +234,24 @@ def test_presidio_email_check_needs_no_network(
     with no_network():
         kinds = [kind for kind, _ in scanner.scan_text("write to ana.lopez@mailbox.org today")]
     assert kinds, "an e-mail address was not found"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the client came from 2001:0db8:85a3:0000:0000:8a2e:0370:7334 this morning",
+        "login from fe80::1ff:fe23:4567:890a failed",
+        "proxy at ::ffff:10.0.0.1",
+    ],
+)
+def test_presidio_finds_ipv6_addresses_behind_its_trigger(text: str) -> None:
+    # The IP recognizer runs only where its trigger matches; the trigger no longer fires on
+    # a clock time (every record's ts), and must still let every IPv6 form through.
+    scanner = ResidualScanner(presidio=True)
+    found = [(k, d) for k, d in scanner.scan_text(text) if d.startswith("presidio:Ip")]
+    assert found, scanner.scan_text(text)
+
+
+def test_a_timestamp_is_not_personal_data() -> None:
+    scanner = ResidualScanner(presidio=True)
+    assert scanner.scan_text("2026-08-01T07:20:17+08:00") == []

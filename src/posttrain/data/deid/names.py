@@ -313,6 +313,15 @@ _ZH_TITLES = (
     "师傅",
     "阿姨",
     "叔叔",
+    # titles of address in a support chat: 刘总, 陈姐, 周哥, 林医生
+    "总",
+    "姐",
+    "哥",
+    "医生",
+    "大夫",
+    "教授",
+    "主任",
+    "律师",
 )
 _ZH_CUES = (
     "收件人",
@@ -351,6 +360,8 @@ _OWNED = (
     "手机", "电话", "联系方式", "地址", "住址", "邮箱", "身份证", "银行卡", "卡号", "账号",
     "订单", "快递", "包裹",
 )  # fmt: skip
+# what follows a name in a record read out ("李娜，身份证号…", "王芳，电话…")
+_LISTED = ("身份证", "手机", "电话", "卡号", "银行卡", "邮箱", "地址", "住址")
 # characters no given name ends in (a cue's name of surname + one character may end in
 # any other: 周想, 衣刚)
 _FUNCTION = frozenset("的是和与在了电手号地址吗呢吧啊")
@@ -367,7 +378,9 @@ def _zh_regexes() -> tuple[re.Pattern[str], re.Pattern[str], str]:
     cued = re.compile(
         rf"(?:{'|'.join(_ZH_CUES)})[：:\s]*(?:是|为|叫)?[：:\s]*(?P<n>{sur}[{_HAN}]{{1,2}})"
         # or a name that owns a contact detail: 王秀英的手机号, 杨建国的地址
-        rf"|(?P<o>{sur}[{_HAN}]{{1,2}}?)的(?:{'|'.join(_OWNED)})"
+        rf"|(?P<o>{sur}[{_HAN}]{{1,2}}?)(?:的(?:{'|'.join(_OWNED)})"
+        # or one listed before a contact detail: 实名信息：李娜，身份证号…
+        rf"|[，,、]\s*(?:{'|'.join(_LISTED)}))"
     )
     return titled, cued, sur
 
@@ -422,6 +435,50 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                     continue
             out.append(_result(self, s, e, 0.85, "zh_cue"))
         out.extend(self._tagged(text, surnames, compounds))
+        out.extend(self._known(text, surnames, compounds))
+        out.extend(self._familiar(text))
+        return out
+
+    def _known(
+        self, text: str, surnames: frozenset[str], compounds: tuple[str, ...]
+    ) -> list[RecognizerResult]:
+        """Names jieba's dictionary holds (鲁智深, 杨贵妃) at any surname, not only the
+        common ones ``_tagged`` segments at: a dictionary look-up, no segmentation."""
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        i, n = 0, len(text)
+        while i < n - 2:
+            sizes = (4, 3) if text[i : i + 2] in compounds else (3,) if text[i] in surnames else ()
+            for size in sizes:
+                word = text[i : i + size]
+                if (
+                    len(word) == size
+                    and freq.get(word)
+                    and tags.get(word) in ("nr", "nrfg")
+                    and not any(c in _BREAK for c in word[1:])
+                ):
+                    out.append(_result(self, i, i + size, 0.6, "zh_known"))
+                    i += size - 1
+                    break
+            i += 1
+        return out
+
+    def _familiar(self, text: str) -> list[RecognizerResult]:
+        """老王 / 小李: 老 or 小 before a common surname, where the surname ends the word
+        (a break character or no Chinese after it: 老周说, 小吴，); the surname is the
+        name (as with a title), and everyday words (小钱, 老牛) are not names."""
+        out: list[RecognizerResult] = []
+        for m in _zh_familiar().finditer(text):
+            s = m.start("s")
+            nxt = text[s + 1 : s + 2]
+            if text[s - 1 : s + 1] in _NOT_FAMILIAR:
+                continue
+            if nxt and re.match(f"[{_HAN}]", nxt) and nxt not in _BREAK:
+                continue
+            tag = _jieba_dicts()[1].get(text[s - 1 : s + 1])
+            if tag is not None and tag[0] not in "nt":  # 小许 (a little), 老何 (why)
+                continue
+            out.append(_result(self, s, s + 1, 0.7, "zh_familiar"))
         return out
 
     def _tagged(
@@ -455,6 +512,20 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
 # beside a few famous names (李娜 438); the names of ordinary people it has never seen (its
 # HMM finds them), so a word it knows needs a title, a cue or an owned detail instead
 _FREQUENT = 1
+
+
+# 老 / 小 + a surname that is an everyday word, not a way to call someone
+_NOT_FAMILIAR = frozenset(
+    ("小钱", "小孔", "小方", "小叶", "小石", "小牛", "小熊", "老牛", "小康", "小白", "老赖", "老庄",
+     "小苏", "小黎", "小龙", "小毛", "老毛", "小于", "老于", "小时", "小区", "小米", "小心", "小田",
+     "小安", "小文", "小常", "老江", "小乔", "小金", "老金", "小温", "老汤", "小汤")
+)  # fmt: skip
+
+
+@functools.cache
+def _zh_familiar() -> re.Pattern[str]:
+    common = "".join(sorted(zh_common_surnames()))
+    return re.compile(rf"[老小](?P<s>[{common}])")
 
 
 @functools.cache
@@ -506,18 +577,20 @@ def _cut_window(window: str, at: int) -> tuple[tuple[int, str], ...]:
     next word when jieba split a surname from a given name it does not know (郭 + 婷婷)."""
     _, tags = _jieba_dicts()
     words = _jieba_module().lcut(window)
+    compounds = zh_compound_surnames()
     out: list[tuple[int, str]] = []
     pos = 0
     for k, w in enumerate(words):
         if pos == at:
-            if len(w) == 1 and k + 1 < len(words):
+            if (len(w) == 1 or w in compounds) and k + 1 < len(words):
                 nxt = words[k + 1]
                 # not a verb, preposition, particle, conjunction, adverb, pronoun, number
+                # (after a compound surname any given name: 公孙 + 离)
                 tag = tags.get(nxt, "x")
                 if (
                     1 <= len(nxt) <= 2
                     and re.fullmatch(f"[{_HAN}]+", nxt)
-                    and tag[0] not in "vpucdrmq"
+                    and (w in compounds or tag[0] not in "vpucdrmq")
                     and not any(c in _BREAK for c in nxt)
                 ):
                     w = w + nxt
@@ -539,7 +612,12 @@ def _name_word(word: str, surnames: frozenset[str], compounds: tuple[str, ...]) 
         return None
     freq, tags = _jieba_dicts()
     f = freq.get(word)
-    if f and (tags.get(word) != "nr" or f >= _FREQUENT):
+    tag = tags.get(word)
+    # a name the dictionary knows (杨贵妃, 鲁智深): 3 characters, or 4 after a compound
+    # surname (its 2-character "names" are too often words: 高清, 顾客)
+    if f and len(word) >= 3 and tag in ("nr", "nrfg") and (len(word) == 3 or word[:2] in compounds):
+        return word
+    if f and (tag != "nr" or f >= _FREQUENT):
         return None  # a dictionary word (高度, 马上), or a name-tagged word it counts (谢谢)
     return word
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -859,7 +860,52 @@ def build() -> list[dict[str, object]]:
                 "split": "heldout" if i % 2 else "tune",
             }
         )
+    # last: the ids of the rows above stay as they were
+    rows += zh_name_rows(TUNE_ZH, "tune") + zh_name_rows(BLIND_ZH, "heldout")
     return [{"id": f"pii-{i:04d}", **row} for i, row in enumerate(rows, 1)]
+
+
+BLIND_ZH = Path(__file__).with_name("blind_zh_names.txt")
+TUNE_ZH = Path(__file__).with_name("tune_zh_names.txt")
+_MARK = re.compile(r"\[\[([PAT]):(.+?)\]\]")
+_MARK_TYPE = {"P": "PERSON", "A": "ADDRESS", "T": "PHONE"}
+
+
+def zh_name_rows(path: Path, split: str) -> list[dict[str, object]]:
+    """Rows of Chinese names in context from a marked-up file: ``blind_zh_names.txt`` (the
+    blind held-out set: written apart from the tune lists and templates, only ever scored)
+    or ``tune_zh_names.txt``. Every row is ``zh`` (the names are), whatever language the
+    sentence around them is in."""
+    rows: list[dict[str, object]] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, spans, pos = "", [], 0
+        for m in _MARK.finditer(line):
+            text += line[pos : m.start()]
+            value = m.group(2)
+            spans.append(
+                {
+                    "type": _MARK_TYPE[m.group(1)],
+                    "start": len(text),
+                    "end": len(text) + len(value),
+                    "value": value,
+                }
+            )
+            text += value
+            pos = m.end()
+        text += line[pos:]
+        rows.append(
+            {
+                "lang": "zh",
+                "text": text,
+                "entities": spans,
+                "kind": "positive" if spans else "negative:brand_or_place",
+                "source": f"names.zh:{path.name}:{n}",
+                "split": split,
+            }
+        )
+    return rows
 
 
 def main() -> None:
