@@ -107,3 +107,11 @@ serve: setup
 # The gateway's own overhead against a stub upstream, beside the stub alone (loopback).
 bench-serve: setup
 	$(PY) bench/bench_serve.py
+
+# The release loop on live traffic (README "Release to live traffic"): a staged rollout in
+# the gateway that promotes a good challenger and aborts one that leaks, then a data build
+# that takes the captured failures in. The engine behind the versions is SCRIPTED
+# (scripts/canary_demo_engine.py); loopback only, stops by itself (a few minutes).
+.PHONY: canary-demo
+canary-demo: setup
+	$(PY) scripts/canary_demo.py

@@ -1,48 +1,67 @@
-"""Safety-audit generation throughput: the batched HF backend vs one-at-a-time, side by side.
+"""Safety-audit generation throughput: decoding paths and dtypes side by side, interleaved.
 
 The prompts are the audit's own conversations: the example contract's system prompt
-(with its canary) and items of the built-in attack and over-refusal suites, greedy, 64
-new tokens, stopping at end-of-turn as the audit does. Arms on the same prompts:
-one-at-a-time (batch size 1) and batched; with ``--runner`` also the full audit runner
-(batched generation plus every clause's checks, cache off). Goal: batched ≥ 58 tokens/s,
-the single-stream speed of llama.cpp on this machine.
+(with its canary) and items of the built-in attack and over-refusal suites, greedy,
+128 new tokens, stopping at end-of-turn as the audit does. Arms, on the same prompts,
+run in turn round after round (so a busy spell on a shared machine hits every arm):
 
-    .venv/bin/python bench/bench_audit.py [--model smollm2-135m-instruct] [--n 48] [--runner]
+* ``generate fp32``: transformers' ``model.generate`` on the padded batch of 16, which
+  runs until the batch's longest answer (the path before the decoding loop);
+* ``loop fp32``: the hf backend's own decoding loop, finished rows leave the batch;
+* ``loop bf16``: the same in bfloat16 (native on CPUs with AVX512-BF16/AMX, emulated
+  elsewhere: the machine line says which);
+* ``llama.cpp``: llama-cpp-python, one conversation at a time, on the embedded GGUF.
+
+Goals (issue 17): ``loop`` ≥ 2× ``generate fp32`` and ≥ ``llama.cpp`` single-stream.
+Tokens/s counts completion tokens (what the answers hold), not padded steps.
+
+    flock /tmp/posttrain-heavy.lock .venv/bin/python bench/bench_audit.py [--n 48] [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from _common import command_line, machine_line
 
-GOAL_TOKENS_PER_S = 58.0
 REPO = Path(__file__).resolve().parent.parent
+ARMS = ("generate-fp32", "loop-fp32", "loop-bf16", "llamacpp")
+LABELS = {
+    "generate-fp32": "generate fp32 (batch {b}, until longest)",
+    "loop-fp32": "loop fp32 (batch {b}, rows leave)",
+    "loop-bf16": "loop bf16 (batch {b}, rows leave)",
+    "llamacpp": "llama.cpp GGUF (single stream)",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--n", type=int, default=48, help="Prompts (spread over the classes).")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="Times each arm runs, in turn.")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma-separated: {ARMS}.")
     parser.add_argument(
         "--contract", type=Path, default=REPO / "examples/support-bot/contract.yaml"
     )
-    parser.add_argument("--runner", action="store_true", help="Also time the audit runner.")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
+    arms = [a for a in args.arms.split(",") if a]
+    if unknown := set(arms) - set(ARMS):
+        parser.error(f"unknown arms {sorted(unknown)}; use some of {', '.join(ARMS)}")
 
     from posttrain.contract import load_contract
-    from posttrain.evaluate import EvalConfig, evaluate, load_suite
+    from posttrain.evaluate import load_suite
     from posttrain.evaluate.runner import build_conversation, canary_for
     from posttrain.evaluate.suites import AUDIT_SUITES
     from posttrain.generation import GenerationParams
-    from posttrain.generation.hf import HFBackend
+    from posttrain.models.loading import native_bf16
 
     contract = load_contract(args.contract)
     per_class = -(-args.n // len(AUDIT_SUITES))
@@ -52,51 +71,81 @@ def main() -> None:
     convs = [build_conversation(system, s) for s in suite.samples]
     params = GenerationParams(max_new_tokens=args.max_new_tokens)
 
-    backend = HFBackend(args.model, batch_size=args.batch_size)
-    backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
+    backends = _backends(arms, args.model, args.batch_size)
+    for backend in {id(b): b for b in backends.values()}.values():
+        backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
 
-    arms: dict[str, dict[str, float]] = {}
-    for arm, size in (("one-at-a-time", 1), (f"batched ({args.batch_size})", args.batch_size)):
-        backend.batch_size = size
-        started = time.perf_counter()
-        gens = backend.generate(convs, params)
-        wall = time.perf_counter() - started
-        tokens = sum(g.completion_tokens for g in gens)
-        arms[arm] = {"tokens": tokens, "seconds": round(wall, 2), "tokens_per_s": tokens / wall}
-
-    if args.runner:
-        with tempfile.TemporaryDirectory() as tmp:
-            config = EvalConfig(
-                model=args.model, params=params, batch_size=args.batch_size, out_dir=Path(tmp)
-            )
+    runs: dict[str, list[dict[str, float]]] = {arm: [] for arm in arms}
+    texts: dict[str, list[str]] = {}
+    for _ in range(args.rounds):
+        for arm in arms:
+            backend = backends[arm]
+            if arm.startswith(("generate", "loop")):
+                backend.decode = "generate" if arm.startswith("generate") else "loop"
             started = time.perf_counter()
-            result = evaluate(config, backend, contract, suite)
+            gens = backend.generate(convs, params)
             wall = time.perf_counter() - started
-        tokens = result.summary.generated_tokens
-        arms[f"audit runner ({args.batch_size}, checks)"] = {
-            "tokens": tokens,
-            "seconds": round(wall, 2),
-            "tokens_per_s": tokens / wall,
-        }
+            tokens = sum(g.completion_tokens for g in gens)
+            runs[arm].append({"tokens": tokens, "seconds": wall, "tokens_per_s": tokens / wall})
+            texts[arm] = [g.text for g in gens]
 
-    single = arms["one-at-a-time"]["tokens_per_s"]
-    batched = arms[f"batched ({args.batch_size})"]["tokens_per_s"]
+    lengths = [len(t) for t in texts.get(arms[0], [])]
     print(f"command: {command_line()}")
-    print(f"machine: {machine_line()}")
+    print(f"machine: {machine_line()}; native bf16: {native_bf16()}")
     print(
         f"workload: {len(convs)} audit prompts (suite {suite.name} {suite.version}, "
-        f"{per_class} per class) × up to {args.max_new_tokens} new tokens, greedy, {args.model}"
+        f"{per_class} per class) × up to {args.max_new_tokens} new tokens, greedy, "
+        f"{args.model}, {args.rounds} interleaved rounds"
     )
-    print(f"{'arm':<32}{'tokens':>8}{'seconds':>10}{'tokens/s':>10}")
-    for arm, row in arms.items():
-        print(f"{arm:<32}{row['tokens']:>8.0f}{row['seconds']:>10}{row['tokens_per_s']:>10.1f}")
-    verdict = "met" if batched >= GOAL_TOKENS_PER_S else "NOT met"
-    print(
-        f"batched / one-at-a-time: {batched / single:.2f}×; goal ≥ {GOAL_TOKENS_PER_S:.0f} "
-        f"tokens/s batched (llama.cpp single-stream): {verdict}"
-    )
+    print(f"{'arm':<44}{'tokens':>8}{'seconds':>10}{'tokens/s (runs)':>26}")
+    summary: dict[str, float] = {}
+    for arm in arms:
+        rates = [r["tokens_per_s"] for r in runs[arm]]
+        summary[arm] = statistics.median(rates)
+        label = LABELS[arm].format(b=args.batch_size)
+        per_run = " / ".join(f"{r:.1f}" for r in rates)
+        last = runs[arm][-1]
+        print(f"{label:<44}{last['tokens']:>8.0f}{last['seconds']:>10.1f}{per_run:>26}")
+    if "generate-fp32" in summary and "loop-fp32" in summary:
+        print(f"loop fp32 / generate fp32: {summary['loop-fp32'] / summary['generate-fp32']:.2f}×")
+        same = _same(texts["loop-fp32"], texts["generate-fp32"])
+        print(f"identical greedy text, loop vs generate (fp32): {same}")
+    if "loop-bf16" in summary and "loop-fp32" in summary:
+        print(f"loop bf16 / loop fp32: {summary['loop-bf16'] / summary['loop-fp32']:.2f}×")
+        print(
+            f"identical greedy text, bf16 vs fp32: {_same(texts['loop-bf16'], texts['loop-fp32'])}"
+        )
+    if "llamacpp" in summary:
+        for arm in ("loop-fp32", "loop-bf16"):
+            if arm in summary:
+                print(f"{arm} / llama.cpp: {summary[arm] / summary['llamacpp']:.2f}×")
+    if lengths:
+        print(f"answer length (chars, {arms[0]}): median {statistics.median(lengths):.0f}")
     if args.json_out:
-        args.json_out.write_text(json.dumps({"arms": arms, "goal": GOAL_TOKENS_PER_S}, indent=2))
+        args.json_out.write_text(
+            json.dumps({"runs": runs, "median_tokens_per_s": summary}, indent=2)
+        )
+
+
+def _backends(arms: list[str], model: str, batch_size: int) -> dict[str, Any]:
+    from posttrain.generation.hf import HFBackend
+
+    backends: dict[str, Any] = {}
+    if {"generate-fp32", "loop-fp32"} & set(arms):
+        fp32 = HFBackend(model, batch_size=batch_size, dtype="float32")
+        backends.update({"generate-fp32": fp32, "loop-fp32": fp32})
+    if "loop-bf16" in arms:
+        backends["loop-bf16"] = HFBackend(model, batch_size=batch_size, dtype="bfloat16")
+    if "llamacpp" in arms:
+        from posttrain.generation.llamacpp import LlamaCppBackend
+
+        backends["llamacpp"] = LlamaCppBackend(model)
+    return backends
+
+
+def _same(a: list[str], b: list[str]) -> str:
+    n = sum(x == y for x, y in zip(a, b, strict=True))
+    return f"{n}/{len(a)}"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Batched vs one-at-a-time HF generation on the embedded model, side by side.
 
-32 prompts × 64 new tokens (greedy, min_new_tokens forced so both arms emit the same
+32 prompts × 64 new tokens (greedy, end-of-turn ignored so both arms emit the same
 number of tokens); prints tokens/s for both arms and the speed-up. Goal: batched ≥ 3×.
 
     .venv/bin/python bench/bench_generation.py [--model smollm2-135m-instruct] [--n 32]
@@ -49,8 +49,9 @@ def main() -> None:
     backend = HFBackend(args.model, batch_size=args.batch_size)
     convs = prompts(args.n)
     backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
-    # Force every completion to its full length so both arms do identical work.
-    backend.model.generation_config.min_new_tokens = args.max_new_tokens
+    # Force every completion to its full length so both arms do identical work: with no
+    # end-of-turn token, every row decodes to max_new_tokens.
+    backend._stop_ids = []
     params = GenerationParams(max_new_tokens=args.max_new_tokens)
 
     arms = {}

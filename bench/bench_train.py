@@ -14,6 +14,12 @@ What differs (model, LoRA, batch size, learning rate and data are equal):
   * DPO - posttrain: reference log-probs precomputed once and length-grouped pairs; TRL: a
     reference forward pass (adapter disabled) at every step, random pairs.
 
+* posttrain runs twice: ``precision=fp32`` and ``precision=bf16`` (autocast over fp32
+  weights; what ``precision: auto`` picks where the CPU has native bf16 - AVX-512 BF16 or
+  AMX, :func:`posttrain.models.loading.native_bf16`). Where bf16 is emulated (an AVX2
+  CPU) the bf16 arm is much slower and runs on ``--default-examples`` only; the table
+  says which it was.
+
 tokens/s counts real (non-padding) tokens over the wall time of building the trainer and
 training (the DPO precompute included). TRL's defaults are so slow here that they run on
 fewer examples (``--default-examples``); tokens/s is comparable across sizes. Data:
@@ -21,7 +27,7 @@ fewer examples (``--default-examples``); tokens/s is comparable across sizes. Da
 ``--append`` adds it to BENCHMARKS.md.
 
     .venv/bin/python bench/bench_train.py [--sft-examples 48] [--dpo-pairs 24]
-        [--default-examples 8] [--append]
+        [--default-examples 8] [--skip-default] [--append]
 """
 
 from __future__ import annotations
@@ -56,10 +62,11 @@ COMMON = [
 ]
 
 
-def _ours(method: str, ws: Path, n: int) -> tuple[float, int]:
+def _ours(method: str, ws: Path, n: int, precision: str = "fp32") -> tuple[float, int]:
     from posttrain.train import load_config, train
 
-    cfg = load_config(method, None, [*COMMON, f"limit={n}", f"run_id={method}-ours"])
+    over = [*COMMON, f"limit={n}", f"precision={precision}", f"run_id={method}-ours-{precision}"]
+    cfg = load_config(method, None, over)
     t0 = time.perf_counter()
     manifest = train(cfg, ws, show=False)
     return time.perf_counter() - t0, int(manifest.final_signals.get("tokens", 0))
@@ -139,37 +146,61 @@ def main() -> None:
     parser.add_argument(
         "--default-examples", type=int, default=8, help="examples / pairs for TRL's defaults"
     )
+    parser.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="leave out TRL with its defaults (the slowest arm by far on a CPU)",
+    )
     parser.add_argument("--append", action="store_true", help="append to BENCHMARKS.md")
     args = parser.parse_args()
+    from posttrain.models.loading import native_bf16
+
+    native = native_bf16()
+    bf16_kind = "native" if native else "emulated"
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         ws = Path(tmp)
         build_standin(ROOT / "examples/support-bot/data/failures.jsonl", ws / "data")
         for method, n in (("sft", args.sft_examples), ("dpo", args.dpo_pairs)):
-            d_s, d_tok = _plain_trl(method, ws, args.default_examples, cpu_tuned=False)
-            print(f"{method}: TRL default {d_tok / d_s:.1f} tok/s", flush=True)
+            d_s, d_tok = float("nan"), 0
+            if not args.skip_default:
+                d_s, d_tok = _plain_trl(method, ws, args.default_examples, cpu_tuned=False)
+                print(f"{method}: TRL default {d_tok / d_s:.1f} tok/s", flush=True)
             f_s, f_tok = _plain_trl(method, ws, n, cpu_tuned=True)
             print(f"{method}: TRL fp32 {f_tok / f_s:.1f} tok/s", flush=True)
             o_s, o_tok = _ours(method, ws, n)
-            print(f"{method}: posttrain {o_tok / o_s:.1f} tok/s", flush=True)
-            rows.append((method, n, d_tok / d_s, f_tok / f_s, o_tok / o_s, d_s, f_s, o_s))
+            print(f"{method}: posttrain fp32 {o_tok / o_s:.1f} tok/s", flush=True)
+            n_bf16 = n if native else args.default_examples
+            b_s, b_tok = _ours(method, ws, n_bf16, "bf16")
+            print(f"{method}: posttrain bf16 ({bf16_kind}) {b_tok / b_s:.1f} tok/s", flush=True)
+            rows.append(
+                (method, n, d_tok / d_s, f_tok / f_s, o_tok / o_s, b_tok / b_s, d_s, f_s, o_s, b_s)
+            )
     lines = [
         "## Training: posttrain recipes vs plain TRL",
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_line()}  ",
         f"Model: {MODEL} (LoRA r=16 on q/k/v/o, micro_batch 4, seq_len 384, CPU). TRL default "
-        f"runs {args.default_examples} examples / pairs, the others the number shown.",
+        f"runs {args.default_examples} examples / pairs"
+        + ("" if native else ", and so does posttrain bf16 (emulated here)")
+        + f", the others the number shown. bf16 on this CPU: {bf16_kind}.",
         "",
-        "| recipe | examples | TRL default tok/s (bf16 emulated + checkpointing) "
-        "| TRL fp32, no checkpointing tok/s | posttrain tok/s | speed-up vs default "
-        "| vs fp32 TRL | wall s (default / fp32 / ours) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| recipe | examples | TRL default tok/s (bf16 {bf16_kind} + checkpointing) "
+        "| TRL fp32, no checkpointing tok/s | posttrain fp32 tok/s "
+        f"| posttrain bf16 ({bf16_kind}) tok/s | best posttrain vs default "
+        "| best posttrain vs fp32 TRL | wall s (default / fp32 / ours fp32 / ours bf16) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for method, n, dflt, fp32, ours, d_s, f_s, o_s in rows:
+    for method, n, dflt, fp32, ours, bf16, d_s, f_s, o_s, b_s in rows:
+        best = max(ours, bf16)
+        skipped = dflt != dflt  # NaN: --skip-default
+        d_cell, d_ratio = ("-", "-") if skipped else (f"{dflt:.1f}", f"{best / dflt:.1f}x")
+        d_wall = "-" if skipped else f"{d_s:.0f}"
         lines.append(
-            f"| {method} | {n} | {dflt:.1f} | {fp32:.1f} | {ours:.1f} | {ours / dflt:.1f}x "
-            f"| {ours / fp32:.2f}x | {d_s:.0f} / {f_s:.0f} / {o_s:.0f} |"
+            f"| {method} | {n} | {d_cell} | {fp32:.1f} | {ours:.1f} | {bf16:.1f} "
+            f"| {d_ratio} | {best / fp32:.2f}x "
+            f"| {d_wall} / {f_s:.0f} / {o_s:.0f} / {b_s:.0f} |"
         )
     table = "\n".join(lines)
     print(table)

@@ -172,6 +172,8 @@ def _expected(args: list[str], walk: Walk) -> tuple[set[int], str | None]:
         return {0, 1, 4}, None  # a finished verdict: PASS, BLOCK or INCONCLUSIVE
     if args[0] == "ladder":
         return {0, 1}, None  # some rung passes, or none does
+    if args[:2] == ["data", "pii-eval"]:
+        return {0, 1}, None  # 1: a held-out recall target of the de-identifier is missed
     if args[0] == "audit":
         return {0, 1}, None  # 1: a hard safety threshold is broken (the tiny model is random)
     passed = walk.decision == "PASS"

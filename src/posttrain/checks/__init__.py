@@ -11,6 +11,8 @@ Importing this package registers every built-in check (one module per family):
 * :mod:`~posttrain.checks.policy_facts` - ``policy_facts`` (figures and product
   properties against the contract's policy facts and the catalogue)
 * :mod:`~posttrain.checks.judge` - ``judge`` (LLM-as-judge, needs a backend)
+* :mod:`~posttrain.checks.repetition` - ``no_repetition`` (loops, runaway lists, answers
+  cut at the token limit)
 
 Stages call checks only through :func:`run_check`, which records an exception as an
 ``error`` verdict: an error never counts as a pass.
@@ -24,6 +26,7 @@ from posttrain.checks import (  # noqa: F401  (registers)
     leaks,
     policy_facts,
     refusal,
+    repetition,
     structure,
 )
 from posttrain.checks.base import (

@@ -28,6 +28,7 @@ from posttrain.errors import UsageError
 from posttrain.workspace import Workspace
 
 _BACKEND_HELP = "hf | openai | llamacpp"
+_GEN_HELP = "Default: the workspace's generation.yaml; a different value is an override, recorded."
 WorkspaceOpt = Annotated[
     Path,
     typer.Option("--workspace", "-w", help="Workspace folder (contract, reports, cache)."),
@@ -99,8 +100,25 @@ def _load_contract(path: Path) -> Any:
     return load_contract(path)
 
 
+# The hf backend's weights dtype; "auto" = bfloat16 where the CPU has it natively. The
+# default stays float32: see BENCHMARKS.md (bf16 agreement) for why.
+DtypeOpt = Annotated[
+    str,
+    typer.Option(
+        "--dtype",
+        help="hf backend: float32 | bfloat16 | float16 | auto (bfloat16 where the CPU "
+        "computes it natively, else float32).",
+    ),
+]
+
+
 def _backend(
-    kind: str, model: str, base_url: str | None, batch_size: int, timeout: float | None
+    kind: str,
+    model: str,
+    base_url: str | None,
+    batch_size: int,
+    timeout: float | None,
+    dtype: str = "float32",
 ) -> Any:
     from posttrain.evaluate.lazy import LazyBackend
 
@@ -110,14 +128,30 @@ def _backend(
     if timeout is not None:
         options["timeout_s"] = timeout
     if kind == "hf":
+        from posttrain.models.loading import resolve_dtype
+
         options["batch_size"] = batch_size
+        options["dtype"] = resolve_dtype(dtype)  # a bad value fails here, before any work
     return LazyBackend(kind, model, **options)
 
 
-def _params(max_new_tokens: int, temperature: float, seed: int) -> Any:
-    from posttrain.generation.base import GenerationParams
+def _params(
+    ws: Workspace,
+    max_new_tokens: int | None,
+    temperature: float | None = None,
+    seed: int | None = None,
+    *,
+    quiet: bool = False,
+) -> Any:
+    """The workspace's generation.yaml with the flags given on top; an override is said."""
+    from posttrain.generation.params import resolve_generation
 
-    return GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    resolved = resolve_generation(
+        ws.root, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
+    )
+    if resolved.overrides and not quiet:
+        err_console.print(f"[yellow]{resolved.describe()}[/]", highlight=False)
+    return resolved
 
 
 def _rate_table(title: str, rows: list[Any]) -> Table:
@@ -156,10 +190,13 @@ def eval_cmd(
             "reports/eval/<model>-guard/<suite> with --guard).",
         ),
     ] = None,
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
-    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 = greedy."),
-    seed: int = typer.Option(0, "--seed"),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", min=1, help=_GEN_HELP),
+    temperature: float | None = typer.Option(
+        None, "--temperature", min=0.0, help="0 = greedy. " + _GEN_HELP
+    ),
+    seed: int | None = typer.Option(None, "--seed", help=_GEN_HELP),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
+    dtype: DtypeOpt = "float32",
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
     timeout: TimeoutOpt = None,
@@ -172,15 +209,18 @@ def eval_cmd(
     ws = Workspace(workspace)
     the_contract = _load_contract(contract or ws.contract)
     the_suite = load_suite(_suite_path(ws, suite)).head(limit)
-    engine: Any = _backend(backend, model, base_url, batch_size, timeout)
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout, dtype)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     # the guarded model is another system than the model: its results never mix with them
     slug = model_slug(model) + ("-guard" if guard else "")
     out_dir = out or ws.reports / "eval" / slug / the_suite.name
+    gen = _params(ws, max_new_tokens, temperature, seed, quiet=json_out)
     config = EvalConfig(
         model=model,
-        params=_params(max_new_tokens, temperature, seed),
+        params=gen.params,
+        generation_source=gen.source,
+        generation_overrides=gen.overrides,
         batch_size=batch_size,
         out_dir=out_dir,
         cache_dir=_cache_dir(ws, no_cache),
@@ -285,8 +325,9 @@ def audit_cmd(
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="N items per class and language (a quick look)."
     ),
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", min=1, help=_GEN_HELP),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
+    dtype: DtypeOpt = "float32",
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
     timeout: TimeoutOpt = None,
@@ -303,14 +344,18 @@ def audit_cmd(
     ws = Workspace(workspace)
     reports = reports or ws.reports
     the_contract = _load_contract(contract or ws.contract)
-    engine: Any = _backend(backend, model, base_url, batch_size, timeout)
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout, dtype)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
+    # The workspace's generation.yaml; only the length can be overridden (recorded).
+    gen = _params(ws, max_new_tokens, quiet=json_out)
     config = AuditConfig(
         model=model,
         reports_dir=reports,
         cache_dir=_cache_dir(ws, no_cache),
-        params=_params(max_new_tokens, 0.0, 0),
+        params=gen.params,
+        generation_source=gen.source,
+        generation_overrides=gen.overrides,
         batch_size=batch_size,
         limit=limit,
     )

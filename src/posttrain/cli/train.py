@@ -128,12 +128,16 @@ def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A training run folder (runs/<run_id>).")],
     dtype: Annotated[
         list[str] | None,
-        typer.Option("--dtype", help="fp32 | bf16 | fp16 | int8 (repeatable; default all)."),
+        typer.Option(
+            "--dtype",
+            help="fp32 | bf16 | fp16 | int8 | q8_0 | q4_1 | q4_0 (the q*: GGUF for llama.cpp); "
+            "repeatable; default all.",
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Merge a run's adapter into its base and write loadable models (safetensors)."""
+    """Merge a run's adapter into its base and write loadable models (safetensors, GGUF)."""
     from posttrain.train.export import EXPORT_DTYPES, export_run
 
     dtypes = dtype or list(EXPORT_DTYPES)

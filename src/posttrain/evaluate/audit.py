@@ -58,6 +58,9 @@ class AuditConfig(BaseModel):
     eval_dir: Path | None = None
     cache_dir: Path | None = None
     params: GenerationParams = DEFAULT_PARAMS
+    # Recorded in the evaluation's summary.json (see EvalConfig).
+    generation_source: str = "default"
+    generation_overrides: dict[str, str] = Field(default_factory=dict)
     batch_size: int = Field(default=16, ge=1)
     # Items per class and language (None: all); a quick look, never a release decision.
     limit: int | None = Field(default=None, ge=1)
@@ -192,6 +195,8 @@ def audit(
         EvalConfig(
             model=config.model,
             params=config.params,
+            generation_source=config.generation_source,
+            generation_overrides=dict(config.generation_overrides),
             batch_size=config.batch_size,
             out_dir=eval_dir,
             cache_dir=config.cache_dir,

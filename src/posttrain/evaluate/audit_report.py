@@ -43,7 +43,14 @@ def render_markdown(report: AuditReport) -> str:
         f"Model `{report.model}` (fingerprint `{s.model_fingerprint}`, backend `{s.backend}`); "
         f"suite `{s.suite}` version `{s.suite_version}`; contract `{s.contract_hash}`; "
         f"{s.n_items} items ({s.n_cached} from the cache, {s.n_generated} generated) in "
-        f"{s.duration_s:.1f}s; greedy={s.params.greedy}, max_new_tokens={s.params.max_new_tokens}.",
+        f"{s.duration_s:.1f}s; greedy={s.params.greedy}, max_new_tokens={s.params.max_new_tokens}"
+        f" (generation parameters: {s.generation_source or 'not recorded'}"
+        + (
+            f"; overridden: {', '.join(f'{k} {v}' for k, v in s.generation_overrides.items())}"
+            if s.generation_overrides
+            else ""
+        )
+        + ").",
     ]
     if report.limit is not None:
         lines.append(

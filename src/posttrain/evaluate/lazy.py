@@ -44,9 +44,12 @@ class LazyBackend:
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             if self.name == "hf":
-                from posttrain.models import fingerprint
+                from posttrain.generation.hf import hf_fingerprint
+                from posttrain.models.loading import resolve_dtype
 
-                self._fingerprint = fingerprint(self.model)
+                # bfloat16 answers differently from float32: its own cache identity.
+                dtype = resolve_dtype(str(self.options.get("dtype", "float32")))
+                self._fingerprint = hf_fingerprint(self.model, dtype)
             else:
                 self._fingerprint = self.backend.fingerprint
         return self._fingerprint

@@ -266,6 +266,11 @@ class EvalSummary(BaseModel):
     suite_version: str
     contract_hash: str
     params: GenerationParams
+    # Where params came from (the workspace's generation.yaml, or "default") and every
+    # field a command-line flag overrode ("workspace value -> used value"); None / empty
+    # in files written before generation.yaml.
+    generation_source: str | None = None
+    generation_overrides: dict[str, str] = Field(default_factory=dict)
     n_items: int
     n_cached: int
     n_generated: int

@@ -57,6 +57,7 @@ from posttrain.evaluate.results import (
 from posttrain.evaluate.stats import wilson_interval
 from posttrain.evaluate.suites import SUITE_GROUPS, Suite
 from posttrain.generation.base import Backend, Conversation, Generation, GenerationParams
+from posttrain.generation.params import DEFAULT_GENERATION
 from posttrain.models.chat import user_turn
 
 __all__ = [
@@ -72,7 +73,9 @@ __all__ = [
     "model_slug",
 ]
 
-DEFAULT_PARAMS = GenerationParams(max_new_tokens=128)
+# The library default when no workspace is given; commands pass the workspace's
+# generation.yaml (posttrain.generation.params.resolve_generation).
+DEFAULT_PARAMS = DEFAULT_GENERATION
 
 
 class EvalConfig(BaseModel):
@@ -83,6 +86,9 @@ class EvalConfig(BaseModel):
     # The model's name as the user gave it; used for reporting and the output folder.
     model: str
     params: GenerationParams = DEFAULT_PARAMS
+    # Recorded in summary.json: where params came from and what a flag overrode.
+    generation_source: str = "default"
+    generation_overrides: dict[str, str] = Field(default_factory=dict)
     # Items sent to the backend per call; also the unit that is committed for resume.
     batch_size: int = Field(default=16, ge=1, le=4096)
     out_dir: Path
@@ -93,6 +99,9 @@ class EvalConfig(BaseModel):
     canary: str | None = None
     # The workspace's human labels (reports/review/labels.jsonl); None: judge only.
     review_labels: Path | None = None
+    # The workspace whose files checks read (policy_facts' catalogue), given to them as
+    # sample.expected["workspace"]; None: the one review_labels lies in, if any.
+    workspace: Path | None = None
 
 
 class EvalResult(BaseModel):
@@ -136,10 +145,15 @@ class ItemJudgement:
     reviewer: str | None = None
 
 
-def _with_expected(contract: Any, sample: Sample, canary: str) -> Sample:
+def _with_expected(
+    contract: Any, sample: Sample, canary: str, finish_reason: str | None = None
+) -> Sample:
     """``sample`` with the canary and the rendered system prompt in ``expected``, for the
-    checks that need what the model was told (the leak checks)."""
+    checks that need what the model was told (the leak checks), and the generation's
+    ``finish_reason`` when known (``no_repetition`` fails an answer cut at the limit)."""
     extra: dict[str, Any] = {}
+    if finish_reason is not None:
+        extra["finish_reason"] = finish_reason
     if "canary" not in sample.expected:
         extra["canary"] = canary
     if "system_prompt" not in sample.expected:
@@ -156,11 +170,13 @@ def judge_answer(
     canary: str,
     suite: str | None = None,
     human: HumanLabel | None = None,
+    finish_reason: str | None = None,
 ) -> ItemJudgement:
     """Every applicable clause's verdict and the refusal judgement of ``completion``;
     with ``human``, the person's label decides the refusal judgement and the ``refusal``
-    clauses (marked ``source: human``)."""
-    sample = _with_expected(contract, sample, canary)
+    clauses (marked ``source: human``). ``finish_reason`` is the generation's (``length``:
+    cut at the token limit), passed to the checks in ``sample.expected``."""
+    sample = _with_expected(contract, sample, canary, finish_reason)
     verdicts: list[ClauseResult] = []
     for clause in contract.clauses_for(sample, suite):
         verdict = run_check(clause.check.name, sample, completion, dict(clause.check.args))
@@ -306,9 +322,24 @@ class _Job:
         found = self.labels.get(stub.key)
         if found is not None and found[1] == _sha256(stub.completion):
             human = found[0]
-        return _finish(
-            stub, self.contract, self.suite.samples[i], self.suite, self.canary, cached, human
-        )
+        sample = _in_workspace(self.suite.samples[i], self.config)
+        return _finish(stub, self.contract, sample, self.suite, self.canary, cached, human)
+
+
+def _in_workspace(sample: Sample, config: EvalConfig) -> Sample:
+    """``sample`` with the workspace in ``expected`` (where relative paths in check
+    arguments are read from), unless it names one itself."""
+    ws = config.workspace
+    labels = config.review_labels
+    if (
+        ws is None
+        and labels is not None
+        and labels.parts[-3:] == ("reports", "review", labels.name)
+    ):
+        ws = labels.parents[2]
+    if ws is None or "workspace" in sample.expected:
+        return sample
+    return sample.model_copy(update={"expected": {**sample.expected, "workspace": str(ws)}})
 
 
 @dataclass
@@ -405,6 +436,8 @@ def _summarize(
         suite_version=suite.version,
         contract_hash=job.contract_hash,
         params=job.config.params,
+        generation_source=job.config.generation_source,
+        generation_overrides=dict(job.config.generation_overrides),
         n_items=len(items),
         n_cached=tally.n_cached,
         n_generated=len(items) - tally.n_cached,
@@ -505,7 +538,7 @@ def _finish(
     results of ``eval --suite jailbreak`` and of an audit pair up in a comparison.
     """
     name = sample.attack_class if suite.name in SUITE_GROUPS and sample.attack_class else suite.name
-    j = judge_answer(contract, sample, stub.completion, canary, name, human)
+    j = judge_answer(contract, sample, stub.completion, canary, name, human, stub.finish_reason)
     return stub.model_copy(
         update={
             "id": sample.id,

@@ -6,13 +6,19 @@ and returned in input order. The token prefix a batch shares (the contract's sys
 is run through the model once and its key/value cache reused for every prompt. Decoding is
 greedy, or sampled with a seed; it stops at the model's end-of-turn token, at
 ``max_new_tokens`` or at a stop string.
+
+Decoding is our own loop over the model's forward with a KV cache: a row that finished
+leaves the batch (its slice of every cache layer is dropped), so a batch costs its
+answers' tokens rather than ``batch × longest answer``. Greedy output is token-identical
+to ``model.generate`` (``decode="generate"``, kept for benchmarks side by side).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from posttrain.errors import BackendError, UsageError
 from posttrain.generation.base import (
@@ -24,7 +30,11 @@ from posttrain.generation.base import (
 )
 from posttrain.models.chat import render
 
-__all__ = ["HFBackend"]
+__all__ = ["DecodeMode", "HFBackend", "hf_fingerprint"]
+
+# "loop": our decoding loop, finished rows leave the batch. "generate": transformers'
+# model.generate on the padded batch until its longest answer (the previous path).
+DecodeMode = Literal["loop", "generate"]
 
 # Below this many shared tokens, reusing a prefix cache saves less than copying it costs.
 MIN_PREFIX_TOKENS = 16
@@ -44,16 +54,25 @@ class HFBackend:
         dtype: str = "float32",
         loaded: tuple[Any, Any] | None = None,
         prefix_cache: bool = True,
+        decode: DecodeMode = "loop",
         timeout_s: float | None = None,
     ) -> None:
         """``loaded`` takes an already loaded ``(model, tokenizer)`` pair (e.g. a model
-        being trained) instead of loading ``model`` from disk. ``prefix_cache`` reads the
-        token prefix a batch shares (the system prompt) once instead of once per prompt.
-        ``timeout_s`` (``--timeout``) is accepted and ignored: generation runs in this
-        process, with no server to wait for, and ends at ``max_new_tokens``."""
+        being trained) instead of loading ``model`` from disk. ``dtype`` is ``float32``,
+        ``bfloat16``, ``float16`` or ``auto`` (bfloat16 where the CPU computes it natively,
+        float32 elsewhere; see :func:`posttrain.models.loading.resolve_dtype`).
+        ``prefix_cache`` reads the token prefix a batch shares (the system prompt) once
+        instead of once per prompt. ``decode`` picks the decoding loop (``loop``, finished
+        rows leave the batch) or transformers' ``generate`` (the previous path, kept so a
+        benchmark can run both). ``timeout_s`` (``--timeout``) is accepted and ignored:
+        generation runs in this process, with no server to wait for, and ends at
+        ``max_new_tokens``.
+
+        Raises :class:`UsageError` for a bad option."""
         import torch
 
-        from posttrain.models import fingerprint, load
+        from posttrain.models import load
+        from posttrain.models.loading import resolve_dtype
 
         if batch_size < 1:
             raise UsageError(f"batch_size must be ≥ 1 (got {batch_size})")
@@ -61,14 +80,18 @@ class HFBackend:
             if num_threads < 1:
                 raise UsageError(f"num_threads must be ≥ 1 (got {num_threads})")
             torch.set_num_threads(num_threads)
+        if decode not in ("loop", "generate"):
+            raise UsageError(f"unknown decode mode {decode!r}", hint="use loop or generate")
         self.model_name = model
         self.batch_size = batch_size
         self.prefix_cache = prefix_cache
+        self.decode: DecodeMode = decode
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_kv: Any = None
+        self.dtype = resolve_dtype(dtype)
         if loaded is None:
-            self.model, self.tokenizer = load(model, dtype=dtype)
-            self._fingerprint: str | None = fingerprint(model)
+            self.model, self.tokenizer = load(model, dtype=self.dtype)
+            self._fingerprint: str | None = hf_fingerprint(model, self.dtype)
         else:
             self.model, self.tokenizer = loaded
             self._fingerprint = None
@@ -121,7 +144,10 @@ class HFBackend:
         k = self._shared_prefix(ids)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            batch = self._generate_batch([ids[i] for i in idx], params, k, seed_offset=start)
+            if self.decode == "generate":
+                batch = self._generate_batch([ids[i] for i in idx], params, k, seed_offset=start)
+            else:
+                batch = self._decode_batch([ids[i] for i in idx], params, k, seeds=idx)
             for i, gen in zip(idx, batch, strict=True):
                 results[i] = gen
             if on_progress is not None:
@@ -150,6 +176,149 @@ class HFBackend:
             self._prefix_key, self._prefix_kv = prefix, out.past_key_values
         return self._prefix_kv
 
+    def _forward_kwargs(self) -> tuple[str, bool]:
+        """The forward's name for the KV cache (``cache`` in transformers 5,
+        ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
+        import inspect
+
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        names = set(inspect.signature(base.forward).parameters)
+        return ("cache" if "cache" in names else "past_key_values"), "logits_to_keep" in names
+
+    def _decode_batch(
+        self, batch: list[list[int]], params: GenerationParams, k: int, *, seeds: list[int]
+    ) -> list[Generation]:
+        """Decode one batch with our own loop; a finished row leaves the batch.
+
+        Inputs mirror ``model.generate`` exactly (padding between the shared prefix and
+        each prompt's tail, position ids from the attention mask, float32 logits, argmax),
+        so greedy output is token-identical to it. ``seeds[j]`` offsets ``params.seed``
+        for row ``j``: each row samples from its own generator, so a sampled answer does
+        not depend on which prompts share its batch or when they finish.
+        """
+        import copy
+
+        import torch
+        from transformers import DynamicCache
+
+        pad = int(self.tokenizer.pad_token_id)
+        width = max(len(ids) for ids in batch) - k
+        rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
+        masks = [[1] * k + [0] * (width - (len(ids) - k)) + [1] * (len(ids) - k) for ids in batch]
+        input_ids = torch.tensor(rows)
+        mask = torch.tensor(masks)
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        # Like generate: no mask at all when nothing is padded (the causal mask suffices).
+        use_mask = not bool((mask == 1).all())
+        cache_name, keep_logits = self._forward_kwargs()
+        if k:
+            cache = copy.deepcopy(self._prefix_state(tuple(batch[0][:k])))
+            cache.batch_repeat_interleave(len(batch))
+            step_ids, step_pos = input_ids[:, k:], positions[:, k:]
+        else:
+            cache = DynamicCache()
+            step_ids, step_pos = input_ids, positions
+        stop_ids = torch.tensor(self._stop_ids, dtype=torch.long)
+        generators = []
+        if not params.greedy:
+            for seed in seeds:
+                gen = torch.Generator()
+                gen.manual_seed(params.seed + seed)
+                generators.append(gen)
+        alive = list(range(len(batch)))  # batch rows still decoding, in cache order
+        new_ids: list[list[int]] = [[] for _ in batch]
+        finish: list[FinishReason | None] = [None] * len(batch)
+        latency = [0.0] * len(batch)
+        started = time.perf_counter()
+        try:
+            with torch.inference_mode():
+                for _ in range(params.max_new_tokens):
+                    kwargs: dict[str, Any] = {cache_name: cache, "use_cache": True}
+                    if keep_logits:
+                        kwargs["logits_to_keep"] = 1
+                    out = self.model(
+                        input_ids=step_ids,
+                        attention_mask=mask if use_mask else None,
+                        position_ids=step_pos,
+                        **kwargs,
+                    )
+                    if cache.get_seq_length() == 0:
+                        # e.g. a training model with gradient checkpointing turns the cache
+                        # off: feeding one token a step would then decode garbage.
+                        raise BackendError(
+                            "the model did not fill its key/value cache",
+                            hint="put the model in eval mode, or use the backend option "
+                            "decode='generate'",
+                        )
+                    logits = out.logits[:, -1, :].to(dtype=torch.float32)
+                    if params.greedy:
+                        tokens = torch.argmax(logits, dim=-1)
+                    else:
+                        tokens = _sample(logits, params, [generators[r] for r in alive])
+                    hit_stop = torch.isin(tokens, stop_ids).tolist()
+                    now = time.perf_counter() - started
+                    keep: list[int] = []
+                    for j, row in enumerate(alive):
+                        new_ids[row].append(int(tokens[j]))
+                        if hit_stop[j] or self._hit_stop_string(new_ids[row], params):
+                            finish[row] = "stop"
+                        elif len(new_ids[row]) >= params.max_new_tokens:
+                            finish[row] = "length"
+                        if finish[row] is None:
+                            keep.append(j)
+                        else:
+                            latency[row] = now
+                    if not keep:
+                        break
+                    if len(keep) < len(alive):
+                        # Finished rows leave the batch: their slice of the mask, the
+                        # positions and every cache layer is dropped.
+                        index = torch.tensor(keep)
+                        cache.batch_select_indices(index)
+                        tokens, mask, step_pos = tokens[index], mask[index], step_pos[index]
+                        alive = [alive[j] for j in keep]
+                    step_ids = tokens[:, None]
+                    step_pos = step_pos[:, -1:] + 1
+                    mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=-1)
+        except RuntimeError as exc:
+            raise BackendError(
+                f"generation failed: {exc}",
+                hint="lower --batch-size or max_new_tokens if memory ran out",
+            ) from exc
+        return [
+            self._to_generation(new_ids[j], finish[j], sum(masks[j]), latency[j], params)
+            for j in range(len(batch))
+        ]
+
+    def _hit_stop_string(self, ids: list[int], params: GenerationParams) -> bool:
+        if not params.stop:
+            return False
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return any(stop in text for stop in params.stop)
+
+    def _to_generation(
+        self,
+        ids: list[int],
+        finish: FinishReason | None,
+        prompt_tokens: int,
+        latency: float,
+        params: GenerationParams,
+    ) -> Generation:
+        # The end-of-turn token counts as generated but is not part of the text.
+        text_ids = ids[:-1] if ids and ids[-1] in self._stop_ids else ids
+        text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
+        for stop in params.stop:
+            cut = text.find(stop)
+            if cut != -1:
+                text = text[:cut]
+        return Generation(
+            text=text.strip(),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(ids),
+            latency_s=latency,
+            finish_reason=finish or "length",
+        )
+
     def _generate_batch(
         self, batch: list[list[int]], params: GenerationParams, k: int, *, seed_offset: int
     ) -> list[Generation]:
@@ -176,7 +345,7 @@ class HFBackend:
             # contract's ~600-token system prompt this is most of an evaluation's compute.
             past = copy.deepcopy(self._prefix_state(tuple(batch[0][:k])))
             past.batch_repeat_interleave(len(batch))
-            kwargs["past_key_values"] = past
+            kwargs[self._forward_kwargs()[0]] = past
         if params.greedy:
             # Unset sampling knobs a checkpoint's generation_config may carry, so greedy
             # decoding does not warn about them.
@@ -223,3 +392,32 @@ class HFBackend:
                 )
             )
         return generations
+
+
+def _sample(logits: Any, params: GenerationParams, generators: list[Any]) -> Any:
+    """One token per row: temperature, then nucleus (top-p) filtering as transformers'
+    ``TopPLogitsWarper`` does it, then a draw from each row's own generator."""
+    import torch
+
+    scores = logits / params.temperature
+    if params.top_p < 1.0:
+        sorted_scores, sorted_idx = torch.sort(scores, descending=False)
+        cumulative = sorted_scores.softmax(dim=-1).cumsum(dim=-1)
+        remove = cumulative <= (1 - params.top_p)
+        remove[..., -1:] = False  # always keep the most likely token
+        scores = scores.masked_fill(remove.scatter(1, sorted_idx, remove), float("-inf"))
+    probs = scores.softmax(dim=-1)
+    draws = [torch.multinomial(probs[j], 1, generator=gen) for j, gen in enumerate(generators)]
+    return torch.cat(draws)
+
+
+def hf_fingerprint(model: str, dtype: str) -> str:
+    """The cache identity of ``model`` run in ``dtype`` (16 hex digits): the files' hash
+    for float32 (so existing caches stay valid), the files' hash mixed with the dtype
+    otherwise, since bfloat16 can answer differently from float32."""
+    from posttrain.models import fingerprint
+
+    files = fingerprint(model)
+    if dtype == "float32":
+        return files
+    return hashlib.sha256(f"{files}|{dtype}".encode()).hexdigest()[:16]

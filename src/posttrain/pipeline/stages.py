@@ -220,18 +220,21 @@ def evaluate_side(
     """Every suite of the sample through ``backend`` into ``out_dir/<suite>/``."""
     from posttrain.contract import load_contract
     from posttrain.evaluate import EvalConfig, evaluate
-    from posttrain.generation.base import GenerationParams
+    from posttrain.generation.params import resolve_generation
 
     ws = cfg.ws
     contract = load_contract(ws.contract)
-    params = GenerationParams(max_new_tokens=cfg.max_new_tokens)
+    # Base and candidate with the same parameters: the workspace's generation.yaml.
+    gen = resolve_generation(cfg.workspace, max_new_tokens=cfg.max_new_tokens)
     started = time.perf_counter()
     n = generated = 0
     for suite in suites_for(cfg):
         result = evaluate(
             EvalConfig(
                 model=model_name,
-                params=params,
+                params=gen.params,
+                generation_source=gen.source,
+                generation_overrides=gen.overrides,
                 batch_size=cfg.batch_size,
                 out_dir=out_dir / suite.name,
                 cache_dir=ws.cache / "cache",

@@ -55,7 +55,8 @@ class LoopIdentity(BaseModel):
     train_overrides: list[str]
     eval_limit: int | None
     regression_limit: int | None
-    max_new_tokens: int
+    # None: the workspace's generation.yaml (its hash is one of the loop's inputs).
+    max_new_tokens: int | None
     policy: str | None
     waivers: list[str]
 
@@ -79,7 +80,9 @@ class LoopConfig(BaseModel):
     # Items per (task tag, language) of the regression set; None: by profile (quick: 5),
     # else every item.
     regression_limit: int | None = Field(default=None, ge=1)
-    max_new_tokens: int = Field(default=128, ge=1, le=4096)
+    # None: the workspace's generation.yaml; a number is an override, recorded in
+    # every evaluation's summary.json.
+    max_new_tokens: int | None = Field(default=None, ge=1, le=4096)
     batch_size: int = Field(default=16, ge=1, le=1024)
     policy: Path | None = None
     waivers: list[Path] = Field(default_factory=list)
@@ -167,6 +170,7 @@ def input_files(cfg: LoopConfig) -> dict[str, str | None]:
         "configs/sft.yaml": ws.configs / "sft.yaml",
         "configs/align/dpo.yaml": ws.configs / "align" / "dpo.yaml",
         "gate.yaml": ws.root / "gate.yaml",
+        "generation.yaml": ws.root / "generation.yaml",
     }
     if cfg.policy is not None:
         files["policy"] = cfg.policy

@@ -105,6 +105,11 @@ class TrainConfig(BaseModel):
     patience: int | None = Field(default=None, ge=1)
     min_delta: float = Field(default=0.0, ge=0.0)
     gradient_checkpointing: bool = False
+    # Compute precision: "auto" = bf16 autocast where the hardware has native bf16
+    # (a GPU that supports it, a CPU with AVX-512 BF16 / AMX), else fp32; "bf16" forces
+    # the autocast (emulated, and slower than fp32, on an AVX2-only CPU); "fp32" never.
+    # The weights (and LoRA's trainable ones) stay fp32 either way.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     # "contract": train under the system prompt evaluation uses (rendered from the
     # workspace contract), so training text == evaluation text; "data": as the data has it.
     system_prompt: Literal["contract", "data"] = "contract"

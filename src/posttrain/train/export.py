@@ -7,6 +7,13 @@ tokenizer, loadable by the ``hf`` generation backend (``--model <out>/<dtype>``)
 * ``int8`` - int8 weight-only quantisation through torchao (a maintained PyTorch library;
   the weights are stored as torchao tensors in safetensors and dequantised per matmul).
 
+and, for llama.cpp (the ``llamacpp`` backend, ``--model <out>/q4_0/model-q4_0.gguf``), one
+GGUF file per quantisation (:mod:`posttrain.train.export_gguf`):
+
+* ``q8_0`` - 8-bit blocks; ``q4_1`` and ``q4_0`` - 4-bit blocks with and without a
+  per-block minimum (token embedding and head in Q8_0). On SmolLM2-135M Q4_1 keeps the
+  model's next-token choice far better than Q4_0 (BENCHMARKS.md, infer-bench).
+
 A DPO run trained on top of an SFT adapter is exported with both merged, in order. An
 ``export.json`` next to the folders records the run, the base fingerprint and each
 folder's fingerprint.
@@ -14,6 +21,7 @@ folder's fingerprint.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import shutil
 from collections.abc import Sequence
@@ -23,11 +31,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from posttrain.errors import InputError, MissingDependencyError, UsageError
+from posttrain.train.export_gguf import GGUF_TYPES, GgufType, write_gguf
 from posttrain.train.manifest import now_iso, read_manifest
 
 __all__ = ["EXPORT_DTYPES", "ExportResult", "ExportedModel", "export_run", "merged_model"]
 
-EXPORT_DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
+EXPORT_DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "q8_0", "q4_1", "q4_0")
 _TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
@@ -97,8 +106,9 @@ def export_run(
 ) -> ExportResult:
     """Write one loadable folder per dtype under ``out_dir`` (default ``<run>/export``).
 
-    Raises :class:`UsageError` for an unknown dtype, :class:`MissingDependencyError` when
-    int8 is asked for without torchao, :class:`InputError` for a run that cannot be exported.
+    Raises :class:`UsageError` for an unknown dtype (or a model GGUF export does not
+    know), :class:`MissingDependencyError` when int8 is asked for without torchao,
+    :class:`InputError` for a run that cannot be exported.
     """
     import torch
 
@@ -118,17 +128,24 @@ def export_run(
     tokenizer.padding_side = "left"
     written: list[ExportedModel] = []
     fp32_dir: Path | None = None
+    # An fp32 folder from an earlier export is the user's: it is rewritten, never removed.
+    fp32_kept = "fp32" in dtypes or (out_dir / "fp32").exists()
     for dtype in [d for d in EXPORT_DTYPES if d in dtypes or (d == "fp32" and "int8" in dtypes)]:
         folder = out_dir / dtype
         if folder.exists():
             shutil.rmtree(folder)
+        if dtype in GGUF_TYPES:
+            written.append(_export_gguf(model, tokenizer, folder, dtype, manifest.run_id))
+            continue
         if dtype == "int8":
             assert fp32_dir is not None  # fp32 is written first whenever int8 is asked for
             _quantize_int8(fp32_dir, folder)
             method = "torchao Int8WeightOnlyConfig"
         else:
-            cast = model.to(getattr(torch, _TORCH_DTYPES[dtype]))
-            cast.save_pretrained(folder, safe_serialization=True)
+            # A cast copy: the float32 model stays float32 for the GGUF forms after it.
+            converted = copy.deepcopy(model).to(getattr(torch, _TORCH_DTYPES[dtype]))
+            converted.save_pretrained(folder, safe_serialization=True)
+            del converted
             method = f"merge_and_unload + cast to {_TORCH_DTYPES[dtype]}"
             if dtype == "fp32":
                 fp32_dir = folder
@@ -143,7 +160,7 @@ def export_run(
                     method=method,
                 )
             )
-    if "fp32" not in dtypes and fp32_dir is not None:
+    if not fp32_kept and fp32_dir is not None:
         shutil.rmtree(fp32_dir)  # only a stepping stone to int8
     result = ExportResult(
         run_id=manifest.run_id,
@@ -155,6 +172,24 @@ def export_run(
     )
     (out_dir / "export.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def _export_gguf(
+    model: Any, tokenizer: Any, folder: Path, kind: GgufType, run_id: str
+) -> ExportedModel:
+    from posttrain.core.hashing import file_sha256
+
+    folder.mkdir(parents=True)
+    path = folder / f"model-{kind}.gguf"
+    method = write_gguf(model, tokenizer, path, kind, name=run_id)
+    # The llamacpp backend's fingerprint of the same file (sha256, 16 hex digits).
+    return ExportedModel(
+        dtype=kind,
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        fingerprint=file_sha256(path)[:16],
+        method=method,
+    )
 
 
 def _quantize_int8(src: Path, dest: Path) -> None:

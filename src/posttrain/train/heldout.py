@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from posttrain.checks.base import Sample
+from posttrain.data.config import DataConfig
+from posttrain.data.labels import ClauseInfo, ContractInfo, clauses_for
 from posttrain.evaluate.suites import ATTACK_CLASSES, load_suite
 from posttrain.train.data import read_jsonl
 
@@ -88,6 +90,15 @@ def heldout_samples(
             good = row.get("chosen", row.get("output"))
             if isinstance(good, str):
                 good_of[fid] = good_of.get(fid, "") + "\n" + good
+    # A failure with no training record (its pair quarantined, say) is judged by the
+    # clauses the data stage ties to its label, as its records would have named them.
+    info = ContractInfo(
+        clauses=[
+            ClauseInfo(id=c.id, dimension=str(c.dimension), applies_to=list(c.applies_to))
+            for c in contract.clauses
+        ]
+    )
+    aliases = DataConfig.model_fields["label_aliases"].get_default(call_default_factory=True)
     samples: list[Sample] = []
     counts = {"failures": 0, "trained_on": 0, "samples": 0, "injection_unjudged": 0}
     for bucket in sorted((data_dir / "buckets").glob("*/failures.jsonl")):
@@ -100,7 +111,7 @@ def heldout_samples(
             if (only is not None and fid not in only) or not rec.get("prompt"):
                 continue
             label = str(rec.get("label", "unlabeled"))
-            clauses = list(clauses_of.get(fid, []))
+            clauses = list(clauses_of.get(fid) or clauses_for(label, info, aliases))
             marker = None
             needs_marker = [c for c in clauses if known[c].check.name == _INJECTION_CLAUSE_CHECK]
             if needs_marker or label in ("injection", "indirect_injection"):

@@ -85,6 +85,9 @@ class RunManifest(BaseModel):
     argv: list[str]
     provenance: Provenance | None = None
     world_size: int = 1
+    # The compute precision the run trained in ("fp32" | "bf16"), the config's
+    # ``precision`` resolved on this machine (None in manifests written before it existed).
+    precision: str | None = None
     started_at: str
     finished_at: str | None = None
     # Wall seconds per phase (prepare, train, save) and in total, summed over resumes.

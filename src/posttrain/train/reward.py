@@ -59,6 +59,9 @@ def train_reward(
         prepare(config.model), num_labels=1, dtype=torch.float32
     )
     model.config.pad_token_id = tokenizer.pad_token_id
+    from posttrain.train.runtime import causal_only_when_right_padded
+
+    causal_only_when_right_padded(model)  # the score head finds the last token by pad id
     train, val = load_prefs(
         ctx.data_dir,
         tokenizer,

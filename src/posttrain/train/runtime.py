@@ -42,10 +42,12 @@ from posttrain.train.signals import SIGNALS_FILE, Probe, SignalsCallback
 __all__ = [
     "RUN_IDENTITY",
     "RunContext",
+    "causal_only_when_right_padded",
     "find_resumable",
     "load_base",
     "lora_config",
     "resolve_adapter",
+    "resolve_precision",
     "resume_config",
     "run_trainer",
     "start_run",
@@ -450,7 +452,36 @@ def load_base(config: TrainConfig, init_adapter: Path | None = None) -> tuple[An
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(init_adapter)).merge_and_unload()
+    causal_only_when_right_padded(model)
     return model, tokenizer
+
+
+def causal_only_when_right_padded(model: Any) -> Any:
+    """Let the backbone of ``model`` drop an attention mask that only marks right padding.
+
+    Under causal attention a real token never sees the padding after it, so for a batch
+    whose every mask row is ``1..1 0..0`` the mask changes nothing the loss reads (the
+    padded positions carry no label): without it, attention runs as plain causal
+    attention, which torch's CPU kernel does without materialising a (batch, heads,
+    seq, seq) score matrix per layer - less memory and less time. Any other mask (left
+    padding in generation, packed rows' position ids) is passed on unchanged. The
+    trainer still sees the mask (tokens/s counts real tokens from it). Returns the hook
+    handle."""
+    backbone = getattr(model, getattr(model, "base_model_prefix", "model"), None)
+    if backbone is None or not hasattr(backbone, "register_forward_pre_hook"):
+        return None
+
+    def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        mask = kwargs.get("attention_mask")
+        if mask is None or mask.dim() != 2 or kwargs.get("past_key_values") is not None:
+            return None
+        # Right padding only: each row is non-increasing (ones, then zeros).
+        if bool((mask[:, 1:] <= mask[:, :-1]).all()) and bool(mask[:, 0].all()):
+            kwargs = dict(kwargs, attention_mask=None)
+            return args, kwargs
+        return None
+
+    return backbone.register_forward_pre_hook(hook, with_kwargs=True)
 
 
 def _qlora_kwargs() -> dict[str, Any]:
@@ -540,8 +571,35 @@ def trainer_kwargs(ctx: RunContext, *, has_val: bool) -> dict[str, Any]:
         "use_cpu": not torch.cuda.is_available(),
         "dataloader_num_workers": 0,
         "ddp_backend": "gloo" if not torch.cuda.is_available() and ctx.world_size > 1 else None,
-        "bf16": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        # Autocast to bf16 over fp32 weights (TrainingArguments' mixed precision, on a
+        # CPU too); the resolved choice is recorded in the run manifest.
+        "bf16": _precision(ctx) == "bf16",
     }
+
+
+def _precision(ctx: RunContext) -> str:
+    precision = resolve_precision(ctx.config)
+    ctx.manifest.precision = precision
+    return precision
+
+
+def resolve_precision(config: TrainConfig) -> str:
+    """The compute precision a run trains in here: ``"bf16"`` (autocast) or ``"fp32"``.
+
+    ``precision: auto`` is bf16 where the device has it natively - a GPU that supports
+    it, or a CPU with native bf16 arithmetic (:func:`posttrain.models.loading.native_bf16`,
+    the check generation's ``dtype: auto`` uses) - and fp32 elsewhere; ``bf16`` / ``fp32``
+    are taken as given.
+    """
+    if config.precision != "auto":
+        return config.precision
+    import torch
+
+    from posttrain.models import loading
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if loading.native_bf16() else "fp32"
 
 
 def make_signals(
