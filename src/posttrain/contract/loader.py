@@ -98,6 +98,18 @@ def line_of(root: yaml.Node | None, loc: Sequence[int | str], *, key: bool = Fal
     return node.start_mark.line + 1
 
 
+def read_yaml(text: str, path: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for :func:`line_of`) and the data of the YAML ``text`` of ``path``;
+    a syntax error raises :class:`ConfigError` naming the file and line."""
+    try:
+        return yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path} line {mark.line + 1}" if mark is not None else path
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     got = err.get("input")

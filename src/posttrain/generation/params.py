@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.errors import ConfigError
@@ -80,16 +79,9 @@ class ResolvedGeneration(BaseModel):
 def parse_generation(text: str, path: str = GENERATION_FILE) -> GenerationParams:
     """Validate ``generation.yaml`` text; raises :class:`ConfigError` naming the file, line
     and field of every problem. An empty file or section is the defaults."""
-    from posttrain.contract.loader import field_name, line_of
+    from posttrain.contract.loader import field_name, line_of, read_yaml
 
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path} line {mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    root, data = read_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict) or set(data) - {"generation"}:

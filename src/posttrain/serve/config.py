@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from posttrain.contract.loader import field_name, line_of  # the contract's line finder
+from posttrain.contract.loader import field_name, line_of, read_yaml  # line numbers
 from posttrain.data.deid import DeidPolicy
 from posttrain.errors import ConfigError
 
@@ -251,14 +250,7 @@ def _loc(err: Any) -> tuple[int | str, ...]:
 def parse_serve_config(text: str, path: str = SERVE_FILE) -> ServeConfig:
     """Validate ``serve.yaml`` text; raises :class:`ConfigError` listing every problem
     with its line. An empty file is the defaults."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path} line {mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    root, data = read_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
