@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import ClientFactory, make_stub
+from serve_helpers import ClientFactory, make_stub, write_registry
 
 from posttrain.serve.capture import FailureCapture
 from posttrain.serve.config import ServeConfig
@@ -84,30 +84,14 @@ def registry_v1_v2(workspace: Path) -> Path:
     """A registry of two versions on small model folders, v1 the champion."""
     import json
 
-    from posttrain.models import fingerprint_files
-    from posttrain.release.registry import STATE_FILE, ModelVersion, RegistryState
-
-    versions = []
+    folders = {}
     for i, name in enumerate(("v1", "v2")):
         folder = workspace / "models" / name
         folder.mkdir(parents=True)
         (folder / "config.json").write_text(json.dumps({"model_type": "llama", "n": i}))
         (folder / "model.safetensors").write_bytes(bytes([i]) * 512)
-        versions.append(
-            ModelVersion(
-                version=name,
-                model=str(folder),
-                fingerprint=fingerprint_files(folder),
-                model_path=str(folder),
-                created_at="2026-12-01T00:00:00+00:00",
-                created_by="test",
-            )
-        )
-    root = Workspace(workspace).registry
-    root.mkdir(parents=True, exist_ok=True)
-    state = RegistryState(versions=versions, aliases={"champion": "v1", "challenger": "v2"})
-    (root / STATE_FILE).write_text(state.model_dump_json(), encoding="utf-8")
-    return root
+        folders[name] = folder
+    return write_registry(workspace, folders)
 
 
 @pytest.fixture

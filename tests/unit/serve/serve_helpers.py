@@ -71,3 +71,27 @@ def write_rollout(workspace: Path, **fields: Any) -> Path:
     tmp.write_text(state.model_dump_json(), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def write_registry(workspace: Path, folders: dict[str, Path]) -> Path:
+    """A registry of the model ``folders`` (version -> folder), v1 the champion and v2 the
+    challenger; returns the registry's folder."""
+    from posttrain.models import fingerprint_files
+    from posttrain.release.registry import STATE_FILE, ModelVersion, RegistryState
+
+    versions = [
+        ModelVersion(
+            version=name,
+            model=str(folder),
+            fingerprint=fingerprint_files(folder),
+            model_path=str(folder),
+            created_at="2026-12-01T00:00:00+00:00",
+            created_by="test",
+        )
+        for name, folder in folders.items()
+    ]
+    root = Workspace(workspace).registry
+    root.mkdir(parents=True, exist_ok=True)
+    state = RegistryState(versions=versions, aliases={"champion": "v1", "challenger": "v2"})
+    (root / STATE_FILE).write_text(state.model_dump_json(), encoding="utf-8")
+    return root

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import auth, write_rollout
+from serve_helpers import auth, write_registry, write_rollout
 from serve_helpers import chat as _stub_chat
 
 from posttrain.serve.protocol import ChatCompletionRequest
@@ -257,27 +257,11 @@ def test_an_upstream_error_still_names_the_version(
 def _tiny_registry(workspace: Path, tiny_model_dir: Path) -> None:
     import shutil
 
-    from posttrain.models import fingerprint_files
-    from posttrain.release.registry import STATE_FILE, ModelVersion, RegistryState
-
-    versions = []
+    folders = {}
     for name in ("v1", "v2"):
-        folder = workspace / "tiny" / name
-        shutil.copytree(tiny_model_dir, folder)
-        versions.append(
-            ModelVersion(
-                version=name,
-                model=str(folder),
-                fingerprint=fingerprint_files(folder),
-                model_path=str(folder),
-                created_at="2026-12-01T00:00:00+00:00",
-                created_by="test",
-            )
-        )
-    root = Workspace(workspace).registry
-    root.mkdir(parents=True, exist_ok=True)
-    state = RegistryState(versions=versions, aliases={"champion": "v1", "challenger": "v2"})
-    (root / STATE_FILE).write_text(state.model_dump_json(), encoding="utf-8")
+        folders[name] = workspace / "tiny" / name
+        shutil.copytree(tiny_model_dir, folders[name])
+    write_registry(workspace, folders)
 
 
 def test_in_process_the_gateway_loads_champion_and_challenger_from_the_registry(
