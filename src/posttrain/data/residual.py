@@ -34,7 +34,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,16 @@ _HAS_ZH = re.compile(_ZH)
 _DIGIT = re.compile(r"\d")
 # a key like "bad_answer" or "trl" cannot hold a shape; others (digits, @) are scanned
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_:.-]*")
+# Whole values no shape above and no Presidio trigger below can match, written once per
+# record line (half the distinct strings of a build): a record id of dash-joined words and
+# a short number (f-000123, pref-f-000123: digits after a dash are never a phone-like run)
+# and an ISO time stamp (ts). Checked before the memo: each is new, and the memo would
+# only fill up with them. tests/unit/data/test_data_residual_scan.py checks that the
+# full scan finds nothing in them.
+_INERT = re.compile(
+    r"[A-Za-z]+(?:-[A-Za-z]+)*-\d{1,7}"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?"
+)
 
 
 def _luhn(digits: str) -> bool:
@@ -156,14 +166,11 @@ def allowlist(contract_text: str | None, extra: Iterable[str] = ()) -> frozenset
 
 @dataclass
 class _Presidio:
-    # (recognizer, trigger): a recognizer runs only on texts its cheap trigger matches
-    recognizers: list[tuple[Any, re.Pattern[str]]]
+    # (recognizer, trigger, how many digits the trigger needs at least): a recognizer runs
+    # only on texts its cheap trigger matches, and the trigger is searched only in texts
+    # with enough digits for it (counted once per text; most texts have a few)
+    recognizers: list[tuple[Any, re.Pattern[str], int]]
     threshold: float
-
-    @cached_property
-    def any_trigger(self) -> re.Pattern[str]:
-        """One pattern for "some recognizer's trigger matches" (most texts match none)."""
-        return re.compile("|".join(f"(?:{t.pattern})" for _, t in self.recognizers))
 
 
 def _offline_email_recognizer(base: type) -> Any:
@@ -196,17 +203,18 @@ def _presidio(threshold: float) -> _Presidio | None:
     # Not PhoneRecognizer: python-phonenumbers' matcher costs ~5 ms a text (hours over a
     # 100k-record build); the phone-like shape above is the wider net for phones anyway.
     recs = [
-        (_offline_email_recognizer(EmailRecognizer), re.compile("@")),
-        (CreditCardRecognizer(), re.compile(r"\d(?:[\s-]?\d){12}")),
-        (IbanRecognizer(), re.compile(r"[A-Z]{2}\d{2}\s?[A-Z0-9]{4}")),
+        (_offline_email_recognizer(EmailRecognizer), re.compile("@"), 0),
+        (CreditCardRecognizer(), re.compile(r"\d(?:[\s-]?\d){12}"), 13),
+        (IbanRecognizer(), re.compile(r"[A-Z]{2}\d{2}\s?[A-Z0-9]{4}"), 2),
         (
             IpRecognizer(),
             # every IPv6 form has a "::" or seven colons: a clock time ("07:20:17+08:00",
             # in every record's ts) is not one, and Presidio's IPv6 patterns cost ~0.4 ms
             re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|::|(?:[0-9a-fA-F]{1,4}:){3}"),
+            0,  # "::" needs none
         ),
-        (UsSsnRecognizer(), re.compile(r"\d{3}[-. ]?\d{2}[-. ]?\d{4}")),
-        (CryptoRecognizer(), re.compile(r"\b(?:bc1|[13])[a-km-zA-HJ-NP-Z1-9]{25,39}\b")),
+        (UsSsnRecognizer(), re.compile(r"\d{3}[-. ]?\d{2}[-. ]?\d{4}"), 9),
+        (CryptoRecognizer(), re.compile(r"\b(?:bc1|[13])[a-km-zA-HJ-NP-Z1-9]{25,39}\b"), 1),
     ]
     return _Presidio(recs, threshold)
 
@@ -242,6 +250,8 @@ class ResidualScanner:
         """(kind, detector) of every finding in ``text`` (memoised: texts repeat)."""
         got = self._memo.get(text)
         if got is None:
+            if _INERT.fullmatch(text):
+                return []
             got = self._scan(text)
             if len(self._memo) > 200_000:
                 self._memo.clear()
@@ -290,9 +300,11 @@ class ResidualScanner:
                 for m in rx.finditer(text)
             ):
                 out.append(("name", "shape"))
-        if self._presidio is not None and self._presidio.any_trigger.search(text):
-            for rec, trigger in self._presidio.recognizers:
-                if not trigger.search(text):
+        # every trigger needs a digit, an "@" or a ":" (IPv6's "::")
+        if self._presidio is not None and (has_digits or "@" in text or ":" in text):
+            n_digits = len(_DIGIT.findall(text)) if has_digits else 0
+            for rec, trigger, min_digits in self._presidio.recognizers:
+                if n_digits < min_digits or not trigger.search(text):
                     continue
                 for r in rec.analyze(text, entities=rec.supported_entities, nlp_artifacts=None):
                     if r.score >= self._presidio.threshold and not self._allowed(

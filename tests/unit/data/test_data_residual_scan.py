@@ -255,3 +255,42 @@ def test_presidio_finds_ipv6_addresses_behind_its_trigger(text: str) -> None:
 def test_a_timestamp_is_not_personal_data() -> None:
     scanner = ResidualScanner(presidio=True)
     assert scanner.scan_text("2026-08-01T07:20:17+08:00") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "f-000123",
+        "pref-f-000123",
+        "sft-f-004211",
+        "rec-ab-1234567",
+        "2026-08-01T07:20:17+08:00",
+        "2026-01-27T18:00:00Z",
+        "2026-01-27T18:00:00.123456-05:00",
+    ],
+)
+def test_ids_and_time_stamps_skip_a_scan_that_finds_nothing_in_them(value: str) -> None:
+    # _INERT values (written once per record line) are not scanned: the full scan, every
+    # shape and Presidio trigger, must find nothing in them, or the shortcut would hide PII
+    from posttrain.data.residual import _INERT
+
+    scanner = ResidualScanner(presidio=True)
+    assert _INERT.fullmatch(value)
+    assert scanner._scan(value) == []
+    assert scanner.scan_text(value) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "detector"),
+    [
+        ("f-000123 call 13812345678", "shape"),  # an id in a longer text is scanned
+        ("host abcd::ef here", "presidio:IpRecognizer"),  # no digit: the "::" lets it in
+        ("card 4111 1111 1111 1111", "presidio:CreditCardRecognizer"),
+        ("IBAN GB82 WEST 1234 5698 7654 32", "presidio:IbanRecognizer"),
+    ],
+)
+def test_the_presidio_gate_lets_through_what_its_recognizers_find(text: str, detector: str) -> None:
+    # Presidio's recognizers run behind a digit count (a card needs 13 digits, an IBAN 2)
+    # and a digit-or-@-or-colon guard; each must still see the texts it finds PII in
+    scanner = ResidualScanner(presidio=True)
+    assert detector in [d for _, d in scanner.scan_text(text)], scanner.scan_text(text)

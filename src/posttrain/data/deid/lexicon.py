@@ -258,8 +258,9 @@ def zh_surnames() -> frozenset[str]:
     """Single-character Chinese surnames (Faker ``zh_CN``'s)."""
     p = _provider("person", "zh_CN")
     got = {str(s) for s in _attrs(p, "last_names")} if p is not None else set()
+    # (訾: a surname of the Hundred Family Surnames that Faker's list lacks)
     return frozenset(s for s in got if len(s) == 1) | frozenset(
-        "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗"
+        "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗訾"
     )
 
 
@@ -304,6 +305,24 @@ def zh_compound_surnames() -> tuple[str, ...]:
             "夏侯",
             "轩辕",
             "端木",
+            "南宫",
+            "独孤",
+            "呼延",
+            "赫连",
+            "澹台",
+            "濮阳",
+            "淳于",
+            "申屠",
+            "闻人",
+            "钟离",
+            "宗政",
+            "拓跋",
+            "公冶",
+            "万俟",
+            "闾丘",
+            "左丘",
+            "颛孙",
+            "太叔",
         ]
     )
     return tuple(sorted((s for s in got if len(s) == 2), key=lambda s: (-len(s), s)))

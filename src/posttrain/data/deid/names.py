@@ -10,10 +10,14 @@ street or company word at the end (``Garden Road``, ``SF Express``), a well-know
 in sets instead.
 
 Chinese (:class:`ChineseNameRecognizer`): a surname (Faker ``zh_CN``'s list, compound
-surnames too) and one or two given-name characters, found three ways: before a form of
+surnames too) and one or two given-name characters: before a form of
 address (``王芳女士``, ``王先生``, ``陈小姐``: the title stays outside the span), after a
 cue (``收件人：王芳``, ``我叫李娜``), or where jieba's part-of-speech tagger tags a word
-``nr`` (person name) that starts with a surname (``王芳的手机号是多少``). Where a name
+``nr`` (person name) that starts with a surname (``王芳的手机号是多少``), or with none of
+these where a name stands alone (a chat log's speaker ``邝志文: …``, a JSON value), sits
+where a name starts and ends (``给蒲立新回个电话``) or has a doubled given name
+(``这是汪洋洋的…``); everyday words that start with a surname's character (高兴, 李子,
+宋体字) are kept out by jieba's dictionary. Where a name
 ends is jieba's segmentation's call when it has tagged one, else a cue-side rule: a
 third character is part of the name unless it is one that follows names (的, 电, 说 ...).
 jieba is imported on first use, in the de-identification worker.
@@ -373,7 +377,7 @@ _WEAK_SURNAMES = frozenset("和于向时从有是在对将为由给跟把让叫�
 def _zh_regexes() -> tuple[re.Pattern[str], re.Pattern[str], str]:
     singles = "".join(sorted(zh_surnames()))
     compounds = "|".join(zh_compound_surnames())
-    sur = rf"(?:{compounds}|[{singles}])" if compounds else rf"[{singles}]"
+    sur = _surname_rx(compounds, singles)
     titled = re.compile(rf"(?P<n>{sur}[{_HAN}]{{0,2}}?)(?P<t>{'|'.join(_ZH_TITLES)})")
     cued = re.compile(
         rf"(?:{'|'.join(_ZH_CUES)})[：:\s]*(?:是|为|叫)?[：:\s]*(?P<n>{sur}[{_HAN}]{{1,2}})"
@@ -419,14 +423,31 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                     continue
                 if text[s:e] in _zh_place_set():  # 上海的地址: a city's, not a person's
                     continue
+                if _in_word(text, s, e):  # 小区门口的快递, 那边的快递
+                    continue
+                if e - s == 3 and text[e - 1] in _PLACE_END:
+                    continue  # 高铁站的快递: a place's
                 out.append(_result(self, s, e, 0.7, "zh_owner"))
                 continue
             s, e = m.span("n")
+            if text[s] in _ADVERBS:  # 顾客都说…: an adverb after the cue, not 都 the surname
+                continue
             sur_len = 2 if text[s : s + 2] in compounds else 1
             e = min(e, s + sur_len + 2)
-            # where the name ends: jieba's word when it tags one there, else the rule
+            given = text[s + sur_len : e]
+            # where the name ends: after two given characters when a name ends there
+            # (联系人：麦子豪 1376…: jieba reads 麦子, wheat), else jieba's word when it
+            # tags one there, else the rule
             end = _cue_boundary(text, s, sur_len)
-            if end is not None and not any(c in _FUNCTION for c in text[s + sur_len : end]):
+            two_given = (
+                len(given) == 2
+                and given[-1] not in _BREAK
+                and not any(c in _FUNCTION for c in given)
+                and _ends_name(text, e)
+            )
+            if two_given:
+                pass  # e stays after the two given characters
+            elif end is not None and not any(c in _FUNCTION for c in text[s + sur_len : end]):
                 e = end
             else:
                 if e - s == sur_len + 2 and text[e - 1] in _BREAK:
@@ -437,34 +458,96 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         out.extend(self._tagged(text, surnames, compounds))
         out.extend(self._known(text, surnames, compounds))
         out.extend(self._familiar(text))
+        out.extend(self._standalone(text, surnames, compounds))
+        # a name found without a title or cue: not a place's when one follows (东方明珠附近),
+        # nor a word of a doubled character (毛毛虫, 金灿灿: jieba tags them nr)
+        return [
+            r
+            for r in out
+            if r.score >= 0.85
+            or not (_before_place(text, r.end) or _doubled_word(text[r.start : r.end]))
+        ]
+
+    def _standalone(
+        self, text: str, surnames: frozenset[str], compounds: tuple[str, ...]
+    ) -> list[RecognizerResult]:
+        """A name standing alone: a surname and one or two given characters with no
+        other Chinese on either side (a chat log's speaker ``邝志文: …``, a JSON value
+        ``"郜思远"``, ``备注：韦小红 周六在家``), or a doubled given name where a name ends
+        (``这是汪洋洋的…``, ``通知甘露露来取件``). Not a word jieba's dictionary knows
+        (李子, 高兴, 杭州), nor one that starts with a word it counts often (保温杯: 保温)."""
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        alone, doubled = _zh_standalone()
+        for rx, how in ((alone, "zh_alone"), (doubled, "zh_doubled")):
+            for m in rx.finditer(text):
+                s, e = m.span("n")
+                word = text[s:e]
+                sur_len = 2 if word[:2] in compounds else 1
+                given = word[sur_len:]
+                if not given or len(given) > 2 or any(c in _FUNCTION for c in given):
+                    continue
+                if how == "zh_doubled" and (
+                    given[0] in _BREAK or not _ends_name(text, e) or text[s] in _WEAK_SURNAMES
+                ):
+                    continue
+                if freq.get(word) or word in _zh_place_set() or word.endswith(_ZH_TITLES):
+                    continue
+                if how == "zh_alone" and sur_len == 1:
+                    if text[s] in _BREAK:  # 来取件, 到货了: a verb that is a surname too
+                        continue
+                    if len(word) == 3 and _wordlike(word[:2], freq, tags):
+                        continue
+                out.append(_result(self, s, e, 0.6, how))
+        # a surname and two given characters where a name starts and ends (给蒲立新回电话:
+        # jieba reads 立新 as an adverb), not where words are (方便面, 高兴地)
+        for m in _zh_slotted().finditer(text):  # where a name can start (_slot_before)
+            s = m.start()
+            sur_len = 2 if text[s : s + 2] in compounds else 1
+            e = s + sur_len + 2
+            given = text[s + sur_len : e]
+            if len(given) < 2 or not all(_is_han(c) for c in given):
+                continue
+            if any(c in _BREAK or c in _FUNCTION for c in given) or text[s] in _WEAK_SURNAMES:
+                continue
+            if not _ends_name(text, e) or _in_word(text, s, e):
+                continue
+            word = text[s:e]
+            # (given names that are words too: 立新, 文静, 海峰; not 什么, 东西)
+            if freq.get(word) or (
+                freq.get(given, 0) >= 500 and not tags.get(given, "").startswith("nr")
+            ):
+                continue
+            if sur_len == 1 and _wordlike(word[:2], freq, tags):
+                continue
+            out.append(_result(self, s, e, 0.6, "zh_slot"))
         return out
 
     def _known(
         self, text: str, surnames: frozenset[str], compounds: tuple[str, ...]
     ) -> list[RecognizerResult]:
         """Names jieba's dictionary holds (鲁智深, 杨贵妃) at any surname, not only the
-        common ones ``_tagged`` segments at: a dictionary look-up, no segmentation."""
+        common ones ``_tagged`` segments at: a set look-up at each character that starts
+        one of them (:func:`_known_names`), no segmentation."""
         out: list[RecognizerResult] = []
-        freq, tags = _jieba_dicts()
-        i, n = 0, len(text)
-        while i < n - 2:
-            sizes = (4, 3) if text[i : i + 2] in compounds else (3,) if text[i] in surnames else ()
-            for size in sizes:
-                word = text[i : i + size]
-                if (
-                    len(word) == size
-                    and freq.get(word)
-                    and tags.get(word) in ("nr", "nrfg")
-                    and not any(c in _BREAK for c in word[1:])
-                ):
-                    out.append(_result(self, i, i + size, 0.6, "zh_known"))
-                    i += size - 1
-                    break
-            i += 1
+        four, three, starts = _known_names()
+        resume = 0
+        for m in starts.finditer(text):
+            i = m.start()
+            if i < resume:
+                continue
+            if text[i : i + 4] in four:
+                size = 4
+            elif text[i : i + 3] in three:
+                size = 3
+            else:
+                continue
+            out.append(_result(self, i, i + size, 0.6, "zh_known"))
+            resume = i + size
         return out
 
     def _familiar(self, text: str) -> list[RecognizerResult]:
-        """老王 / 小李: 老 or 小 before a common surname, where the surname ends the word
+        """老王 / 小李 / 阿陈: 老, 小 or 阿 before a common surname, where the surname ends the word
         (a break character or no Chinese after it: 老周说, 小吴，); the surname is the
         name (as with a title), and everyday words (小钱, 老牛) are not names."""
         out: list[RecognizerResult] = []
@@ -494,13 +577,24 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         """
         out: list[RecognizerResult] = []
         seen = 0
+        common = zh_common_surnames()
+        freq, _ = _jieba_dicts()
         for m in _zh_candidate().finditer(text):
             i = m.start()
             if i < seen:
                 continue
+            # the surname's character ends the word before it (小区门口: 区 is 小区's)
+            if i > 0 and freq.get(text[i - 1 : i + 1], 0) >= 50:
+                continue
+            # a rare surname is an everyday character more often than a name's start (解,
+            # 符, 甘): only where a name starts (the pattern's look-behind: _slot_before)
+            # and ends
+            rare = text[i] not in common and text[i : i + 2] not in compounds
             lo = max(0, i - 3)
             for start, word in _cut_window(text[lo : i + 7], i - lo):
                 name = _name_word(word, surnames, compounds)
+                if name is not None and rare and not _ends_name(text, lo + start + len(name)):
+                    continue
                 if name is not None:
                     end = lo + start + len(name)
                     out.append(_result(self, lo + start, end, 0.6, "zh_jieba"))
@@ -525,15 +619,127 @@ _NOT_FAMILIAR = frozenset(
 @functools.cache
 def _zh_familiar() -> re.Pattern[str]:
     common = "".join(sorted(zh_common_surnames()))
-    return re.compile(rf"[老小](?P<s>[{common}])")
+    return re.compile(rf"[老小阿](?P<s>[{common}])")
+
+
+def _surname_rx(compounds: str, singles: str) -> str:
+    """A compound surname of ``compounds`` (``|``-joined) or one of ``singles``, behind a
+    look-ahead for their first characters: ``re`` tries every alternative of an
+    alternation at every position, a character class it checks at once."""
+    if not compounds:
+        return rf"[{singles}]"
+    first = "".join(sorted(set(singles) | {c[0] for c in compounds.split("|")}))
+    return rf"(?=[{first}])(?:{compounds}|[{singles}])"
 
 
 @functools.cache
 def _zh_candidate() -> re.Pattern[str]:
+    """A common surname (or a compound one), or a rare one where a name can start."""
     common = "".join(sorted(zh_common_surnames()))
+    rare = "".join(sorted(zh_surnames() - zh_common_surnames()))
     compounds = "|".join(zh_compound_surnames())
-    sur = rf"(?:{compounds}|[{common}])" if compounds else rf"[{common}]"
-    return re.compile(rf"{sur}(?=[{_HAN}])")
+    sur = _surname_rx(compounds, common)
+    return re.compile(rf"(?:{sur}|{_slot_before()}[{rare}])(?=[{_HAN}])")
+
+
+@functools.cache
+def _zh_slotted() -> re.Pattern[str]:
+    """Any surname where a name can start (:func:`_slot_before`)."""
+    singles = "".join(sorted(zh_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    sur = _surname_rx(compounds, singles)
+    return re.compile(rf"{_slot_before()}(?={sur})")
+
+
+def _slot_before() -> str:
+    """A look-behind for where a name can start without a title or cue: at the start,
+    after anything but Chinese, a digit (a measure word or unit starts there: 第3项内容,
+    228元以内) or a placeholder (<PERSON_1>来取件), or after a word that comes before a
+    person (给, 通知)."""
+    one = "".join(sorted(_BEFORE_NAME))
+    two = "|".join(sorted(_BEFORE_NAME_2))
+    return rf"(?:^|(?<=[^{_HAN}\d>])|(?<=[{one}])|(?<={two}))"
+
+
+@functools.cache
+def _zh_standalone() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A surname and one or two Chinese characters with no Chinese around them; a surname
+    and a doubled character (汪洋洋)."""
+    singles = "".join(sorted(zh_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    sur = _surname_rx(compounds, singles)
+    # (not after a placeholder: 通知<PERSON_1>来取件 goes on after a name)
+    alone = re.compile(rf"(?<![{_HAN}>])(?P<n>{sur}[{_HAN}]{{1,2}})(?![{_HAN}])")
+    doubled = re.compile(rf"(?P<n>{sur}(?P<a>[{_HAN}])(?P=a))")
+    return alone, doubled
+
+
+# what comes just before a name that has no title or cue: 给 / 让 / 通知 / 转告 … 王芳
+_BEFORE_NAME = frozenset("给叫找问替帮让请和跟与同是被由向对把")
+_BEFORE_NAME_2 = frozenset(
+    ("通知", "转告", "交给", "转交", "告诉", "提醒", "联系", "抄送", "访客", "会员", "同事",
+     "朋友", "今天", "昨天", "明天", "刚才", "已经")
+)  # fmt: skip
+
+
+def _ends_name(text: str, e: int) -> bool:
+    """Whether a name can end at ``e``: at the end, before anything but Chinese, or
+    before a character that follows names (说, 的, 打, 反馈's 反 is not one: 签收, 申请)."""
+    return e >= len(text) or not _is_han(text[e]) or text[e] in _BREAK or text[e] in _AFTER_NAME
+
+
+# characters that start the verbs after a name in a support text (反馈, 申请, 签收, 投诉 …)
+_AFTER_NAME = frozenset("反申签投提注催刚回")
+
+
+# adverbs that are surnames too, right after a cue word (顾客都说, 用户也要)
+_ADVERBS = frozenset("都也还就才又再")
+# what follows a place, not a person (东方明珠附近, 王府井旁边)
+_PLACE_AFTER = ("附近", "旁边", "对面", "门口", "一带", "周边", "站", "路", "街", "广场", "大厦")
+
+
+# the doubled endings of descriptive words (金灿灿, 黄澄澄, 毛茸茸), not of given names
+_ABB = frozenset(
+    ("灿灿", "澄澄", "乎乎", "花花", "茫茫", "彤彤", "茸茸", "呵呵", "喷喷", "蒙蒙", "甸甸",
+     "糟糟", "漉漉", "吞吞", "荡荡", "悄悄", "冰冰", "飕飕", "油油", "汪汪", "溜溜", "嘟嘟",
+     "滚滚", "腾腾", "森森", "沉沉", "巴巴", "兮兮", "哄哄", "叨叨", "闷闷", "绒绒")
+)  # fmt: skip
+
+
+# characters a place's name ends in, not a person's (高铁站, 体育馆, 商场)
+_PLACE_END = frozenset("站路街场馆厦店厂村镇区县市省")
+
+
+def _doubled_word(word: str) -> bool:
+    """A surname's character doubled (毛毛虫, 常常) or an ABB word (金灿灿)."""
+    return len(word) >= 2 and (word[0] == word[1] or word[-2:] in _ABB)
+
+
+def _before_place(text: str, e: int) -> bool:
+    return text.startswith(_PLACE_AFTER, e)
+
+
+def _in_word(text: str, s: int, e: int) -> bool:
+    """Whether the name-shaped ``text[s:e]`` is part of a word jieba's dictionary counts
+    often: the surname ends the word before it (小区门口: 区), or the span is a word
+    that is no name (那边)."""
+    freq, tags = _jieba_dicts()
+    if s > 0 and freq.get(text[s - 1 : s + 1], 0) >= 50:
+        return True
+    word = text[s:e]
+    return freq.get(word, 0) >= 5 and not tags.get(word, "").startswith("nr")
+
+
+def _is_han(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
+
+
+def _wordlike(prefix: str, freq: dict[str, int], tags: dict[str, str]) -> bool:
+    """Whether ``prefix`` (a name's first two characters) is a word jieba's dictionary
+    counts often, or counts at all and does not tag as a name: 保温, 陈列, 宋体 (not 韦小,
+    晏子: names' starts it counts a few times)."""
+    f = freq.get(prefix, 0)
+    return f >= 50 or (f >= 5 and not tags.get(prefix, "").startswith("nr"))
 
 
 @functools.cache
@@ -571,6 +777,36 @@ def _jieba_dicts() -> tuple[dict[str, int], dict[str, str]]:
     return posseg.dt.tokenizer.FREQ, posseg.dt.word_tag_tab
 
 
+@functools.cache
+def _known_names() -> tuple[frozenset[str], frozenset[str], re.Pattern[str]]:
+    """The names jieba's dictionary tags ``nr`` / ``nrfg`` that ``_known`` finds: 4
+    characters after a compound surname, 3 after any surname, none with a character
+    that follows names in its given name; and a pattern of the characters they start
+    with. Built once per process (a dict look-up per surname character of every text
+    was a tenth of the build's de-identification time)."""
+    freq, tags = _jieba_dicts()
+    surnames, compounds = zh_surnames(), frozenset(zh_compound_surnames())
+    four: set[str] = set()
+    three: set[str] = set()
+    for word, tag in tags.items():
+        if tag not in ("nr", "nrfg") or not freq.get(word) or len(word) not in (3, 4):
+            continue
+        if any(c in _BREAK for c in word[1:]):
+            continue
+        if word[:2] in compounds:
+            (four if len(word) == 4 else three).add(word)
+        elif len(word) == 3 and word[0] in surnames and not _wordlike(word[:2], freq, tags):
+            # jieba tags many words nr that start with a surname's character: 宋体字,
+            # 孔雀蓝, 陈列柜 (宋体, 孔雀, 陈列 are words; 王安, 杨贵, 鲁智 are not)
+            three.add(word)
+    first = "".join(sorted({w[0] for w in four | three}))
+    return (
+        frozenset(four),
+        frozenset(three),
+        re.compile(f"[{re.escape(first)}]" if first else "(?!)"),
+    )
+
+
 @functools.lru_cache(maxsize=200_000)
 def _cut_window(window: str, at: int) -> tuple[tuple[int, str], ...]:
     """(start, word) of jieba's word of ``window`` that starts at ``at``, merged with the
@@ -601,6 +837,9 @@ def _cut_window(window: str, at: int) -> tuple[tuple[int, str], ...]:
 
 def _name_word(word: str, surnames: frozenset[str], compounds: tuple[str, ...]) -> str | None:
     """``word`` when it can be a person's name (see ``_tagged``), else None."""
+    freq, tags = _jieba_dicts()
+    if len(word) > 2 and word[-1] in _BREAK and freq.get(word):
+        return None  # a dictionary word that ends like a name's context: 商品编号, 张杨路
     # jieba's HMM glues a following verb on at times (黄小燕要的 -> 黄小燕要): cut it off
     while len(word) > 2 and word[-1] in _BREAK:
         word = word[:-1]
@@ -610,12 +849,13 @@ def _name_word(word: str, surnames: frozenset[str], compounds: tuple[str, ...]) 
         return None
     if any(c in _BREAK for c in word[1:]) or word.endswith(_ZH_TITLES):
         return None
-    freq, tags = _jieba_dicts()
     f = freq.get(word)
     tag = tags.get(word)
     # a name the dictionary knows (杨贵妃, 鲁智深): 3 characters, or 4 after a compound
     # surname (its 2-character "names" are too often words: 高清, 顾客)
     if f and len(word) >= 3 and tag in ("nr", "nrfg") and (len(word) == 3 or word[:2] in compounds):
+        if word[:2] not in compounds and _wordlike(word[:2], freq, tags):
+            return None  # 宋体字, 孔雀蓝: jieba tags them nr
         return word
     if f and (tag != "nr" or f >= _FREQUENT):
         return None  # a dictionary word (高度, 马上), or a name-tagged word it counts (谢谢)
