@@ -7,7 +7,15 @@ run in turn round after round (so a busy spell on a shared machine hits every ar
 
 * ``generate fp32``: transformers' ``model.generate`` on the padded batch of 16, which
   runs until the batch's longest answer (the path before the decoding loop);
-* ``loop fp32``: the hf backend's own decoding loop, finished rows leave the batch;
+* ``loop fp32, DynamicCache``: the hf backend's own decoding loop, finished rows leave
+  the batch, with transformers' DynamicCache (copied at every step: the loop as first
+  built);
+* ``loop fp32, preallocated``: the same loop, the cache written in place into room
+  reserved up front, the shared prefix copied into every row;
+* ``loop fp32, shared prefix``: the same, the shared prefix held once for the batch and
+  attended with one matrix product (the default, ``kv_cache="shared"``);
+* ``loop fp32, shared prefix (batch 64)``: the same with ``--wide-batch-size`` rows a
+  batch (the evaluation default since the shared prefix made rows cheap);
 * ``loop bf16``: the same in bfloat16 (native on CPUs with AVX512-BF16/AMX, emulated
   elsewhere: the machine line says which);
 * ``llama.cpp``: llama-cpp-python, one conversation at a time, on the embedded GGUF.
@@ -30,10 +38,23 @@ from typing import Any
 from _common import command_line, machine_line
 
 REPO = Path(__file__).resolve().parent.parent
-ARMS = ("generate-fp32", "loop-fp32", "loop-bf16", "llamacpp")
+ARMS = (
+    "generate-fp32",
+    "loop-dynamic-fp32",
+    "loop-prealloc-fp32",
+    "loop-fp32",
+    "loop-wide-fp32",
+    "loop-bf16",
+    "llamacpp",
+)
+# The kv_cache mode of each decoding-loop arm (generation/hf.py's KVCacheMode).
+KV_CACHE = {"loop-dynamic-fp32": "dynamic", "loop-prealloc-fp32": "preallocated"}
 LABELS = {
     "generate-fp32": "generate fp32 (batch {b}, until longest)",
-    "loop-fp32": "loop fp32 (batch {b}, rows leave)",
+    "loop-dynamic-fp32": "loop fp32, DynamicCache (batch {b})",
+    "loop-prealloc-fp32": "loop fp32, preallocated (batch {b})",
+    "loop-fp32": "loop fp32, shared prefix (batch {b})",
+    "loop-wide-fp32": "loop fp32, shared prefix (batch {w})",
     "loop-bf16": "loop bf16 (batch {b}, rows leave)",
     "llamacpp": "llama.cpp GGUF (single stream)",
 }
@@ -45,6 +66,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=48, help="Prompts (spread over the classes).")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--wide-batch-size", type=int, default=64, help="Rows of the loop-wide-fp32 arm."
+    )
     parser.add_argument("--rounds", type=int, default=2, help="Times each arm runs, in turn.")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma-separated: {ARMS}.")
     parser.add_argument(
@@ -82,12 +106,16 @@ def main() -> None:
             backend = backends[arm]
             if arm.startswith(("generate", "loop")):
                 backend.decode = "generate" if arm.startswith("generate") else "loop"
+                backend.kv_cache = KV_CACHE.get(arm, "shared")
+                wide = arm == "loop-wide-fp32"
+                backend.batch_size = args.wide_batch_size if wide else args.batch_size
             started = time.perf_counter()
             gens = backend.generate(convs, params)
             wall = time.perf_counter() - started
             tokens = sum(g.completion_tokens for g in gens)
             runs[arm].append({"tokens": tokens, "seconds": wall, "tokens_per_s": tokens / wall})
             texts[arm] = [g.text for g in gens]
+            print(f"{arm}: {tokens} tokens in {wall:.1f} s", flush=True)
 
     lengths = [len(t) for t in texts.get(arms[0], [])]
     print(f"command: {command_line()}")
@@ -102,21 +130,27 @@ def main() -> None:
     for arm in arms:
         rates = [r["tokens_per_s"] for r in runs[arm]]
         summary[arm] = statistics.median(rates)
-        label = LABELS[arm].format(b=args.batch_size)
+        label = LABELS[arm].format(b=args.batch_size, w=args.wide_batch_size)
         per_run = " / ".join(f"{r:.1f}" for r in rates)
         last = runs[arm][-1]
         print(f"{label:<44}{last['tokens']:>8.0f}{last['seconds']:>10.1f}{per_run:>26}")
-    if "generate-fp32" in summary and "loop-fp32" in summary:
-        print(f"loop fp32 / generate fp32: {summary['loop-fp32'] / summary['generate-fp32']:.2f}×")
-        same = _same(texts["loop-fp32"], texts["generate-fp32"])
-        print(f"identical greedy text, loop vs generate (fp32): {same}")
+    for arm in ("loop-prealloc-fp32", "loop-fp32", "loop-wide-fp32"):
+        if "loop-dynamic-fp32" in summary and arm in summary:
+            ratio = summary[arm] / summary["loop-dynamic-fp32"]
+            same = _same(texts[arm], texts["loop-dynamic-fp32"])
+            print(f"{arm} / loop-dynamic-fp32: {ratio:.2f}×, identical greedy text {same}")
+    for arm in ("loop-fp32", "loop-wide-fp32"):
+        if "generate-fp32" in summary and arm in summary:
+            ratio = summary[arm] / summary["generate-fp32"]
+            same = _same(texts[arm], texts["generate-fp32"])
+            print(f"{arm} / generate-fp32: {ratio:.2f}×, identical greedy text {same}")
     if "loop-bf16" in summary and "loop-fp32" in summary:
         print(f"loop bf16 / loop fp32: {summary['loop-bf16'] / summary['loop-fp32']:.2f}×")
         print(
             f"identical greedy text, bf16 vs fp32: {_same(texts['loop-bf16'], texts['loop-fp32'])}"
         )
     if "llamacpp" in summary:
-        for arm in ("loop-fp32", "loop-bf16"):
+        for arm in ("loop-fp32", "loop-wide-fp32", "loop-bf16"):
             if arm in summary:
                 print(f"{arm} / llama.cpp: {summary[arm] / summary['llamacpp']:.2f}×")
     if lengths:
@@ -131,9 +165,10 @@ def _backends(arms: list[str], model: str, batch_size: int) -> dict[str, Any]:
     from posttrain.generation.hf import HFBackend
 
     backends: dict[str, Any] = {}
-    if {"generate-fp32", "loop-fp32"} & set(arms):
+    fp32_arms = [a for a in arms if a.endswith("fp32")]
+    if fp32_arms:
         fp32 = HFBackend(model, batch_size=batch_size, dtype="float32")
-        backends.update({"generate-fp32": fp32, "loop-fp32": fp32})
+        backends.update(dict.fromkeys(fp32_arms, fp32))
     if "loop-bf16" in arms:
         backends["loop-bf16"] = HFBackend(model, batch_size=batch_size, dtype="bfloat16")
     if "llamacpp" in arms:

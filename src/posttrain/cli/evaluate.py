@@ -25,6 +25,7 @@ from posttrain.cli._app import app
 from posttrain.cli._common import console, err_console, print_json
 from posttrain.cli.chat import TimeoutOpt
 from posttrain.errors import UsageError
+from posttrain.generation.base import DEFAULT_BATCH_SIZE
 from posttrain.workspace import Workspace
 
 _BACKEND_HELP = "hf | openai | llamacpp"
@@ -195,7 +196,9 @@ def eval_cmd(
         None, "--temperature", min=0.0, help="0 = greedy. " + _GEN_HELP
     ),
     seed: int | None = typer.Option(None, "--seed", help=_GEN_HELP),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Items per backend call."
+    ),
     dtype: DtypeOpt = "float32",
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
@@ -326,7 +329,9 @@ def audit_cmd(
         None, "--limit", min=1, help="N items per class and language (a quick look)."
     ),
     max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", min=1, help=_GEN_HELP),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Items per backend call."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Items per backend call."
+    ),
     dtype: DtypeOpt = "float32",
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),

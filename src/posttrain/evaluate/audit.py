@@ -21,7 +21,7 @@ from posttrain.evaluate.metrics import ALL, RateRow
 from posttrain.evaluate.results import ClauseStat, EvalSummary, ItemResult
 from posttrain.evaluate.runner import DEFAULT_PARAMS, EvalConfig, evaluate, model_slug
 from posttrain.evaluate.suites import AUDIT_SUITES, Suite, load_suite
-from posttrain.generation.base import Backend, GenerationParams
+from posttrain.generation.base import DEFAULT_BATCH_SIZE, Backend, GenerationParams
 
 __all__ = [
     "AUDIT_CLASSES",
@@ -61,7 +61,7 @@ class AuditConfig(BaseModel):
     # Recorded in the evaluation's summary.json (see EvalConfig).
     generation_source: str = "default"
     generation_overrides: dict[str, str] = Field(default_factory=dict)
-    batch_size: int = Field(default=16, ge=1)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1)
     # Items per class and language (None: all); a quick look, never a release decision.
     limit: int | None = Field(default=None, ge=1)
 

@@ -56,7 +56,13 @@ from posttrain.evaluate.results import (
 )
 from posttrain.evaluate.stats import wilson_interval
 from posttrain.evaluate.suites import SUITE_GROUPS, Suite
-from posttrain.generation.base import Backend, Conversation, Generation, GenerationParams
+from posttrain.generation.base import (
+    DEFAULT_BATCH_SIZE,
+    Backend,
+    Conversation,
+    Generation,
+    GenerationParams,
+)
 from posttrain.generation.params import DEFAULT_GENERATION
 from posttrain.models.chat import user_turn
 
@@ -90,7 +96,7 @@ class EvalConfig(BaseModel):
     generation_source: str = "default"
     generation_overrides: dict[str, str] = Field(default_factory=dict)
     # Items sent to the backend per call; also the unit that is committed for resume.
-    batch_size: int = Field(default=16, ge=1, le=4096)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=4096)
     out_dir: Path
     # None disables the cache (a killed run still resumes from its items.jsonl).
     cache_dir: Path | None = None

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from posttrain.models.chat import ChatMessage
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "Backend",
     "ChatMessage",
     "Conversation",
@@ -26,6 +27,11 @@ __all__ = [
 
 
 Conversation = list[ChatMessage]
+# Conversations an evaluation hands a backend per call (and the hf backend decodes as one
+# batch). 64 since the hf backend holds the shared system prompt once per batch: a row
+# then costs only its own tail and answer, and a step's cost is mostly reading the
+# weights, so 64 rows run at ~2.4x the tokens/s of 16 (BENCHMARKS.md, audit generation).
+DEFAULT_BATCH_SIZE = 64
 FinishReason = Literal["stop", "length"]
 # Called with the number of conversations just finished; lets the CLI drive a progress bar.
 ProgressCallback = Callable[[int], None]

@@ -10,11 +10,15 @@ greedy, or sampled with a seed; it stops at the model's end-of-turn token, at
 Decoding is our own loop over the model's forward with a KV cache: a row that finished
 leaves the batch (its slice of every cache layer is dropped), so a batch costs its
 answers' tokens rather than ``batch × longest answer``. Greedy output is token-identical
-to ``model.generate`` (``decode="generate"``, kept for benchmarks side by side).
+to ``model.generate`` (``decode="generate"``, kept for benchmarks side by side). The
+cache (:mod:`posttrain.generation.kvcache`) holds the shared prefix once for the batch
+and writes each step into room reserved up front, instead of copying every row's prefix
+and concatenating the whole cache at every step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Sequence
@@ -22,6 +26,7 @@ from typing import Any, Literal
 
 from posttrain.errors import BackendError, UsageError
 from posttrain.generation.base import (
+    DEFAULT_BATCH_SIZE,
     Conversation,
     FinishReason,
     Generation,
@@ -30,11 +35,20 @@ from posttrain.generation.base import (
 )
 from posttrain.models.chat import render
 
-__all__ = ["DecodeMode", "HFBackend", "hf_fingerprint"]
+__all__ = ["KV_CACHE_MODES", "DecodeMode", "HFBackend", "KVCacheMode", "hf_fingerprint"]
 
 # "loop": our decoding loop, finished rows leave the batch. "generate": transformers'
 # model.generate on the padded batch until its longest answer (the previous path).
 DecodeMode = Literal["loop", "generate"]
+
+# How the decoding loop keeps its key/value cache (generation/kvcache.py). "shared": the
+# prompts' shared prefix is held once for the whole batch and attended with one matrix
+# product, each row's tail and answer are written in place into room reserved up front
+# (sdpa models; others get "preallocated"). "preallocated": the same, with the prefix
+# copied into every row. "dynamic": transformers' DynamicCache, which copies the whole
+# cache at every step (the loop as first built). The last two are kept for benchmarks.
+KVCacheMode = Literal["shared", "preallocated", "dynamic"]
+KV_CACHE_MODES: tuple[KVCacheMode, ...] = ("shared", "preallocated", "dynamic")
 
 # Below this many shared tokens, reusing a prefix cache saves less than copying it costs.
 MIN_PREFIX_TOKENS = 16
@@ -49,12 +63,13 @@ class HFBackend:
         self,
         model: str,
         *,
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         num_threads: int | None = None,
         dtype: str = "float32",
         loaded: tuple[Any, Any] | None = None,
         prefix_cache: bool = True,
         decode: DecodeMode = "loop",
+        kv_cache: KVCacheMode = "shared",
         timeout_s: float | None = None,
     ) -> None:
         """``loaded`` takes an already loaded ``(model, tokenizer)`` pair (e.g. a model
@@ -64,9 +79,12 @@ class HFBackend:
         ``prefix_cache`` reads the token prefix a batch shares (the system prompt) once
         instead of once per prompt. ``decode`` picks the decoding loop (``loop``, finished
         rows leave the batch) or transformers' ``generate`` (the previous path, kept so a
-        benchmark can run both). ``timeout_s`` (``--timeout``) is accepted and ignored:
-        generation runs in this process, with no server to wait for, and ends at
-        ``max_new_tokens``.
+        benchmark can run both). ``kv_cache`` picks how the decoding loop keeps its
+        key/value cache: ``shared`` (the shared prefix held once, the rest written in place),
+        ``preallocated`` (written in place, the prefix copied per row) or ``dynamic``
+        (transformers' ``DynamicCache``, copied at every step). ``timeout_s``
+        (``--timeout``) is accepted and ignored: generation runs in this process, with no
+        server to wait for, and ends at ``max_new_tokens``.
 
         Raises :class:`UsageError` for a bad option."""
         import torch
@@ -82,10 +100,16 @@ class HFBackend:
             torch.set_num_threads(num_threads)
         if decode not in ("loop", "generate"):
             raise UsageError(f"unknown decode mode {decode!r}", hint="use loop or generate")
+        if kv_cache not in KV_CACHE_MODES:
+            raise UsageError(
+                f"unknown kv_cache mode {kv_cache!r}",
+                hint=f"use one of {', '.join(KV_CACHE_MODES)}",
+            )
         self.model_name = model
         self.batch_size = batch_size
         self.prefix_cache = prefix_cache
         self.decode: DecodeMode = decode
+        self.kv_cache: KVCacheMode = kv_cache
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_kv: Any = None
         self.dtype = resolve_dtype(dtype)
@@ -201,6 +225,12 @@ class HFBackend:
         import torch
         from transformers import DynamicCache
 
+        from posttrain.generation.kvcache import (
+            preallocated_cache,
+            shared_prefix_decoding,
+            supports_shared_prefix,
+        )
+
         pad = int(self.tokenizer.pad_token_id)
         width = max(len(ids) for ids in batch) - k
         rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
@@ -211,13 +241,21 @@ class HFBackend:
         # Like generate: no mask at all when nothing is padded (the causal mask suffices).
         use_mask = not bool((mask == 1).all())
         cache_name, keep_logits = self._forward_kwargs()
-        if k:
-            cache = copy.deepcopy(self._prefix_state(tuple(batch[0][:k])))
+        prefix = self._prefix_state(tuple(batch[0][:k])) if k else None
+        shared = (
+            self.kv_cache == "shared" and prefix is not None and supports_shared_prefix(self.model)
+        )
+        if self.kv_cache in ("shared", "preallocated"):
+            # Room for the prompts' tails and the answers, written in place each step.
+            cache = preallocated_cache(
+                prefix, len(batch), width + params.max_new_tokens, shared=shared
+            )
+        elif prefix is not None:
+            cache = copy.deepcopy(prefix)
             cache.batch_repeat_interleave(len(batch))
-            step_ids, step_pos = input_ids[:, k:], positions[:, k:]
         else:
             cache = DynamicCache()
-            step_ids, step_pos = input_ids, positions
+        step_ids, step_pos = (input_ids[:, k:], positions[:, k:]) if k else (input_ids, positions)
         stop_ids = torch.tensor(self._stop_ids, dtype=torch.long)
         generators = []
         if not params.greedy:
@@ -230,8 +268,9 @@ class HFBackend:
         finish: list[FinishReason | None] = [None] * len(batch)
         latency = [0.0] * len(batch)
         started = time.perf_counter()
+        context = shared_prefix_decoding(self.model, cache) if shared else contextlib.nullcontext()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), context:
                 for _ in range(params.max_new_tokens):
                     kwargs: dict[str, Any] = {cache_name: cache, "use_cache": True}
                     if keep_logits:

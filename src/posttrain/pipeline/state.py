@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posttrain.core.hashing import file_sha256, stable_hash
 from posttrain.errors import InputError
+from posttrain.generation.base import DEFAULT_BATCH_SIZE
 from posttrain.pipeline.results import StageOutput
 from posttrain.workspace import Workspace
 
@@ -83,7 +84,7 @@ class LoopConfig(BaseModel):
     # None: the workspace's generation.yaml; a number is an override, recorded in
     # every evaluation's summary.json.
     max_new_tokens: int | None = Field(default=None, ge=1, le=4096)
-    batch_size: int = Field(default=16, ge=1, le=1024)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1024)
     policy: Path | None = None
     waivers: list[Path] = Field(default_factory=list)
     # Register and promote the candidate when the gate says PASS.

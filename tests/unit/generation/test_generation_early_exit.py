@@ -9,7 +9,7 @@ import pytest
 
 from posttrain.generation import GenerationParams
 from posttrain.generation.base import ChatMessage, Conversation
-from posttrain.generation.hf import HFBackend, hf_fingerprint
+from posttrain.generation.hf import HFBackend, KVCacheMode, hf_fingerprint
 
 SYSTEM = ChatMessage(role="system", content="You are ShopMate. Ask for the order number. " * 4)
 USERS = [
@@ -68,10 +68,13 @@ def _common_token(backend: HFBackend, convs: list[Conversation], n: int) -> int:
     return max(sorted(candidates), key=spread)
 
 
+@pytest.mark.parametrize("kv_cache", ["shared", "preallocated", "dynamic"])
 @pytest.mark.parametrize("shared_prefix", [True, False])
-def test_loop_is_token_identical_to_generate(lively: tuple[Any, Any], shared_prefix: bool) -> None:
+def test_loop_is_token_identical_to_generate(
+    lively: tuple[Any, Any], shared_prefix: bool, kv_cache: KVCacheMode
+) -> None:
     convs = _convs(shared_prefix)
-    loop = HFBackend("lively", batch_size=4, loaded=lively)
+    loop = HFBackend("lively", batch_size=4, loaded=lively, kv_cache=kv_cache)
     old = HFBackend("lively", batch_size=4, loaded=lively, decode="generate")
     stop = _common_token(loop, convs, 24)
     for backend in (loop, old):
@@ -86,6 +89,39 @@ def test_loop_is_token_identical_to_generate(lively: tuple[Any, Any], shared_pre
     # The case under test happened: rows of one batch ended at different steps.
     assert len({g.completion_tokens for g in a}) > 1
     assert "stop" in {g.finish_reason for g in a}
+
+
+@pytest.mark.parametrize("kv_cache", ["shared", "preallocated"])
+def test_preallocated_cache_grows_past_its_room(
+    lively: tuple[Any, Any], kv_cache: KVCacheMode
+) -> None:
+    """A layer whose reserved room runs out (here: one position) doubles its buffer and
+    keeps what it held, so decoding stays token-identical to the concatenating cache."""
+    from unittest import mock
+
+    from posttrain.generation import kvcache
+
+    convs = _convs(shared_prefix=True)
+    params = GenerationParams(max_new_tokens=12)
+    want = HFBackend("lively", batch_size=3, loaded=lively, kv_cache="dynamic").generate(
+        convs, params
+    )
+    real = kvcache.preallocated_cache
+    with mock.patch.object(
+        kvcache,
+        "preallocated_cache",
+        lambda prefix, rows, extra, **kw: real(prefix, rows, 1, **kw),
+    ):
+        backend = HFBackend("lively", batch_size=3, loaded=lively, kv_cache=kv_cache)
+        got = backend.generate(convs, params)
+    assert [g.text for g in got] == [g.text for g in want]
+
+
+def test_unknown_kv_cache_mode_is_a_usage_error(lively: tuple[Any, Any]) -> None:
+    from posttrain.errors import UsageError
+
+    with pytest.raises(UsageError, match="kv_cache"):
+        HFBackend("lively", loaded=lively, kv_cache="static")  # type: ignore[arg-type]
 
 
 def test_finished_rows_leave_the_batch(lively: tuple[Any, Any]) -> None:
