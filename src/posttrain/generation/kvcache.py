@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import torch
@@ -255,7 +255,9 @@ def shared_prefix_attention(
     return out.transpose(1, 2).contiguous(), None
 
 
+@cache
 def _register() -> None:
+    """Register the attention and its mask with transformers, once per process."""
     from transformers import AttentionInterface
     from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
