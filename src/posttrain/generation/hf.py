@@ -231,10 +231,7 @@ class HFBackend:
             supports_shared_prefix,
         )
 
-        pad = int(self.tokenizer.pad_token_id)
-        width = max(len(ids) for ids in batch) - k
-        rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
-        masks = [[1] * k + [0] * (width - (len(ids) - k)) + [1] * (len(ids) - k) for ids in batch]
+        rows, masks, width = self._pad(batch, k)
         input_ids = torch.tensor(rows)
         mask = torch.tensor(masks)
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
@@ -329,6 +326,19 @@ class HFBackend:
             for j in range(len(batch))
         ]
 
+    def _pad(self, batch: list[list[int]], k: int) -> tuple[list[list[int]], list[list[int]], int]:
+        """Rows, attention masks and the padded tail width of ``batch``.
+
+        Padding goes between the shared prefix (``k`` tokens) and each prompt's own tail
+        (left padding when there is no shared prefix): the masked-out slots get no
+        attention and position ids follow the mask, so every prompt sees exactly its own
+        text."""
+        pad = int(self.tokenizer.pad_token_id)
+        width = max(len(ids) for ids in batch) - k
+        rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
+        masks = [[1] * k + [0] * (width - (len(ids) - k)) + [1] * (len(ids) - k) for ids in batch]
+        return rows, masks, width
+
     def _hit_stop_string(self, ids: list[int], params: GenerationParams) -> bool:
         if not params.stop:
             return False
@@ -365,13 +375,8 @@ class HFBackend:
 
         import torch
 
+        rows, masks, _ = self._pad(batch, k)
         pad = int(self.tokenizer.pad_token_id)
-        width = max(len(ids) for ids in batch) - k
-        # Padding goes between the shared prefix and each prompt's own tail (left padding
-        # when there is no shared prefix): the masked-out slots get no attention and
-        # position ids follow the mask, so every prompt sees exactly its own text.
-        rows = [ids[:k] + [pad] * (width - (len(ids) - k)) + ids[k:] for ids in batch]
-        masks = [[1] * k + [0] * (width - (len(ids) - k)) + [1] * (len(ids) - k) for ids in batch]
         enc = {"input_ids": torch.tensor(rows), "attention_mask": torch.tensor(masks)}
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
