@@ -14,6 +14,9 @@ What differs (model, LoRA, batch size, learning rate and data are equal):
   * DPO - posttrain: reference log-probs precomputed once and length-grouped pairs; TRL: a
     reference forward pass (adapter disabled) at every step, random pairs.
 
+* posttrain fp32 runs a second time with TRL's fused LM head projecting every position
+  (the prompt's and the padding's too), as TRL does off a Triton GPU: the difference is
+  :func:`posttrain.train.runtime.label_positions_only` alone.
 * posttrain runs twice: ``precision=fp32`` and ``precision=bf16`` (autocast over fp32
   weights; what ``precision: auto`` picks where the CPU has native bf16 - AVX-512 BF16 or
   AMX, :func:`posttrain.models.loading.native_bf16`). Where bf16 is emulated (an AVX2
@@ -27,7 +30,7 @@ fewer examples (``--default-examples``); tokens/s is comparable across sizes. Da
 ``--append`` adds it to BENCHMARKS.md.
 
     .venv/bin/python bench/bench_train.py [--sft-examples 48] [--dpo-pairs 24]
-        [--default-examples 8] [--skip-default] [--append]
+        [--default-examples 8] [--skip-default] [--skip-bf16] [--rounds 2] [--append]
 """
 
 from __future__ import annotations
@@ -62,14 +65,31 @@ COMMON = [
 ]
 
 
-def _ours(method: str, ws: Path, n: int, precision: str = "fp32") -> tuple[float, int]:
-    from posttrain.train import load_config, train
+_RUNS = iter(range(1_000_000))
 
-    over = [*COMMON, f"limit={n}", f"precision={precision}", f"run_id={method}-ours-{precision}"]
+
+def _ours(
+    method: str, ws: Path, n: int, precision: str = "fp32", *, full_head: bool = False
+) -> tuple[float, int]:
+    """posttrain's recipe; ``full_head`` leaves TRL's fused LM head projecting every
+    position (prompt and padding too), as it does on a CPU without
+    :func:`posttrain.train.runtime.label_positions_only`."""
+    import contextlib
+
+    from posttrain.train import dpo, load_config, sft, train
+
+    tag = f"{method}-ours-{precision}{'-fullhead' if full_head else ''}-{next(_RUNS)}"
+    over = [*COMMON, f"limit={n}", f"precision={precision}", f"run_id={tag}"]
     cfg = load_config(method, None, over)
-    t0 = time.perf_counter()
-    manifest = train(cfg, ws, show=False)
-    return time.perf_counter() - t0, int(manifest.final_signals.get("tokens", 0))
+    saved = sft.label_positions_only, dpo.label_positions_only
+    if full_head:
+        sft.label_positions_only = dpo.label_positions_only = contextlib.nullcontext  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        manifest = train(cfg, ws, show=False)
+        return time.perf_counter() - t0, int(manifest.final_signals.get("tokens", 0))
+    finally:
+        sft.label_positions_only, dpo.label_positions_only = saved
 
 
 def _plain_trl(method: str, ws: Path, n: int, *, cpu_tuned: bool) -> tuple[float, int]:
@@ -151,6 +171,13 @@ def main() -> None:
         action="store_true",
         help="leave out TRL with its defaults (the slowest arm by far on a CPU)",
     )
+    parser.add_argument("--skip-bf16", action="store_true", help="leave out posttrain's bf16 arm")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the fp32 arms this many times, interleaved; each cell is the best round",
+    )
     parser.add_argument("--append", action="store_true", help="append to BENCHMARKS.md")
     args = parser.parse_args()
     from posttrain.models.loading import native_bf16
@@ -166,16 +193,26 @@ def main() -> None:
             if not args.skip_default:
                 d_s, d_tok = _plain_trl(method, ws, args.default_examples, cpu_tuned=False)
                 print(f"{method}: TRL default {d_tok / d_s:.1f} tok/s", flush=True)
-            f_s, f_tok = _plain_trl(method, ws, n, cpu_tuned=True)
-            print(f"{method}: TRL fp32 {f_tok / f_s:.1f} tok/s", flush=True)
-            o_s, o_tok = _ours(method, ws, n)
-            print(f"{method}: posttrain fp32 {o_tok / o_s:.1f} tok/s", flush=True)
-            n_bf16 = n if native else args.default_examples
-            b_s, b_tok = _ours(method, ws, n_bf16, "bf16")
-            print(f"{method}: posttrain bf16 ({bf16_kind}) {b_tok / b_s:.1f} tok/s", flush=True)
-            rows.append(
-                (method, n, d_tok / d_s, f_tok / f_s, o_tok / o_s, b_tok / b_s, d_s, f_s, o_s, b_s)
+            runs: dict[str, list[tuple[float, int]]] = {"trl": [], "full": [], "ours": []}
+            for r in range(args.rounds):
+                runs["trl"].append(_plain_trl(method, ws, n, cpu_tuned=True))
+                runs["full"].append(_ours(method, ws, n, full_head=True))
+                runs["ours"].append(_ours(method, ws, n))
+                print(
+                    f"{method} round {r + 1}: "
+                    + ", ".join(f"{k} {v[-1][1] / v[-1][0]:.1f} tok/s" for k, v in runs.items()),
+                    flush=True,
+                )
+            (f_s, f_tok), (h_s, h_tok), (o_s, o_tok) = (
+                min(runs[k], key=lambda st: st[0] / max(st[1], 1)) for k in ("trl", "full", "ours")
             )
+            b_s, b_tok = float("nan"), 0
+            if not args.skip_bf16:
+                n_bf16 = n if native else args.default_examples
+                b_s, b_tok = _ours(method, ws, n_bf16, "bf16")
+                print(f"{method}: posttrain bf16 ({bf16_kind}) {b_tok / b_s:.1f} tok/s", flush=True)
+            speeds = (d_tok / d_s, f_tok / f_s, h_tok / h_s, o_tok / o_s, b_tok / b_s)
+            rows.append((method, n, *speeds, d_s, f_s, h_s, o_s, b_s))
     lines = [
         "## Training: posttrain recipes vs plain TRL",
         "",
@@ -187,20 +224,29 @@ def main() -> None:
         + f", the others the number shown. bf16 on this CPU: {bf16_kind}.",
         "",
         f"| recipe | examples | TRL default tok/s (bf16 {bf16_kind} + checkpointing) "
-        "| TRL fp32, no checkpointing tok/s | posttrain fp32 tok/s "
-        f"| posttrain bf16 ({bf16_kind}) tok/s | best posttrain vs default "
-        "| best posttrain vs fp32 TRL | wall s (default / fp32 / ours fp32 / ours bf16) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| TRL fp32, no checkpointing tok/s | posttrain fp32, full-width LM head tok/s "
+        f"| posttrain fp32 tok/s | posttrain bf16 ({bf16_kind}) tok/s "
+        "| best posttrain vs default | best posttrain vs fp32 TRL "
+        "| wall s (default / fp32 TRL / full head / ours fp32 / ours bf16) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for method, n, dflt, fp32, ours, bf16, d_s, f_s, o_s, b_s in rows:
-        best = max(ours, bf16)
-        skipped = dflt != dflt  # NaN: --skip-default
-        d_cell, d_ratio = ("-", "-") if skipped else (f"{dflt:.1f}", f"{best / dflt:.1f}x")
-        d_wall = "-" if skipped else f"{d_s:.0f}"
+
+    def cell(value: float, fmt: str = ".1f") -> str:
+        return "-" if value != value else format(value, fmt)  # NaN: an arm left out
+
+    for method, n, dflt, fp32, full, ours, bf16, d_s, f_s, h_s, o_s, b_s in rows:
+        best = max(ours, bf16 if bf16 == bf16 else 0.0)
+        d_ratio = "-" if dflt != dflt else f"{best / dflt:.1f}x"
         lines.append(
-            f"| {method} | {n} | {d_cell} | {fp32:.1f} | {ours:.1f} | {bf16:.1f} "
-            f"| {d_ratio} | {best / fp32:.2f}x "
-            f"| {d_wall} / {f_s:.0f} / {o_s:.0f} / {b_s:.0f} |"
+            f"| {method} | {n} | {cell(dflt)} | {fp32:.1f} | {full:.1f} | {ours:.1f} "
+            f"| {cell(bf16)} | {d_ratio} | {best / fp32:.2f}x "
+            f"| {cell(d_s, '.0f')} / {f_s:.0f} / {h_s:.0f} / {o_s:.0f} / {cell(b_s, '.0f')} |"
+        )
+    if args.rounds > 1:
+        lines.append("")
+        lines.append(
+            f"Each fp32 cell is the best of {args.rounds} rounds, the arms interleaved "
+            "(TRL, full head, posttrain) within each round."
         )
     table = "\n".join(lines)
     print(table)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "RunContext",
     "causal_only_when_right_padded",
     "find_resumable",
+    "label_positions_only",
     "load_base",
     "lora_config",
     "resolve_adapter",
@@ -482,6 +484,39 @@ def causal_only_when_right_padded(model: Any) -> Any:
         return None
 
     return backbone.register_forward_pre_hook(hook, with_kwargs=True)
+
+
+@contextmanager
+def label_positions_only() -> Iterator[bool]:
+    """While open, TRL's fused LM head projects only the positions that carry a label on
+    a CPU too, not every position of the batch.
+
+    SFT's and DPO's trainers score tokens through TRL's fused LM head
+    (``trl.trainer.utils.add_fused_lm_head``: per-token log-probs, entropy and top-1 in
+    vocabulary tiles). On a Triton GPU it projects only the positions whose label is not
+    ``-100``; anywhere else it projects every position - the prompt and the padding too -
+    so that a compiler (Neuron) sees one tile shape per batch size. Eager PyTorch on a CPU
+    compiles nothing, so those rows are pure cost: on SmolLM2 a 49,152 x 576 projection,
+    forward and backward, per prompt token, where a training record's prompt is most of
+    its tokens. Their results are masked to zero, so the loss, the gradients and the
+    metrics are the same either way (tested). Yields whether it applied: a TRL without
+    this switch is left as it is.
+    """
+    import trl.trainer.utils as trl_utils
+
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None:
+        yield False
+        return
+
+    def compact(device: Any) -> bool:
+        return bool(device.type == "cpu" or original(device))
+
+    trl_utils._use_triton = compact
+    try:
+        yield True
+    finally:
+        trl_utils._use_triton = original
 
 
 def _qlora_kwargs() -> dict[str, Any]:
