@@ -209,5 +209,11 @@ class _GramSets:
         la, lb = len(a), len(b)
         if min(la, lb) < threshold * max(la, lb) - 1e-9:
             return None
-        inter = int(np.intersect1d(a, b, assume_unique=True).size)
+        if la > lb:
+            a, b, la, lb = b, a, lb, la
+        # each of the smaller set's grams looked up in the larger one (both sorted and
+        # unique): a third of np.intersect1d's cost, which concatenates and sorts both
+        at = np.searchsorted(b, a)
+        at[at == lb] = 0
+        inter = int(np.count_nonzero(b[at] == a))
         return inter / (la + lb - inter)

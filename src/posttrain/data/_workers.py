@@ -38,7 +38,13 @@ from posttrain.data.deid import DeidPolicy, no_network
 from posttrain.data.ingest import FailureRecord, QuarantineItem
 from posttrain.data.labels import UNLABELED, ContractInfo, LabelInferer
 from posttrain.data.pairs import PairJudge, PairVerdict
-from posttrain.data.quality import PairFeatures, RecordFeatures, pair_features, record_features
+from posttrain.data.quality import (
+    PairFeatures,
+    RecordFeatures,
+    TextFeatures,
+    pair_features,
+    record_features,
+)
 from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line, make_pair, make_sft
 from posttrain.data.residual import ResidualHit, ResidualScanner
 from posttrain.data.templates import detect_lang
@@ -119,7 +125,7 @@ class _Stage:
         with no_network():
             self.deid: Deidentifier = Deidentifier(spec.policy)
         self.inferer = LabelInferer(spec.label_rules)
-        self._chosen_memo: dict[str, tuple[str, set[str]]] = {}
+        self._text_memo: dict[str, TextFeatures] = {}  # pair_features' per text
         self.judge = (
             PairJudge(spec.contract_path, spec.workspace)
             if spec.contract_path is not None
@@ -220,8 +226,8 @@ class _Stage:
                 self._scan_lines(lines),
                 self._rescan([t for _, t in rescan]),
             )
-        if len(self._chosen_memo) > 50_000:
-            self._chosen_memo.clear()
+        if len(self._text_memo) > 50_000:
+            self._text_memo.clear()
         lines = (jsonl_line(brec), jsonl_line(pair), jsonl_line(make_sft(brec, pair)))
         return RecordOut(
             brec,
@@ -229,7 +235,7 @@ class _Stage:
             pair,
             lines,
             record_features(brec),
-            pair_features(pair.chosen, pair.rejected, self._chosen_memo),
+            pair_features(pair.chosen, pair.rejected, self._text_memo),
             check,
             self._scan_lines(lines),
             self._rescan(

@@ -126,24 +126,31 @@ def record_features(r: BucketedRecord) -> RecordFeatures:
     return RecordFeatures(normalize(_pair_text(r)), normalize(r.prompt))
 
 
+# what pair_features measures of one text: its language, normalised bigrams and tokens
+TextFeatures = tuple[str, set[str], set[str]]
+
+
 def pair_features(
-    chosen: str, rejected: str, memo: dict[str, tuple[str, set[str]]] | None = None
+    chosen: str, rejected: str, memo: dict[str, TextFeatures] | None = None
 ) -> PairFeatures:
-    """``memo`` keeps the language and bigrams of chosen texts (templates repeat)."""
-    got = memo.get(chosen) if memo is not None else None
-    if got is None:
-        got = (detect_lang(chosen), _bigrams(normalize(chosen)))
-        if memo is not None:
-            memo[chosen] = got
-    lang, a = got
+    """``memo`` keeps what is measured per text (templates and bad answers repeat)."""
+    lang, a, ta = _text_features(chosen, memo)
     longer, shorter = max(len(chosen), len(rejected)), max(1, min(len(chosen), len(rejected)))
-    if lang != detect_lang(rejected):
+    lang_b, b, tb = _text_features(rejected, memo)
+    if lang != lang_b:
         return PairFeatures(False, 0.0, 0.0, longer / shorter)
-    b = _bigrams(normalize(rejected))
-    ta, tb = _words(chosen), _words(rejected)
     return PairFeatures(
         True, len(a & b) / max(1, len(a | b)), len(ta & tb) / max(1, len(ta | tb)), longer / shorter
     )
+
+
+def _text_features(text: str, memo: dict[str, TextFeatures] | None) -> TextFeatures:
+    got = memo.get(text) if memo is not None else None
+    if got is None:
+        got = (detect_lang(text), _bigrams(normalize(text)), _words(text))
+        if memo is not None:
+            memo[text] = got
+    return got
 
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9]+")
@@ -200,7 +207,7 @@ class QualityInput:
     def pair_feats(self) -> list[PairFeatures]:
         if self._pair_feats is not None:
             return self._pair_feats
-        memo: dict[str, tuple[str, set[str]]] = {}
+        memo: dict[str, TextFeatures] = {}
         return [pair_features(p.chosen, p.rejected, memo) for p in self.pairs]
 
     @cached_property

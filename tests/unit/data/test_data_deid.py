@@ -186,6 +186,25 @@ def test_fast_path_equals_presidio_engine_on_the_labelled_set(analyzer: Analyzer
         assert fast == engine, item.id
 
 
+def test_direct_rendering_equals_presidios_anonymizer(
+    analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import posttrain.data.deid.deidentifier as deid_mod
+
+    texts = [item.text for item in load_labelled()] + [
+        "call 13800138000 13900139000 today",  # two phones a space apart: merged
+        "Emily Carter and Emily Carter, 13800138000",
+        "邮箱a@example.com b@example.com",
+    ]
+    deid = Deidentifier(DeidPolicy(), analyzer)
+    direct = [deid.redact_text(t) for t in texts]
+    monkeypatch.setattr(deid_mod, "_merges", lambda spans, text: True)  # always Presidio
+    deid = Deidentifier(DeidPolicy(), analyzer)
+    via_presidio = [deid.redact_text(t) for t in texts]
+    assert direct == via_presidio
+    assert direct[-3].count("<PHONE_") == 1  # Presidio's merge of same-type neighbours kept
+
+
 def test_labelled_set_is_large_bilingual_and_reproducible() -> None:
     items = load_labelled()
     assert len(items) >= 300
