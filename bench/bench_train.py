@@ -76,20 +76,20 @@ def _ours(
     :func:`posttrain.train.runtime.label_positions_only`."""
     import contextlib
 
-    from posttrain.train import dpo, load_config, sft, train
+    from posttrain.train import load_config, runtime, train
 
     tag = f"{method}-ours-{precision}{'-fullhead' if full_head else ''}-{next(_RUNS)}"
     over = [*COMMON, f"limit={n}", f"precision={precision}", f"run_id={tag}"]
     cfg = load_config(method, None, over)
-    saved = sft.label_positions_only, dpo.label_positions_only
+    saved = runtime.label_positions_only
     if full_head:
-        sft.label_positions_only = dpo.label_positions_only = contextlib.nullcontext  # type: ignore[assignment]
+        runtime.label_positions_only = contextlib.nullcontext  # type: ignore[assignment]
     try:
         t0 = time.perf_counter()
         manifest = train(cfg, ws, show=False)
         return time.perf_counter() - t0, int(manifest.final_signals.get("tokens", 0))
     finally:
-        sft.label_positions_only, dpo.label_positions_only = saved
+        runtime.label_positions_only = saved
 
 
 def _plain_trl(method: str, ws: Path, n: int, *, cpu_tuned: bool) -> tuple[float, int]:

@@ -19,6 +19,7 @@ and concatenating the whole cache at every step.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -200,9 +201,11 @@ class HFBackend:
             self._prefix_key, self._prefix_kv = prefix, out.past_key_values
         return self._prefix_kv
 
+    @functools.cached_property
     def _forward_kwargs(self) -> tuple[str, bool]:
         """The forward's name for the KV cache (``cache`` in transformers 5,
-        ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
+        ``past_key_values`` before) and whether it takes ``logits_to_keep``; read once
+        from the model's signature (the model is fixed for the backend's life)."""
         import inspect
 
         base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
@@ -237,7 +240,7 @@ class HFBackend:
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
         # Like generate: no mask at all when nothing is padded (the causal mask suffices).
         use_mask = not bool((mask == 1).all())
-        cache_name, keep_logits = self._forward_kwargs()
+        cache_name, keep_logits = self._forward_kwargs
         prefix = self._prefix_state(tuple(batch[0][:k])) if k else None
         shared = (
             self.kv_cache == "shared" and prefix is not None and supports_shared_prefix(self.model)
@@ -389,7 +392,7 @@ class HFBackend:
             # contract's ~600-token system prompt this is most of an evaluation's compute.
             past = copy.deepcopy(self._prefix_state(tuple(batch[0][:k])))
             past.batch_repeat_interleave(len(batch))
-            kwargs[self._forward_kwargs()[0]] = past
+            kwargs[self._forward_kwargs[0]] = past
         if params.greedy:
             # Unset sampling knobs a checkpoint's generation_config may carry, so greedy
             # decoding does not warn about them.

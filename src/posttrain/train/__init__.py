@@ -63,9 +63,14 @@ def train(
     A run that fails before training starts (a bad adapter path, examples longer than
     ``seq_len``) is marked ``failed`` with the reason, not left ``running``.
     """
+    from posttrain.train.runtime import label_positions_only
+
     started = {p.name for p in (workspace / "runs").glob("*")} if not resume else None
     try:
-        return _dispatch(config, workspace, resume=resume, show=show, callbacks=callbacks)
+        # TRL's fused LM head skips the prompt's rows on a CPU too (DPO's reference
+        # log-probs, computed while its trainer is built, included).
+        with label_positions_only():
+            return _dispatch(config, workspace, resume=resume, show=show, callbacks=callbacks)
     except Exception as exc:
         if started is not None:
             _mark_failed(workspace, started, exc)

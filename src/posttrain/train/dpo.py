@@ -21,7 +21,6 @@ from posttrain.train.config import DPOTrainConfig
 from posttrain.train.manifest import RunManifest
 from posttrain.train.probe import make_probe
 from posttrain.train.runtime import (
-    label_positions_only,
     load_base,
     lora_config,
     make_signals,
@@ -100,19 +99,16 @@ def train_dpo(
         dataset_num_proc=None,
     )
     signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
-    # The LM head skips the prompt's rows on a CPU too, in the reference log-probs
-    # precomputed while the trainer is built as in training.
-    with label_positions_only():
-        trainer = DPOTrainer(
-            model=model,
-            ref_model=None,  # with PEFT: the adapter-disabled model is the reference
-            args=args,
-            train_dataset=rows(train),
-            eval_dataset=rows(val) if val else None,
-            processing_class=tokenizer,
-            peft_config=lora_config(config),
-            callbacks=[signals],
-        )
-        return run_trainer(
-            ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
-        )
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=None,  # with PEFT: the adapter-disabled model is the reference
+        args=args,
+        train_dataset=rows(train),
+        eval_dataset=rows(val) if val else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
+        callbacks=[signals],
+    )
+    return run_trainer(
+        ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
+    )

@@ -22,7 +22,6 @@ from posttrain.train.config import PPOTrainConfig
 from posttrain.train.manifest import RunManifest, read_manifest
 from posttrain.train.probe import make_probe
 from posttrain.train.runtime import (
-    label_positions_only,
     load_base,
     lora_config,
     make_signals,
@@ -121,17 +120,16 @@ def train_ppo(
         temperature=config.temperature,
     )
     signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
-    with label_positions_only():  # the LM head skips the prompt's rows on a CPU too
-        trainer = RLOOTrainer(
-            model=model,
-            reward_funcs=reward_model,
-            args=args,
-            train_dataset=Dataset.from_list([{"prompt": p.prompt} for p in train]),
-            processing_class=tokenizer,
-            reward_processing_classes=reward_tokenizer,
-            peft_config=lora_config(config),
-            callbacks=[signals],
-        )
-        return run_trainer(
-            ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
-        )
+    trainer = RLOOTrainer(
+        model=model,
+        reward_funcs=reward_model,
+        args=args,
+        train_dataset=Dataset.from_list([{"prompt": p.prompt} for p in train]),
+        processing_class=tokenizer,
+        reward_processing_classes=reward_tokenizer,
+        peft_config=lora_config(config),
+        callbacks=[signals],
+    )
+    return run_trainer(
+        ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
+    )

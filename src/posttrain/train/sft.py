@@ -20,7 +20,6 @@ from posttrain.train.config import SFTTrainConfig
 from posttrain.train.manifest import RunManifest
 from posttrain.train.probe import make_probe
 from posttrain.train.runtime import (
-    label_positions_only,
     load_base,
     lora_config,
     make_signals,
@@ -87,16 +86,15 @@ def train_sft(
         dataset_num_proc=None,
     )
     signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
-    with label_positions_only():  # the LM head skips the prompt's rows on a CPU too
-        trainer = SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=train_ds,
-            eval_dataset=val_ds if len(val) else None,
-            processing_class=tokenizer,
-            peft_config=lora_config(config),
-            callbacks=[signals],
-        )
-        return run_trainer(
-            ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
-        )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=val_ds if len(val) else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
+        callbacks=[signals],
+    )
+    return run_trainer(
+        ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
+    )
