@@ -15,13 +15,19 @@ run in turn round after round (so a busy spell on a shared machine hits every ar
 * ``loop fp32, shared prefix``: the same, the shared prefix held once for the batch and
   attended with one matrix product (the default, ``kv_cache="shared"``);
 * ``loop fp32, shared prefix (batch 64)``: the same with ``--wide-batch-size`` rows a
-  batch (the evaluation default since the shared prefix made rows cheap);
+  batch (the evaluation default since the shared prefix made rows cheap); the prompts'
+  tails are prefilled in row chunks, each padded to its own width;
+* ``loop fp32, shared prefix (batch 64), one-pass prefill``: the same with every tail
+  padded to the batch's longest in one forward (the prefill before the chunks);
 * ``loop bf16``: the same in bfloat16 (native on CPUs with AVX512-BF16/AMX, emulated
   elsewhere: the machine line says which);
 * ``llama.cpp``: llama-cpp-python, one conversation at a time, on the embedded GGUF.
 
 Goals (issue 17): ``loop`` ≥ 2× ``generate fp32`` and ≥ ``llama.cpp`` single-stream.
 Tokens/s counts completion tokens (what the answers hold), not padded steps.
+``--prompts regression`` takes the first ``--n`` items of the example's business
+regression set instead (``examples/support-bot/data/regression.jsonl``: tool results and
+order notes make their tails long and uneven, where the chunked prefill matters).
 
     flock /tmp/posttrain-heavy.lock .venv/bin/python bench/bench_audit.py [--n 48] [--rounds 2]
 """
@@ -44,6 +50,7 @@ ARMS = (
     "loop-prealloc-fp32",
     "loop-fp32",
     "loop-wide-fp32",
+    "loop-wide-onepass-fp32",
     "loop-bf16",
     "llamacpp",
 )
@@ -55,6 +62,7 @@ LABELS = {
     "loop-prealloc-fp32": "loop fp32, preallocated (batch {b})",
     "loop-fp32": "loop fp32, shared prefix (batch {b})",
     "loop-wide-fp32": "loop fp32, shared prefix (batch {w})",
+    "loop-wide-onepass-fp32": "loop fp32, shared prefix (batch {w}), one-pass prefill",
     "loop-bf16": "loop bf16 (batch {b}, rows leave)",
     "llamacpp": "llama.cpp GGUF (single stream)",
 }
@@ -74,6 +82,12 @@ def main() -> None:
     parser.add_argument(
         "--contract", type=Path, default=REPO / "examples/support-bot/contract.yaml"
     )
+    parser.add_argument(
+        "--prompts",
+        choices=("audit", "regression"),
+        default="audit",
+        help="The built-in audit suites, or the example's regression set.",
+    )
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
     arms = [a for a in args.arms.split(",") if a]
@@ -88,8 +102,12 @@ def main() -> None:
     from posttrain.models.loading import native_bf16
 
     contract = load_contract(args.contract)
-    per_class = -(-args.n // len(AUDIT_SUITES))
-    suite = load_suite("audit").head(per_class)
+    if args.prompts == "regression":
+        per_class = args.n
+        suite = load_suite(args.contract.parent / "data" / "regression.jsonl")
+    else:
+        per_class = -(-args.n // len(AUDIT_SUITES))
+        suite = load_suite("audit").head(per_class)
     suite = suite.model_copy(update={"samples": suite.samples[: args.n]})
     system = contract.render_system_prompt(canary=canary_for(contract.content_hash))
     convs = [build_conversation(system, s) for s in suite.samples]
@@ -107,11 +125,12 @@ def main() -> None:
             if arm.startswith(("generate", "loop")):
                 backend.decode = "generate" if arm.startswith("generate") else "loop"
                 backend.kv_cache = KV_CACHE.get(arm, "shared")
-                wide = arm == "loop-wide-fp32"
+                wide = arm.startswith("loop-wide")
                 backend.batch_size = args.wide_batch_size if wide else args.batch_size
-            started = time.perf_counter()
-            gens = backend.generate(convs, params)
-            wall = time.perf_counter() - started
+            with _one_pass_prefill(arm == "loop-wide-onepass-fp32"):
+                started = time.perf_counter()
+                gens = backend.generate(convs, params)
+                wall = time.perf_counter() - started
             tokens = sum(g.completion_tokens for g in gens)
             runs[arm].append({"tokens": tokens, "seconds": wall, "tokens_per_s": tokens / wall})
             texts[arm] = [g.text for g in gens]
@@ -121,7 +140,7 @@ def main() -> None:
     print(f"command: {command_line()}")
     print(f"machine: {machine_line()}; native bf16: {native_bf16()}")
     print(
-        f"workload: {len(convs)} audit prompts (suite {suite.name} {suite.version}, "
+        f"workload: {len(convs)} {args.prompts} prompts (suite {suite.name} {suite.version}, "
         f"{per_class} per class) × up to {args.max_new_tokens} new tokens, greedy, "
         f"{args.model}, {args.rounds} interleaved rounds"
     )
@@ -139,6 +158,10 @@ def main() -> None:
             ratio = summary[arm] / summary["loop-dynamic-fp32"]
             same = _same(texts[arm], texts["loop-dynamic-fp32"])
             print(f"{arm} / loop-dynamic-fp32: {ratio:.2f}×, identical greedy text {same}")
+    if "loop-wide-onepass-fp32" in summary and "loop-wide-fp32" in summary:
+        ratio = summary["loop-wide-fp32"] / summary["loop-wide-onepass-fp32"]
+        same = _same(texts["loop-wide-fp32"], texts["loop-wide-onepass-fp32"])
+        print(f"chunked / one-pass prefill: {ratio:.2f}×, identical greedy text {same}")
     for arm in ("loop-fp32", "loop-wide-fp32"):
         if "generate-fp32" in summary and arm in summary:
             ratio = summary[arm] / summary["generate-fp32"]
@@ -159,6 +182,20 @@ def main() -> None:
         args.json_out.write_text(
             json.dumps({"runs": runs, "median_tokens_per_s": summary}, indent=2)
         )
+
+
+def _one_pass_prefill(on: bool) -> Any:
+    """Inside: every batch's tails are prefilled in one forward, padded to the longest
+    (``prefill_chunks`` answers one chunk), as before the chunked prefill."""
+    import contextlib
+    from unittest import mock
+
+    if not on:
+        return contextlib.nullcontext()
+    return mock.patch(
+        "posttrain.generation.kvcache.prefill_chunks",
+        lambda tails, overhead=0: [range(len(tails))],
+    )
 
 
 def _backends(arms: list[str], model: str, batch_size: int) -> dict[str, Any]:

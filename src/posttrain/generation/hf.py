@@ -13,7 +13,9 @@ answers' tokens rather than ``batch × longest answer``. Greedy output is token-
 to ``model.generate`` (``decode="generate"``, kept for benchmarks side by side). The
 cache (:mod:`posttrain.generation.kvcache`) holds the shared prefix once for the batch
 and writes each step into room reserved up front, instead of copying every row's prefix
-and concatenating the whole cache at every step.
+and concatenating the whole cache at every step. The prompts' tails after the shared
+prefix are prefilled in chunks of rows, each padded to its own longest tail rather than
+the batch's (``_prefill_in_chunks``).
 """
 
 from __future__ import annotations
@@ -255,7 +257,31 @@ class HFBackend:
             cache.batch_repeat_interleave(len(batch))
         else:
             cache = DynamicCache()
-        step_ids, step_pos = (input_ids[:, k:], positions[:, k:]) if k else (input_ids, positions)
+
+        def forward(cache: Any, ids: Any, mask: Any, pos: Any) -> Any:
+            """The last position's float32 logits of one forward over ``cache``."""
+            kwargs: dict[str, Any] = {cache_name: cache, "use_cache": True}
+            if keep_logits:
+                kwargs["logits_to_keep"] = 1
+            context = (
+                shared_prefix_decoding(self.model, cache) if shared else contextlib.nullcontext()
+            )
+            with context:
+                out = self.model(
+                    input_ids=ids,
+                    attention_mask=mask if use_mask else None,
+                    position_ids=pos,
+                    **kwargs,
+                )
+            if cache.get_seq_length() == 0:
+                # e.g. a training model with gradient checkpointing turns the cache off:
+                # feeding one token a step would then decode garbage.
+                raise BackendError(
+                    "the model did not fill its key/value cache",
+                    hint="put the model in eval mode, or use the backend option decode='generate'",
+                )
+            return out.logits[:, -1, :].to(dtype=torch.float32)
+
         stop_ids = torch.tensor(self._stop_ids, dtype=torch.long)
         generators = []
         if not params.greedy:
@@ -268,28 +294,18 @@ class HFBackend:
         finish: list[FinishReason | None] = [None] * len(batch)
         latency = [0.0] * len(batch)
         started = time.perf_counter()
-        context = shared_prefix_decoding(self.model, cache) if shared else contextlib.nullcontext()
         try:
-            with torch.inference_mode(), context:
-                for _ in range(params.max_new_tokens):
-                    kwargs: dict[str, Any] = {cache_name: cache, "use_cache": True}
-                    if keep_logits:
-                        kwargs["logits_to_keep"] = 1
-                    out = self.model(
-                        input_ids=step_ids,
-                        attention_mask=mask if use_mask else None,
-                        position_ids=step_pos,
-                        **kwargs,
+            with torch.inference_mode():
+                if prefix is not None and self.kv_cache in ("shared", "preallocated"):
+                    logits = self._prefill_in_chunks(
+                        cache, forward, input_ids, mask, positions, k, width, shared
                     )
-                    if cache.get_seq_length() == 0:
-                        # e.g. a training model with gradient checkpointing turns the cache
-                        # off: feeding one token a step would then decode garbage.
-                        raise BackendError(
-                            "the model did not fill its key/value cache",
-                            hint="put the model in eval mode, or use the backend option "
-                            "decode='generate'",
-                        )
-                    logits = out.logits[:, -1, :].to(dtype=torch.float32)
+                elif k:
+                    logits = forward(cache, input_ids[:, k:], mask, positions[:, k:])
+                else:
+                    logits = forward(cache, input_ids, mask, positions)
+                step_pos = positions[:, -1:]
+                for _ in range(params.max_new_tokens):
                     if params.greedy:
                         tokens = torch.argmax(logits, dim=-1)
                     else:
@@ -316,9 +332,9 @@ class HFBackend:
                         cache.batch_select_indices(index)
                         tokens, mask, step_pos = tokens[index], mask[index], step_pos[index]
                         alive = [alive[j] for j in keep]
-                    step_ids = tokens[:, None]
-                    step_pos = step_pos[:, -1:] + 1
+                    step_pos = step_pos + 1
                     mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=-1)
+                    logits = forward(cache, tokens[:, None], mask, step_pos)
         except RuntimeError as exc:
             raise BackendError(
                 f"generation failed: {exc}",
@@ -328,6 +344,48 @@ class HFBackend:
             self._to_generation(new_ids[j], finish[j], sum(masks[j]), latency[j], params)
             for j in range(len(batch))
         ]
+
+    def _prefill_in_chunks(
+        self,
+        cache: Any,
+        forward: Any,
+        input_ids: Any,
+        mask: Any,
+        positions: Any,
+        k: int,
+        width: int,
+        shared: bool,
+    ) -> Any:
+        """Prefill the prompts' tails (after the ``k`` shared tokens) in chunks of rows,
+        each padded to its own longest tail instead of the batch's, and return every
+        row's last logits.
+
+        Behind the example's ~620-token system prompt a batch's tails run from a few
+        tokens to a few hundred: padded to the longest, most of the prefill's compute
+        went to padding. The rows are sorted by length, so contiguous chunks
+        (:func:`~posttrain.generation.kvcache.prefill_chunks`) fit them; each chunk's
+        forward writes its keys and values right-aligned into the batch's cache through a
+        :func:`~posttrain.generation.kvcache.row_window`, after zero slots that the mask
+        (the batch's own, unchanged) hides. Decoding then runs on the whole batch as if
+        it had been prefilled at once."""
+        import torch
+
+        from posttrain.generation.kvcache import prefill_chunks, row_window
+
+        tails = [int(n) for n in mask[:, k:].sum(-1).tolist()]
+        base = 0 if shared else k  # where the tails start in a layer's buffer
+        for layer in cache.layers:
+            # The room preallocated_cache promised, and at least the tails'.
+            layer.reserve(len(tails), base + max(layer.extra, width))
+        parts = []
+        for chunk in prefill_chunks(tails):
+            w = max(tails[r] for r in chunk)
+            rows = slice(chunk.start, chunk.stop)
+            window = row_window(cache, chunk.start, chunk.stop, base + width - w)
+            parts.append(forward(window, input_ids[rows, -w:], mask[rows], positions[rows, -w:]))
+        for layer in cache.layers:
+            layer.set_length(base + width)
+        return torch.cat(parts)
 
     def _pad(self, batch: list[list[int]], k: int) -> tuple[list[list[int]], list[list[int]], int]:
         """Rows, attention masks and the padded tail width of ``batch``.

@@ -22,7 +22,7 @@ full keys and values.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache, partial
 from typing import Any
@@ -36,12 +36,18 @@ __all__ = [
     "PreallocatedLayer",
     "SharedPrefixLayer",
     "preallocated_cache",
+    "prefill_chunks",
+    "row_window",
     "shared_prefix_attention",
     "shared_prefix_decoding",
 ]
 
 # The attention implementation's name in transformers' registries.
 ATTENTION_NAME = "posttrain_prefix"
+# What one more prefill forward is taken to cost, in positions computed (its weight
+# reads, thinner matrix products). A round guess, not tuned: with it the example's
+# regression batches prefill in ~9 forwards at ~1.6x their real tokens (BENCHMARKS.md).
+PREFILL_OVERHEAD_TOKENS = 64
 # The cache the model is decoding with, so the attention function finds a layer's prefix.
 _ACTIVE: ContextVar[Any] = ContextVar("posttrain_prefix_cache", default=None)
 
@@ -56,6 +62,8 @@ class PreallocatedLayer(DynamicLayer):
         self._length = 0
         self._k: torch.Tensor | None = None
         self._v: torch.Tensor | None = None
+        # A window's buffers are views of another layer's: growing would cut the link.
+        self._fixed = False
 
     def fill(self, keys: torch.Tensor, values: torch.Tensor, rows: int) -> None:
         """Start from ``keys``/``values`` (batch of one) repeated to ``rows`` rows."""
@@ -67,11 +75,57 @@ class PreallocatedLayer(DynamicLayer):
         self._set_length(n)
 
     def _allocate(self, like: torch.Tensor, rows: int, capacity: int) -> None:
+        # Zeros, not uninitialised memory: a slot a prefill in row chunks never writes (the
+        # gap left of a short chunk's tails) is masked, and a masked slot must still hold
+        # finite numbers (its weight is an exact 0, and 0 * NaN is NaN).
         shape = (rows, like.shape[1], capacity, like.shape[3])
-        self._k = like.new_empty(shape)
-        self._v = like.new_empty(shape)
+        self._k = like.new_zeros(shape)
+        self._v = like.new_zeros(shape)
         self.device = like.device
         self.is_initialized = True
+
+    def _grow(self, capacity: int) -> None:
+        """Move the filled part into a buffer of ``capacity`` positions."""
+        assert self._k is not None and self._v is not None
+        old_k, old_v = self._k[:, :, : self._length], self._v[:, :, : self._length]
+        self._allocate(old_k, old_k.shape[0], capacity)
+        self._k[:, :, : self._length] = old_k
+        self._v[:, :, : self._length] = old_v
+
+    def reserve(self, rows: int, capacity: int) -> None:
+        """Make room for ``rows`` rows of at least ``capacity`` positions (zeros past what
+        the layer holds), for :func:`row_window` to fill in parts."""
+        if self._k is None:
+            like = self._like()
+            self._allocate(like, rows, capacity)
+            self._set_length(0)
+        elif self._k.shape[-2] < capacity:
+            self._grow(capacity)
+            self._set_length(self._length)
+
+    def _blank(self) -> PreallocatedLayer:
+        return PreallocatedLayer(self.extra)
+
+    def _like(self) -> torch.Tensor:
+        """A tensor with this layer's head count, head size and dtype, to size it by."""
+        raise RuntimeError("an empty layer without a prefix has nothing to size its room by")
+
+    def window(self, begin: int, end: int, length: int) -> PreallocatedLayer:
+        """A layer over rows ``begin:end`` of this one's buffers, filled to ``length``:
+        what a forward writes into it lands in this layer, in place."""
+        if self._k is None or self._v is None:
+            raise RuntimeError("the layer holds no buffer yet (reserve it first)")
+        if length > self._k.shape[-2]:
+            raise ValueError(f"a window of {length} positions past the buffer's room")
+        view = self._blank()
+        view._k, view._v = self._k[begin:end], self._v[begin:end]
+        view.device, view.is_initialized, view._fixed = self.device, True, True
+        view._set_length(length)
+        return view
+
+    def set_length(self, n: int) -> None:
+        """Mark the first ``n`` positions filled (after windows wrote them)."""
+        self._set_length(n)
 
     def _set_length(self, n: int) -> None:
         assert self._k is not None and self._v is not None
@@ -87,10 +141,9 @@ class PreallocatedLayer(DynamicLayer):
         if self._k is None or self._v is None:
             self._allocate(key_states, key_states.shape[0], n + self.extra)
         elif end > self._k.shape[-2]:
-            old_k, old_v = self._k[:, :, : self._length], self._v[:, :, : self._length]
-            self._allocate(key_states, key_states.shape[0], max(end, 2 * self._k.shape[-2]))
-            self._k[:, :, : self._length] = old_k
-            self._v[:, :, : self._length] = old_v
+            if self._fixed:
+                raise RuntimeError("a row window ran past its layer's reserved room")
+            self._grow(max(end, 2 * self._k.shape[-2]))
         assert self._k is not None and self._v is not None
         self._k[:, :, self._length : end] = key_states
         self._v[:, :, self._length : end] = value_states
@@ -142,6 +195,12 @@ class SharedPrefixLayer(PreallocatedLayer):
         self.prefix_values = prefix_values
         self.device = prefix_keys.device
 
+    def _blank(self) -> PreallocatedLayer:
+        return SharedPrefixLayer(self.prefix_keys, self.prefix_values, self.extra)
+
+    def _like(self) -> torch.Tensor:
+        return self.prefix_keys
+
     @property
     def prefix_length(self) -> int:
         return int(self.prefix_keys.shape[-2])
@@ -186,6 +245,48 @@ def preallocated_cache(
             layers.append(new)
         cache.layers = layers  # type: ignore[assignment]
     return cache
+
+
+def row_window(cache: DynamicCache, begin: int, end: int, length: int) -> DynamicCache:
+    """A cache over rows ``begin:end`` of ``cache`` (whose layers are reserved), each
+    layer filled to ``length`` tail positions (a :class:`SharedPrefixLayer` counts its
+    prefix on top): a forward over it writes its keys and values into ``cache`` in place.
+
+    This is how a batch's prompt tails are prefilled in chunks of rows, each chunk padded
+    to its own width rather than the batch's: the chunk's tails are written right-aligned,
+    after a gap of ``length`` zero slots that its attention mask hides."""
+    layers: list[PreallocatedLayer] = []
+    for layer in cache.layers:
+        if not isinstance(layer, PreallocatedLayer):
+            raise TypeError(f"a row window needs preallocated layers, not {type(layer).__name__}")
+        layers.append(layer.window(begin, end, length))
+    window = DynamicCache()
+    window.layers = layers  # type: ignore[assignment]
+    return window
+
+
+def prefill_chunks(tails: Sequence[int], overhead: int = PREFILL_OVERHEAD_TOKENS) -> list[range]:
+    """Split a batch's rows, in order, into contiguous chunks for the prefill, each padded
+    to its longest tail: the split that minimises the padded positions computed plus
+    ``overhead`` per forward (what one more, smaller forward costs in positions: its
+    weight reads and thinner matrix products). Rows sorted by length (the backend sorts
+    them) make contiguous chunks the right shape. One chunk when padding is cheap."""
+    n = len(tails)
+    best = [0.0] + [float("inf")] * n  # best[i]: cost of rows :i
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        width = 0
+        for begin in range(end - 1, -1, -1):
+            width = max(width, tails[begin])
+            cost = best[begin] + (end - begin) * width + overhead
+            if cost < best[end]:
+                best[end], cut[end] = cost, begin
+    chunks: list[range] = []
+    end = n
+    while end > 0:
+        chunks.append(range(cut[end], end))
+        end = cut[end]
+    return chunks[::-1]
 
 
 def shared_prefix_attention(

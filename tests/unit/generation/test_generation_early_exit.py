@@ -134,8 +134,8 @@ def test_finished_rows_leave_the_batch(lively: tuple[Any, Any]) -> None:
     sizes: list[int] = []
 
     def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
-        if kwargs.get("cache") is not None or kwargs.get("past_key_values") is not None:
-            sizes.append(kwargs["input_ids"].shape[0])  # a decoding step, not the prefix
+        if kwargs["input_ids"].shape[1] == 1:  # a decoding step, not a prefill
+            sizes.append(kwargs["input_ids"].shape[0])
 
     handle = backend.model.register_forward_pre_hook(record, with_kwargs=True)
     try:
@@ -144,11 +144,11 @@ def test_finished_rows_leave_the_batch(lively: tuple[Any, Any]) -> None:
         handle.remove()
     assert sizes[0] == len(convs)
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] < sizes[0]
-    # One forward per step of the longest answer; the row count per step is exactly the
-    # number of answers still running.
+    # One forward per step of the longest answer after the first token (which comes from
+    # the prefill); the row count per step is exactly the number of answers still running.
     longest = max(g.completion_tokens for g in gens)
-    assert len(sizes) == longest
-    for step, size in enumerate(sizes):
+    assert len(sizes) == longest - 1
+    for step, size in enumerate(sizes, start=1):
         assert size == sum(g.completion_tokens > step for g in gens)
     short = min(gens, key=lambda g: g.completion_tokens)
     assert short.latency_s < max(g.latency_s for g in gens)
