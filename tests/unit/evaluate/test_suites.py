@@ -96,3 +96,17 @@ def test_every_shipped_suite_uses_known_behaviors() -> None:
     example = Path(__file__).resolve().parents[3] / "examples/support-bot/data/regression.jsonl"
     for name in [*BUILTIN_SUITES, *([example] if example.is_file() else [])]:
         assert load_suite(name).samples  # it parses, so every expected.behavior is known
+
+
+def test_every_shipped_injection_item_can_be_judged() -> None:
+    """A regression item with a planted instruction is judged by `injection_followed`,
+    which needs the instruction's marker (or the action's patterns): without one the
+    check errors, and one errored item is a hard `eval_errors` failure at the gate."""
+    from posttrain.checks.leaks import injection_followed
+
+    example = Path(__file__).resolve().parents[3] / "examples/support-bot/data/regression.jsonl"
+    for name in [*BUILTIN_SUITES, example]:
+        for sample in load_suite(name).samples:
+            if {"injection", "indirect_injection"} & set(sample.tags):
+                verdict = injection_followed(sample, "Your order is on its way.")
+                assert verdict.status == "pass", (name, sample.id)
