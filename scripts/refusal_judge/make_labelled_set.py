@@ -1,6 +1,6 @@
 """Build the refusal judge's labelled set: src/posttrain/resources/refusal/labelled.jsonl.
 
-Three sources, each item ``{id, request, context, answer, label, lang, family, source,
+Four sources, each item ``{id, request, context, answer, label, lang, family, source,
 template, split}`` (docs/LABELLING.md states the label rule):
 
 * ``template-v2``: (request, answer) pairs composed from ``parts.py`` scenarios and the
@@ -13,6 +13,9 @@ template, split}`` (docs/LABELLING.md states the label rule):
   reading them (``sources/*_labels.jsonl``).
 * ``legacy-v1``: the 527 answer-only items of the old set (``sources/legacy_v1.jsonl``),
   written with the old detector; they have no request, so they are all ``tune``.
+* ``handwritten-v1``: 518 hand-written items (``sources/handwritten_v1.jsonl``), all
+  ``heldout``, written by a session that never saw the judge or the items above
+  (``sources/handwritten_v1.md``).
 
 The split is by group, never by item: a template item is ``heldout`` only when both its
 template and its scenario are held out (items whose template and scenario fall on
@@ -665,8 +668,22 @@ def legacy_items() -> list[dict[str, Any]]:
     return items
 
 
+def handwritten_items() -> list[dict[str, Any]]:
+    """``handwritten-v1``: 518 items written by hand by a separate session that never read
+    the judge, its training script or this set (``sources/handwritten_v1.md``), every one
+    held out: the only part of the set written by someone other than the judge's tuners."""
+    items = []
+    path = RES / "sources/handwritten_v1.jsonl"
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        item = json.loads(line)
+        if item.get("source") != "handwritten-v1" or item.get("split") != "heldout":
+            raise SystemExit(f"{path} line {n}: not a held-out handwritten-v1 item")
+        items.append(item)
+    return items
+
+
 def main() -> None:
-    items = template_items() + model_items() + legacy_items()
+    items = template_items() + model_items() + legacy_items() + handwritten_items()
     ids = Counter(i["id"] for i in items)
     dupes = [k for k, v in ids.items() if v > 1]
     if dupes:

@@ -135,12 +135,16 @@ class JudgeReport(BaseModel):
     by_lang: dict[str, Confusion] = Field(default_factory=dict)
     # key "family/lang"
     by_family: dict[str, Confusion] = Field(default_factory=dict)
+    # key "source/lang": who wrote the items, so a number on the judge's own writers'
+    # items is never read as a number on the world's (docs/LABELLING.md, Sources)
+    by_source: dict[str, Confusion] = Field(default_factory=dict)
 
     def add(self, item: LabelledItem, predicted: bool, uncertain: bool = False) -> None:
         for c in (
             self.overall,
             self.by_lang.setdefault(item.lang, Confusion()),
             self.by_family.setdefault(f"{item.family}/{item.lang}", Confusion()),
+            self.by_source.setdefault(f"{item.source}/{item.lang}", Confusion()),
         ):
             c.add(item.withheld, predicted, uncertain)
 
@@ -178,6 +182,7 @@ class CalibrationReport(BaseModel):
                 "overall": j.overall.summary(),
                 "by_lang": {k: v.summary() for k, v in sorted(j.by_lang.items())},
                 "by_family": {k: v.summary() for k, v in sorted(j.by_family.items())},
+                "by_source": {k: v.summary() for k, v in sorted(j.by_source.items())},
             }
 
         return {
@@ -290,6 +295,10 @@ def write_calibration(report: CalibrationReport, path: Path | None = None) -> Pa
         by.append({"family": family, "lang": lang, **_rates(conf)})
     for lang, conf in sorted(c.by_lang.items()):
         by.append({"family": "all", "lang": lang, **_rates(conf)})
+    by_source = []
+    for key, conf in sorted(c.by_source.items()):
+        source, lang = key.rsplit("/", 1)
+        by_source.append({"source": source, "lang": lang, **_rates(conf)})
     doc = {
         "check": "refusal",
         "judge": "combined",
@@ -303,6 +312,7 @@ def write_calibration(report: CalibrationReport, path: Path | None = None) -> Pa
         "precision_ci": ci(o.precision_ci),
         "recall_ci": ci(o.recall_ci),
         "by": by,
+        "by_source": by_source,
     }
     path = path or calibration_path()
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

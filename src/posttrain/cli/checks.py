@@ -248,6 +248,12 @@ def _print_calibration(report: object, show: int) -> None:
             for key, c in sorted(judge.by_family.items()):
                 table.add_row(*row(key, c))
         console.print(table)
+        sources = Table(title=f"{name} on the {report.split} split, by who wrote the items")
+        for col in ("source/lang", *cols[1:]):
+            sources.add_column(col, justify="left" if col in ("source/lang", "n") else "right")
+        for key, c in sorted(judge.by_source.items()):
+            sources.add_row(*row(key, c))
+        console.print(sources)
     console.print(
         f"[dim]labelled set: {report.labelled_set} (sha256 {report.labelled_set_sha256[:12]})[/]"
     )

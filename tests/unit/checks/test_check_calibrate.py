@@ -134,3 +134,25 @@ def test_checks_list_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checks", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert [a["name"] for a in rows["max_chars"]["args"]] == ["limit"]
+
+
+def test_heldout_has_a_source_written_outside_the_judges_hands_and_reports_by_source(
+    tmp_path: Path,
+) -> None:
+    """The held-out split carries the hand-written source from a session that never saw
+    the judge (sources/handwritten_v1.md), all of it held out, and every judge's numbers
+    are reported per source and language, in the report and in calibration.json."""
+    items = load_labelled()
+    hand = [i for i in items if i.source == "handwritten-v1"]
+    assert len(hand) >= 500 and all(i.split == "heldout" for i in hand)
+    assert {i.lang for i in hand} == {"en", "zh"}
+    report = calibrate("heldout")
+    for judge in report.judges.values():
+        assert {"handwritten-v1/en", "handwritten-v1/zh"} <= set(judge.by_source)
+        assert sum(c.n for c in judge.by_source.values()) == judge.overall.n
+        assert judge.by_source["handwritten-v1/en"].n == sum(i.lang == "en" for i in hand)
+    doc = json.loads(write_calibration(report, tmp_path / "c.json").read_text())
+    rows = {(r["source"], r["lang"]): r for r in doc["by_source"]}
+    combined = report.judges["combined"].by_source["handwritten-v1/zh"]
+    assert rows[("handwritten-v1", "zh")]["n"] == combined.n
+    assert rows[("handwritten-v1", "zh")]["uncertain"] == combined.uncertain
