@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,7 @@ from posttrain.data.quality import (
     pair_features,
     record_features,
 )
-from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line, make_pair, make_sft
+from posttrain.data.records import BucketedRecord, jsonl_line, make_pair, make_sft
 from posttrain.data.residual import ResidualHit, ResidualScanner
 from posttrain.data.templates import detect_lang
 from posttrain.errors import PosttrainError
@@ -53,7 +53,7 @@ from posttrain.errors import PosttrainError
 if TYPE_CHECKING:
     from posttrain.data.deid import Deidentifier
 
-__all__ = ["RecordOut", "RecordWorkers", "StageSpec", "auto_workers"]
+__all__ = ["PairHead", "RecordHead", "RecordOut", "RecordWorkers", "StageSpec", "auto_workers"]
 
 # Records per task: large enough that pickling and scheduling stay a few percent of the
 # work, small enough that two workers finish within a chunk of each other.
@@ -90,15 +90,36 @@ class StageSpec:
     residual_allow: frozenset[str] = frozenset()
 
 
+class RecordHead(NamedTuple):
+    """What the parent reads of an accepted record (counts, buckets, the quality rules):
+    the record itself travels only as its JSON line, never as a model (pickling the
+    models cost as much as measuring them)."""
+
+    id: str
+    label: str
+    label_source: str
+    lang: str
+    source: str
+    ts: str
+    file: str
+    line: int
+    pii: dict[str, int]
+
+
+class PairHead(NamedTuple):
+    """What the parent reads of a preference pair (the quality rules, the counts)."""
+
+    id: str
+    chosen: str
+    chosen_from: str
+    tags: list[str]
+
+
 class RecordOut(NamedTuple):
     """One accepted record after de-identification."""
 
-    item: BucketedRecord | QuarantineItem  # a quarantined item when the policy drops it
-    # (record id, text) of the texts de-identification changed: the only written record
-    # texts the residual-PII rule has to look at again (the others were analysed with the
-    # same analyzer and threshold and found clean)
-    rescan: list[tuple[str, str]]
-    pair: PrefPair | None
+    item: RecordHead | QuarantineItem  # a quarantined item when the policy drops it
+    pair: PairHead | None
     # the JSON lines written for the record: bucket, prefs.jsonl, sft.jsonl (serialised
     # here, in parallel; the parent only concatenates them)
     lines: tuple[str, str | None, str | None]
@@ -110,9 +131,12 @@ class RecordOut(NamedTuple):
     pair_check: PairVerdict | None = None
     # the residual scan of each written line (bucket, prefs, sft): (field, kind, detector)
     residual: tuple[list[tuple[str, str, str]], ...] = ((), (), ())  # type: ignore[assignment]
-    # the residual-PII rule's rescan, done here: (text, entity types the analyzer finds) for
-    # each text of ``rescan`` and a template's chosen answer (the parent scans the rest)
-    rescanned: tuple[tuple[str, list[str]], ...] = ()
+    # the residual-PII rule's rescan, done here, of every written text the analyzer did
+    # not already find clean: the texts de-identification changed (with the record's id),
+    # a template's chosen answer (with the pair's id); only those it finds something in
+    # come back, as (id, text, entity types), one per text and field (a clean text adds
+    # nothing to the rule)
+    rescan_hits: tuple[tuple[str, str, list[str]], ...] = ()
 
 
 class _Stage:
@@ -172,7 +196,7 @@ class _Stage:
                 + ", ".join(res.dropped_for),
                 hint="the policy's action for these entity types is 'quarantine'",
             )
-            return RecordOut(item, [], None, ("", None, None), None, None)
+            return RecordOut(item, None, ("", None, None), None, None)
         f = res.fields
         rid = f["id"] or rec.id
         if rid != rec.id:  # an id that carried PII is replaced by a stable hash of itself
@@ -202,6 +226,9 @@ class _Stage:
         rescan = [(rid, v) for k, v in f.items() if k != "id" and v and v != fields[k]]
         if rid != rec.id:
             rescan.append((rid, rid))
+        head = RecordHead(
+            rid, label, how, brec.lang, brec.source, rec.ts, rec.file, rec.line, res.entities
+        )
         kind = self.spec.templates.get(label, "none")
         clauses = self.spec.clause_map.get(label, [])
         pair = make_pair(brec, kind, clauses, self.spec.contract, self.spec.catalog)
@@ -216,39 +243,36 @@ class _Stage:
         if pair is None:
             lines = (jsonl_line(brec), None, None)
             return RecordOut(
-                brec,
-                rescan,
+                head,
                 None,
                 lines,
                 record_features(brec),
                 None,
                 check,
                 self._scan_lines(lines),
-                self._rescan([t for _, t in rescan]),
+                self._rescan(rescan),
             )
         if len(self._text_memo) > 50_000:
             self._text_memo.clear()
         lines = (jsonl_line(brec), jsonl_line(pair), jsonl_line(make_sft(brec, pair)))
+        if pair.chosen_from != "ideal_answer":  # a template's text: not analysed yet
+            rescan.append((pair.id, pair.chosen))
         return RecordOut(
-            brec,
-            rescan,
-            pair,
+            head,
+            PairHead(pair.id, pair.chosen, pair.chosen_from, pair.tags),
             lines,
             record_features(brec),
             pair_features(pair.chosen, pair.rejected, self._text_memo),
             check,
             self._scan_lines(lines),
-            self._rescan(
-                [t for _, t in rescan]
-                + ([pair.chosen] if pair.chosen_from != "ideal_answer" else [])
-            ),
+            self._rescan(rescan),
         )
 
-    def _rescan(self, texts: list[str]) -> tuple[tuple[str, list[str]], ...]:
+    def _rescan(self, texts: list[tuple[str, str]]) -> tuple[tuple[str, str, list[str]], ...]:
         if not texts:
             return ()
-        found = self.deid.analyzer.scan(texts, self.spec.policy.score_threshold)
-        return tuple(zip(texts, found, strict=True))
+        found = self.deid.analyzer.scan([t for _, t in texts], self.spec.policy.score_threshold)
+        return tuple((i, t, f) for (i, t), f in zip(texts, found, strict=True) if f)
 
 
 # --- worker side ---------------------------------------------------------------------
@@ -332,21 +356,27 @@ class RecordWorkers:
             try:
                 yield from self._pool.map(_Call(method), chunks)  # results in input order
             except BrokenProcessPool as exc:
-                raise PosttrainError(
-                    f"a de-identification worker process died ({exc})",
-                    hint="it was probably killed for memory; run the build again with "
-                    "fewer workers (build_dataset(..., workers=1)) or on a smaller input",
-                ) from exc
+                raise _died(exc) from exc
             return
-        if self._local is None:
-            self._local = _Stage(self.spec)
-        fn: Callable[[Sequence[T]], list[R]] = getattr(self._local, method)
+        fn: Callable[[Sequence[T]], list[R]] = getattr(self._local_stage(), method)
         for c in chunks:
             yield fn(c)
 
     def records(self, recs: Sequence[FailureRecord]) -> Iterator[list[RecordOut]]:
         """De-identified records, chunk by chunk, in input order."""
-        yield from self._map("records", recs, CHUNK)
+        feed = self.feed()
+        for r in recs:
+            feed.add(r)
+        yield from feed.results()
+
+    def feed(self) -> RecordFeed:
+        """A feed of records to de-identify as they are read (see :class:`RecordFeed`)."""
+        return RecordFeed(self)
+
+    def _local_stage(self) -> _Stage:
+        if self._local is None:
+            self._local = _Stage(self.spec)
+        return self._local
 
     def redact(self, texts: Sequence[str]) -> list[str]:
         """Each text de-identified on its own (messages, eval prompts)."""
@@ -362,3 +392,54 @@ class RecordWorkers:
         """The independent residual scan of whole files ``(name, text)``."""
         parts: Iterator[list[list[ResidualHit]]] = self._map("scan_files", docs, 1)
         return [h for part in parts for doc in part for h in doc]
+
+
+class RecordFeed:
+    """Records handed to the workers while the parent still reads the input: every
+    ``CHUNK`` records start on a worker at once, so de-identification overlaps the
+    ingest (which otherwise ran alone on one core). :meth:`results` gives the chunks in
+    input order. In one process (``workers=1``) the chunks wait for :meth:`results`."""
+
+    def __init__(self, workers: RecordWorkers) -> None:
+        self._workers = workers
+        self._buf: list[FailureRecord] = []
+        self._futures: list[Future[list[RecordOut]]] = []
+        self._waiting: list[list[FailureRecord]] = []
+
+    def add(self, rec: FailureRecord) -> None:
+        self._buf.append(rec)
+        if len(self._buf) >= CHUNK:
+            self._submit()
+
+    def _submit(self) -> None:
+        chunk, self._buf = self._buf, []
+        pool = self._workers._pool
+        if pool is None:
+            self._waiting.append(chunk)
+            return
+        try:
+            self._futures.append(pool.submit(_Call("records"), chunk))
+        except BrokenProcessPool as exc:
+            raise _died(exc) from exc
+
+    def results(self) -> Iterator[list[RecordOut]]:
+        """Every chunk added, de-identified, in input order."""
+        if self._buf:
+            self._submit()
+        try:
+            for fut in self._futures:
+                yield fut.result()
+        except BrokenProcessPool as exc:
+            raise _died(exc) from exc
+        if self._waiting:
+            stage = self._workers._local_stage()
+            for chunk in self._waiting:
+                yield stage.records(chunk)
+
+
+def _died(exc: BaseException) -> PosttrainError:
+    return PosttrainError(
+        f"a de-identification worker process died ({exc})",
+        hint="it was probably killed for memory; run the build again with "
+        "fewer workers (build_dataset(..., workers=1)) or on a smaller input",
+    )

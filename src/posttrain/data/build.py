@@ -29,7 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from posttrain.checks.policy_facts import CatalogError, CatalogItem, load_catalog
 from posttrain.core.auditlog import append_event
 from posttrain.core.provenance import package_versions, provenance
-from posttrain.data._workers import RecordWorkers, StageSpec, auto_workers
+from posttrain.data._workers import (
+    PairHead,
+    RecordHead,
+    RecordOut,
+    RecordWorkers,
+    StageSpec,
+    auto_workers,
+)
 from posttrain.data.config import DataConfig
 from posttrain.data.ingest import IngestResult, QuarantineItem, ingest
 from posttrain.data.labels import (
@@ -51,7 +58,7 @@ from posttrain.data.quality import (
     residual_scan_result,
     run_rules,
 )
-from posttrain.data.records import BucketedRecord, PrefPair, jsonl_line
+from posttrain.data.records import jsonl_line
 from posttrain.data.report import (
     AuditRecord,
     BuildCounts,
@@ -147,8 +154,10 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
     spec = _stage_spec(cfg, contract, contract_path)
     n_workers = workers or auto_workers(sum(_size(p) for p, _ in inputs))
     with RecordWorkers(spec, n_workers) as pool:
-        # 1. ingest (while the workers start)
+        # 1. ingest (while the workers start; each chunk of records goes to them as soon
+        # as it is read)
         progress("read", 0, 1)
+        feed = pool.feed()
         got = ingest(
             inputs,
             field_map=cfg.field_map,
@@ -156,17 +165,21 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
             max_line_bytes=cfg.max_line_bytes,
             max_text_chars=cfg.max_text_chars,
             append_only=_live_names(cfg),
+            on_record=feed.add,
         )
         timer.lap("ingest")
 
         # 2. de-identification, buckets, preference pairs and SFT records
-        made = _deidentify(pool, got, progress)
+        made = _deidentify(pool, feed.results(), got, progress)
         timer.lap("deidentify")
 
         # 3. quality rules
         evals, eval_infos = _eval_prompts(cfg, pool.redact)
         required = required_classes(contract, cfg.labels, cfg.label_aliases)
-        quality = _check_quality(cfg, made, evals, required, pool, n_workers, progress)
+        rendered = _Rendered(made)  # rendered while a forked process runs a rule
+        quality = _check_quality(
+            cfg, made, evals, required, pool, n_workers, progress, rendered.render
+        )
         timer.lap("quality")
 
         # 4. count; every output rendered in memory and read by the independent residual
@@ -182,17 +195,15 @@ def _build(cfg: DataConfig, on_progress: Progress | None, workers: int) -> Datas
             eval_infos=eval_infos,
         )
         config_json, config_sha = _config_record(cfg)
-        files = _render_datasets(made.records, made.lines)
-        files["quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.quarantine)
-        files["pairs_quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.pair_quarantine)
-        hits = _record_hits(made) + pool.scan_files(
+        files, hits, shas = rendered.result()
+        hits = hits + pool.scan_files(
             [
                 (n, files[n])
                 for n in ("quarantine.jsonl", "pairs_quarantine.jsonl", "buckets/index.json")
             ]
         )
         built, paperwork, version = _scan_paperwork(
-            cfg, built, files, hits, pool, config_json, config_sha
+            cfg, built, files, shas, hits, pool, config_json, config_sha
         )
         progress("residual scan", 1, 1)
         timer.lap("residual_scan")
@@ -241,11 +252,12 @@ class _Deidentified:
     """What step 2 makes of the ingested records, in input order."""
 
     quarantine: list[QuarantineItem]
-    records: list[BucketedRecord] = field(default_factory=list)
-    pairs: list[PrefPair] = field(default_factory=list)
+    records: list[RecordHead] = field(default_factory=list)
+    pairs: list[PairHead] = field(default_factory=list)
     lines: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # RecordOut
-    rescan: list[tuple[str, str]] = field(default_factory=list)  # for the residual-PII rule
-    # what the workers' analyzer found in those texts (and in template answers), by text
+    # the written texts in which the workers' rescan found PII (the residual-PII rule):
+    # (record or pair id, text), and the entity types found, by text
+    rescan: list[tuple[str, str]] = field(default_factory=list)
     rescanned: dict[str, list[str]] = field(default_factory=dict)
     features: list[RecordFeatures] = field(default_factory=list)
     pair_feats: list[PairFeatures] = field(default_factory=list)
@@ -314,12 +326,15 @@ def _read_catalog(cfg: DataConfig) -> tuple[CatalogItem, ...]:
         ) from None
 
 
-def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _Deidentified:
-    """Step 2: every ingested record through the workers; the quarantine's reasons too."""
+def _deidentify(
+    pool: RecordWorkers, chunks: Iterable[list[RecordOut]], got: IngestResult, progress: Progress
+) -> _Deidentified:
+    """Step 2: every ingested record through the workers (``chunks``: what they made of
+    ``got.records``, in order); the quarantine's reasons too."""
     made = _Deidentified(quarantine=list(got.quarantine))
     n, total = 0, len(got.records)
     progress("de-identify", 0, total)
-    for chunk in pool.records(got.records):
+    for chunk in chunks:
         for out in chunk:
             if isinstance(out.item, QuarantineItem):
                 made.quarantine.append(out.item)
@@ -330,8 +345,9 @@ def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _
             made.residual.append(out.residual)
             _note_pair_check(made, out.item, out.pair_check)
             made.pii.update(out.item.pii)
-            made.rescan.extend(out.rescan)
-            made.rescanned.update(out.rescanned)
+            for rid, text, types in out.rescan_hits:
+                made.rescan.append((rid, text))
+                made.rescanned[text] = types
             assert out.features is not None  # set for every accepted record
             made.features.append(out.features)
             if out.pair is not None and out.pair_feats is not None:
@@ -348,7 +364,7 @@ def _deidentify(pool: RecordWorkers, got: IngestResult, progress: Progress) -> _
     return made
 
 
-def _note_pair_check(made: _Deidentified, rec: BucketedRecord, check: PairVerdict | None) -> None:
+def _note_pair_check(made: _Deidentified, rec: RecordHead, check: PairVerdict | None) -> None:
     if check is None:
         return
     made.pairs_judged += 1
@@ -400,6 +416,32 @@ def _record_hits(made: _Deidentified) -> list[ResidualHit]:
     return hits
 
 
+class _Rendered:
+    """The datasets rendered from step 2's lines (with the quarantine files) and the
+    workers' residual findings in them as file and line, and the files' hashes: nothing
+    the quality rules decide,
+    so the build does it while a forked process still runs the slowest rule."""
+
+    def __init__(self, made: _Deidentified) -> None:
+        self.made = made
+        self._done: tuple[dict[str, str], list[ResidualHit], dict[str, str]] | None = None
+
+    def render(self) -> None:
+        if self._done is not None:
+            return
+        made = self.made
+        files = _render_datasets(made.records, made.lines)
+        files["quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.quarantine)
+        files["pairs_quarantine.jsonl"] = "".join(jsonl_line(i) for i in made.pair_quarantine)
+        self._done = files, _record_hits(made), {n: _sha(t) for n, t in files.items()}
+
+    def result(self) -> tuple[dict[str, str], list[ResidualHit], dict[str, str]]:
+        """The files, the findings and each file's sha256."""
+        self.render()
+        assert self._done is not None  # set by render
+        return self._done
+
+
 def _with_scan(
     quality: QualityReport, hits: list[ResidualHit], overrides: dict[str, str], files: int
 ) -> QualityReport:
@@ -412,6 +454,7 @@ def _scan_paperwork(
     cfg: DataConfig,
     built: _Checked,
     files: dict[str, str],
+    shas: dict[str, str],
     hits: list[ResidualHit],
     pool: RecordWorkers,
     config_json: dict[str, object],
@@ -427,7 +470,7 @@ def _scan_paperwork(
         built = replace(built, quality=quality)
         paperwork = {}
         if quality.passed:
-            version, paperwork = _render_paperwork(cfg, files, built, config_json, config_sha)
+            version, paperwork = _render_paperwork(cfg, shas, built, config_json, config_sha)
         paperwork["quality.json"] = quality.model_dump_json(indent=2) + "\n"
         more = pool.scan_files(sorted(paperwork.items()))
         if not more:
@@ -445,12 +488,13 @@ def _check_quality(
     pool: RecordWorkers,
     processes: int,
     progress: Progress,
+    meanwhile: Callable[[], None] | None = None,
 ) -> QualityReport:
-    """Step 3: every quality rule on what step 2 made."""
+    """Step 3: every quality rule on what step 2 made (``meanwhile``: see ``run_rules``)."""
     q_in = QualityInput(
         records=made.records,
         pairs=made.pairs,
-        output_texts=made.rescan + list(_output_texts(made.pairs, made.quarantine)),
+        output_texts=made.rescan + list(_output_texts(made.quarantine)),
         eval_prompts=evals,
         required_classes=required,
         scan=_scan_known(made.rescanned, pool.scan),
@@ -465,6 +509,7 @@ def _check_quality(
         cfg.overrides,
         on_rule=lambda name: progress("quality", next(done), rules_total),
         processes=processes,
+        meanwhile=meanwhile,
     )
 
 
@@ -541,18 +586,18 @@ def _policy_info(cfg: DataConfig) -> PolicyInfo:
 
 def _render_paperwork(
     cfg: DataConfig,
-    files: dict[str, str],
+    shas: dict[str, str],
     built: _Checked,
     config_json: dict[str, object],
     config_sha: str,
 ) -> tuple[str, dict[str, str]]:
-    """The data version, and the datasheet and manifest that describe the datasets in
-    ``files`` (rendered, not written)."""
+    """The data version, and the datasheet and manifest that describe the datasets whose
+    sha256 by file name is ``shas`` (rendered, not written)."""
     records, quality = built.made.records, built.quality
     overridden = {
         r.name: r.override_reason or "" for r in quality.rules if r.status == "overridden"
     }
-    dataset = {n: _sha(t) for n, t in sorted(files.items()) if n not in _NOT_DATASET}
+    dataset = {n: shas[n] for n in sorted(shas) if n not in _NOT_DATASET}
     policy_info = _policy_info(cfg)
     version = data_version(dataset, policy_info.sha256)
     contract = built.contract
@@ -576,9 +621,9 @@ def _render_paperwork(
         eval_sets=built.eval_infos,
     )
     listed = {
-        **files,
-        "DATASHEET.md": sheet,
-        "quality.json": quality.model_dump_json(indent=2) + "\n",
+        **shas,
+        "DATASHEET.md": _sha(sheet),
+        "quality.json": _sha(quality.model_dump_json(indent=2) + "\n"),
     }
     manifest = Manifest(
         data_version=version,
@@ -588,7 +633,7 @@ def _render_paperwork(
         inputs=built.got.files,
         contract=contract_ref,
         eval_sets=built.eval_infos,
-        files={n: _sha(t) for n, t in sorted(listed.items())},
+        files=dict(sorted(listed.items())),
         config=config_json,
         config_sha256=config_sha,
         quality={r.name: r.status for r in quality.rules},
@@ -707,13 +752,9 @@ def _display_eval(cfg: DataConfig, path: Path) -> str:
         return cfg.display(path)
 
 
-def _output_texts(
-    pairs: list[PrefPair], quarantine: list[QuarantineItem]
-) -> Iterable[tuple[str, str]]:
-    """Written texts that de-identification did not analyse: rescanned for residual PII."""
-    for p in pairs:
-        if p.chosen_from != "ideal_answer":
-            yield p.id, p.chosen  # template text; the other fields are the record's
+def _output_texts(quarantine: list[QuarantineItem]) -> Iterable[tuple[str, str]]:
+    """Written texts neither de-identification nor the workers' rescan analysed (the
+    quarantine's reasons and hints): rescanned for residual PII here."""
     for q in quarantine:
         yield f"{q.file}:{q.line}", q.reason + (f" {q.hint}" if q.hint else "")
 
@@ -730,7 +771,7 @@ def _reason_kind(reason: str) -> str:
 
 
 def _render_datasets(
-    records: list[BucketedRecord], lines: list[tuple[str, str | None, str | None]]
+    records: list[RecordHead], lines: list[tuple[str, str | None, str | None]]
 ) -> dict[str, str]:
     """Buckets, their index, sft.jsonl and prefs.jsonl (path in the data folder -> text)
     from the lines the workers serialised."""

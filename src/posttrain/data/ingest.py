@@ -30,7 +30,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -120,10 +120,12 @@ def ingest(
     max_line_bytes: int,
     max_text_chars: int,
     append_only: Collection[str] = (),
+    on_record: Callable[[FailureRecord], None] | None = None,
 ) -> IngestResult:
     """Read ``(path, display_name)`` inputs in order; see the module docstring.
     ``append_only``: display names of live append-only files (their torn last line is
-    skipped)."""
+    skipped); ``on_record`` is called with each accepted record as soon as it is read
+    (the build starts de-identifying while the rest is read)."""
     records: list[FailureRecord] = []
     quarantine: list[QuarantineItem] = []
     torn: list[QuarantineItem] = []
@@ -165,6 +167,8 @@ def ingest(
                     )
                 seen_ids[rec.id] = f"{name}:{line}"
                 records.append(rec)
+                if on_record is not None:
+                    on_record(rec)
             except _Bad as bad:
                 quarantine.append(
                     QuarantineItem(

@@ -319,8 +319,37 @@ class ResidualScanner:
         """(field, kind, detector) for every finding in the strings of a JSON value (keys
         too, unless they are plain identifiers: a key can carry data)."""
         out: list[tuple[str, str, str]] = []
-        self._walk(value, path, out)
+        # Most lines hold no finding: look for one first without building field paths
+        # (half the walk's cost), and walk again with paths only where there is one.
+        if self._any_finding(value):
+            self._walk(value, path, out)
         return out
+
+    def _any_finding(self, value: Any) -> bool:
+        """Whether any string of ``value`` (or a key :meth:`_walk` would scan) has a
+        finding: the same strings as :meth:`_walk`, no paths."""
+        scan, plain = self.scan_text, self._plain_keys
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, str):
+                if scan(v):
+                    return True
+            elif isinstance(v, dict):
+                for k, x in v.items():
+                    if k not in plain:
+                        if _PLAIN_KEY.fullmatch(str(k)):
+                            plain.add(k)
+                        elif scan(str(k)):
+                            return True
+                    if isinstance(x, str):
+                        if scan(x):
+                            return True
+                    elif isinstance(x, (dict, list)):
+                        stack.append(x)
+            elif isinstance(v, list):
+                stack.extend(x for x in v if isinstance(x, (str, dict, list)))
+        return False
 
     def _walk(self, value: Any, path: str, out: list[tuple[str, str, str]]) -> None:
         # the field path is built only for a hit or a container (it runs once per string

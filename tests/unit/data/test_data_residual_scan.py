@@ -294,3 +294,22 @@ def test_the_presidio_gate_lets_through_what_its_recognizers_find(text: str, det
     # and a digit-or-@-or-colon guard; each must still see the texts it finds PII in
     scanner = ResidualScanner(presidio=True)
     assert detector in [d for _, d in scanner.scan_text(text)], scanner.scan_text(text)
+
+
+def test_the_first_pass_without_paths_finds_what_the_walk_with_paths_finds() -> None:
+    scanner = ResidualScanner(presidio=False)
+    values: list[object] = [
+        {"id": "x", "trl": {"chosen": [{"role": "assistant", "content": "mail lily49@126.com"}]}},
+        {"id": "y", "messages": [{"role": "user", "content": "fine"}, ["ok", {"n": 3}]]},
+        {"电话 13800138000": "a key that carries data"},
+        ["Call me on 138-0013-8000", {"deep": [[{"deeper": "Mr Carter said so"}]]}],
+        "收件人：王芳",
+        {"plain": "nothing here", "n": 1, "none": None},
+        17,
+    ]
+    for value in values:
+        walked: list[tuple[str, str, str]] = []
+        scanner._walk(value, "", walked)
+        assert scanner._any_finding(value) == bool(walked), value
+        assert scanner.scan_json_value(value) == walked
+    assert [bool(scanner.scan_json_value(v)) for v in values] == [1, 0, 1, 1, 1, 0, 0]

@@ -258,9 +258,11 @@ def zh_surnames() -> frozenset[str]:
     """Single-character Chinese surnames (Faker ``zh_CN``'s)."""
     p = _provider("person", "zh_CN")
     got = {str(s) for s in _attrs(p, "last_names")} if p is not None else set()
-    # (訾: a surname of the Hundred Family Surnames that Faker's list lacks)
+    # (訾, 郦, 濮, 郗 ...: surnames of the Hundred Family Surnames that Faker's list lacks,
+    # characters that are hardly ever the start of an everyday word, or (暴, 堵, 苍) only of
+    # words jieba counts: 暴雨, 堵车, 苍蝇)
     return frozenset(s for s in got if len(s) == 1) | frozenset(
-        "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗訾"
+        "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗訾郦濮郗郏隗宓逄郤璩厍乜蒯钭邴钮暴堵苍"
     )
 
 

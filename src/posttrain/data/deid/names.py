@@ -326,6 +326,13 @@ _ZH_TITLES = (
     "教授",
     "主任",
     "律师",
+    # (2026-12-02, from tune misses) ranks and family titles of address: 阮科长, 杭大姐
+    "科长",
+    "处长",
+    "局长",
+    "队长",
+    "大姐",
+    "大哥",
 )
 _ZH_CUES = (
     "收件人",
@@ -351,6 +358,25 @@ _ZH_CUES = (
     "亲爱的",
     "用户",
     "致",
+    # (2026-12-02, from tune misses) who applies, collects, handles or signs; greetings
+    # and thanks addressed to someone; an @-mention
+    "申请人",
+    "领取人",
+    "提货人",
+    "预约人",
+    "推荐人",
+    "介绍人",
+    "经手人",
+    "经办人",
+    "代收人",
+    "发件人",
+    "签名",
+    "签字",
+    "你好",
+    "您好",
+    "谢谢",
+    "感谢",
+    "@",
 )
 # characters that follow a name rather than end one (收件人王芳电话… : 电 is not 芳's)
 _BREAK = frozenset(
@@ -384,7 +410,9 @@ def _zh_regexes() -> tuple[re.Pattern[str], re.Pattern[str], str]:
         # or a name that owns a contact detail: 王秀英的手机号, 杨建国的地址
         rf"|(?P<o>{sur}[{_HAN}]{{1,2}}?)(?:的(?:{'|'.join(_OWNED)})"
         # or one listed before a contact detail: 实名信息：李娜，身份证号…
-        rf"|[，,、]\s*(?:{'|'.join(_LISTED)}))"
+        rf"|[，,、]\s*(?:{'|'.join(_LISTED)})"
+        # or one greeted: 危思雨您好
+        r"|(?=您好|你好))"
     )
     return titled, cued, sur
 
@@ -407,11 +435,19 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         surnames = zh_surnames()
         compounds = zh_compound_surnames()
         out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
         for m in titled.finditer(text):
             s, e = m.span("n")
             # "我和李先生": 和 is a surname too, but here it is "and"
             if e - s >= 2 and text[s] in _WEAK_SURNAMES and text[s + 1] in surnames:
                 s += 1
+            # 安装师傅, 维修师傅: a word jieba counts often and tags no name, before a title
+            if (
+                e - s >= 2
+                and freq.get(text[s:e], 0) >= 50
+                and not tags.get(text[s:e], "").startswith("nr")
+            ):
+                continue
             out.append(_result(self, s, e, 0.85, "zh_title"))
         for m in cued.finditer(text):
             if m.group("o") is not None:
@@ -657,8 +693,12 @@ def _slot_before() -> str:
     228元以内) or a placeholder (<PERSON_1>来取件), or after a word that comes before a
     person (给, 通知)."""
     one = "".join(sorted(_BEFORE_NAME))
-    two = "|".join(sorted(_BEFORE_NAME_2))
-    return rf"(?:^|(?<=[^{_HAN}\d>])|(?<=[{one}])|(?<={two}))"
+    # a look-behind must be of one width: one per length of the words
+    longer = "".join(
+        rf"|(?<={'|'.join(sorted(w for w in _BEFORE_NAME_2 if len(w) == n))})"
+        for n in sorted({len(w) for w in _BEFORE_NAME_2})
+    )
+    return rf"(?:^|(?<=[^{_HAN}\d>])|(?<=[{one}]){longer})"
 
 
 @functools.cache
@@ -678,7 +718,11 @@ def _zh_standalone() -> tuple[re.Pattern[str], re.Pattern[str]]:
 _BEFORE_NAME = frozenset("给叫找问替帮让请和跟与同是被由向对把")
 _BEFORE_NAME_2 = frozenset(
     ("通知", "转告", "交给", "转交", "告诉", "提醒", "联系", "抄送", "访客", "会员", "同事",
-     "朋友", "今天", "昨天", "明天", "刚才", "已经")
+     "朋友", "今天", "昨天", "明天", "刚才", "已经",
+     # (2026-12-02, from tune misses) a role or a relative before the name: 快递员瞿建军,
+     # 我女儿满欣怡, 法务党振宇, 请核实郗雨婷的…
+     "快递员", "配送员", "店长", "师傅", "法务", "财务", "女儿", "儿子", "老公", "老婆",
+     "妈妈", "爸爸", "核实")
 )  # fmt: skip
 
 
@@ -688,8 +732,9 @@ def _ends_name(text: str, e: int) -> bool:
     return e >= len(text) or not _is_han(text[e]) or text[e] in _BREAK or text[e] in _AFTER_NAME
 
 
-# characters that start the verbs after a name in a support text (反馈, 申请, 签收, 投诉 …)
-_AFTER_NAME = frozenset("反申签投提注催刚回")
+# characters that start the verbs after a name in a support text (反馈, 申请, 签收, 投诉 …),
+# a time or a count (今天, 第二次, 两位) or 本人
+_AFTER_NAME = frozenset("反申签投提注催刚回今昨第两本")
 
 
 # adverbs that are surnames too, right after a cue word (顾客都说, 用户也要)

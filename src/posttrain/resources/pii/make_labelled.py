@@ -862,11 +862,16 @@ def build() -> list[dict[str, object]]:
         )
     # last: the ids of the rows above stay as they were
     rows += zh_name_rows(TUNE_ZH, "tune") + zh_name_rows(BLIND_ZH, "heldout")
+    # a second blind held-out source (new templates and names, 2026-12-02), then any tune
+    # rows added after it: appended, so the ids above stay as they were
+    rows += zh_name_rows(BLIND2_ZH, "heldout") + zh_name_rows(TUNE2_ZH, "tune")
     return [{"id": f"pii-{i:04d}", **row} for i, row in enumerate(rows, 1)]
 
 
 BLIND_ZH = Path(__file__).with_name("blind_zh_names.txt")
 TUNE_ZH = Path(__file__).with_name("tune_zh_names.txt")
+BLIND2_ZH = Path(__file__).with_name("blind2_zh_names.txt")
+TUNE2_ZH = Path(__file__).with_name("tune2_zh_names.txt")
 _MARK = re.compile(r"\[\[([PAT]):(.+?)\]\]")
 _MARK_TYPE = {"P": "PERSON", "A": "ADDRESS", "T": "PHONE"}
 
