@@ -266,6 +266,7 @@ class HFBackend:
             context = (
                 shared_prefix_decoding(self.model, cache) if shared else contextlib.nullcontext()
             )
+            filled = cache.get_seq_length()
             with context:
                 out = self.model(
                     input_ids=ids,
@@ -273,7 +274,7 @@ class HFBackend:
                     position_ids=pos,
                     **kwargs,
                 )
-            if cache.get_seq_length() == 0:
+            if cache.get_seq_length() != filled + ids.shape[1]:
                 # e.g. a training model with gradient checkpointing turns the cache off:
                 # feeding one token a step would then decode garbage.
                 raise BackendError(

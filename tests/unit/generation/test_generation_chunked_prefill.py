@@ -4,6 +4,7 @@ row_window)."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import random
 from pathlib import Path
@@ -146,3 +147,34 @@ def test_prefill_pads_each_chunk_to_its_own_width(
         assert [g.text for g in got] == [g.text for g in want]
         assert [g.completion_tokens for g in got] == [g.completion_tokens for g in want]
         assert [g.prompt_tokens for g in got] == [g.prompt_tokens for g in want]
+
+
+@pytest.mark.parametrize("kv_cache", ["shared", "preallocated", "dynamic"])
+def test_a_model_that_does_not_fill_its_cache_is_an_error(
+    lively: tuple[Any, Any], kv_cache: KVCacheMode
+) -> None:
+    """A forward that leaves the cache as it was (a training model with gradient
+    checkpointing turns it off) would decode garbage from one token a step: every cache
+    mode says so instead (before, only a cache that started empty noticed)."""
+    from posttrain.errors import BackendError
+
+    model, tokenizer = lively
+    backend = HFBackend(
+        "lively", batch_size=len(USERS), loaded=(model, tokenizer), kv_cache=kv_cache
+    )
+    real = model.forward
+    assert backend._forward_kwargs  # read from the real forward's signature, before the wrap
+
+    def no_cache(*args: Any, **kwargs: Any) -> Any:
+        # The forward runs on a copy of the cache: right logits, the real cache untouched.
+        for name in ("cache", "past_key_values"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = copy.deepcopy(kwargs[name])
+        return real(*args, **kwargs)
+
+    model.forward = no_cache
+    try:
+        with pytest.raises(BackendError, match="did not fill its key/value cache"):
+            backend.generate(_convs(), GenerationParams(max_new_tokens=4))
+    finally:
+        del model.forward  # back to the class's method
