@@ -24,7 +24,7 @@ import contextlib
 import functools
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from posttrain.errors import BackendError, UsageError
@@ -247,7 +247,8 @@ class HFBackend:
         shared = (
             self.kv_cache == "shared" and prefix is not None and supports_shared_prefix(self.model)
         )
-        if self.kv_cache in ("shared", "preallocated"):
+        in_place = self.kv_cache in ("shared", "preallocated")
+        if in_place:
             # Room for the prompts' tails and the answers, written in place each step.
             cache = preallocated_cache(
                 prefix, len(batch), width + params.max_new_tokens, shared=shared
@@ -297,9 +298,10 @@ class HFBackend:
         started = time.perf_counter()
         try:
             with torch.inference_mode():
-                if prefix is not None and self.kv_cache in ("shared", "preallocated"):
+                if prefix is not None and in_place:
+                    tails = [len(ids) - k for ids in batch]
                     logits = self._prefill_in_chunks(
-                        cache, forward, input_ids, mask, positions, k, width, shared
+                        cache, forward, input_ids, mask, positions, tails, shared
                     )
                 elif k:
                     logits = forward(cache, input_ids[:, k:], mask, positions[:, k:])
@@ -349,17 +351,16 @@ class HFBackend:
     def _prefill_in_chunks(
         self,
         cache: Any,
-        forward: Any,
+        forward: Callable[[Any, Any, Any, Any], Any],
         input_ids: Any,
         mask: Any,
         positions: Any,
-        k: int,
-        width: int,
+        tails: list[int],
         shared: bool,
     ) -> Any:
-        """Prefill the prompts' tails (after the ``k`` shared tokens) in chunks of rows,
-        each padded to its own longest tail instead of the batch's, and return every
-        row's last logits.
+        """Prefill the prompts' tails (their tokens after the shared prefix: ``tails``
+        long) in chunks of rows, each padded to its own longest tail instead of the
+        batch's, and return every row's last logits.
 
         Behind the example's ~620-token system prompt a batch's tails run from a few
         tokens to a few hundred: padded to the longest, most of the prefill's compute
@@ -373,7 +374,8 @@ class HFBackend:
 
         from posttrain.generation.kvcache import prefill_chunks, row_window
 
-        tails = [int(n) for n in mask[:, k:].sum(-1).tolist()]
+        width = max(tails)
+        k = mask.shape[1] - width  # the shared prefix's length
         base = 0 if shared else k  # where the tails start in a layer's buffer
         for layer in cache.layers:
             # The room preallocated_cache promised, and at least the tails'.

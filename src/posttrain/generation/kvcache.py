@@ -72,7 +72,7 @@ class PreallocatedLayer(DynamicLayer):
         n = keys.shape[-2]
         self._k[:, :, :n] = keys
         self._v[:, :, :n] = values
-        self._set_length(n)
+        self.set_length(n)
 
     def _allocate(self, like: torch.Tensor, rows: int, capacity: int) -> None:
         # Zeros, not uninitialised memory: a slot a prefill in row chunks never writes (the
@@ -91,6 +91,7 @@ class PreallocatedLayer(DynamicLayer):
         self._allocate(old_k, old_k.shape[0], capacity)
         self._k[:, :, : self._length] = old_k
         self._v[:, :, : self._length] = old_v
+        self.set_length(self._length)
 
     def reserve(self, rows: int, capacity: int) -> None:
         """Make room for ``rows`` rows of at least ``capacity`` positions (zeros past what
@@ -98,10 +99,9 @@ class PreallocatedLayer(DynamicLayer):
         if self._k is None:
             like = self._like()
             self._allocate(like, rows, capacity)
-            self._set_length(0)
+            self.set_length(0)
         elif self._k.shape[-2] < capacity:
             self._grow(capacity)
-            self._set_length(self._length)
 
     def _blank(self) -> PreallocatedLayer:
         return PreallocatedLayer(self.extra)
@@ -120,14 +120,12 @@ class PreallocatedLayer(DynamicLayer):
         view = self._blank()
         view._k, view._v = self._k[begin:end], self._v[begin:end]
         view.device, view.is_initialized, view._fixed = self.device, True, True
-        view._set_length(length)
+        view.set_length(length)
         return view
 
     def set_length(self, n: int) -> None:
-        """Mark the first ``n`` positions filled (after windows wrote them)."""
-        self._set_length(n)
-
-    def _set_length(self, n: int) -> None:
+        """Mark the first ``n`` positions filled (``keys``/``values`` become views of
+        them): after an update, or after windows wrote them."""
         assert self._k is not None and self._v is not None
         self._length = n
         self.keys = self._k[:, :, :n]
@@ -147,7 +145,7 @@ class PreallocatedLayer(DynamicLayer):
         assert self._k is not None and self._v is not None
         self._k[:, :, self._length : end] = key_states
         self._v[:, :, self._length : end] = value_states
-        self._set_length(end)
+        self.set_length(end)
         return self._k[:, :, :end], self._v[:, :, :end]
 
     def get_seq_length(self) -> int:
@@ -158,14 +156,14 @@ class PreallocatedLayer(DynamicLayer):
             return
         self._k = self._k.index_select(0, indices)
         self._v = self._v.index_select(0, indices)
-        self._set_length(self._length)
+        self.set_length(self._length)
 
     def batch_repeat_interleave(self, repeats: int) -> None:
         if self._k is None or self._v is None:
             return
         self._k = self._k.repeat_interleave(repeats, dim=0)
         self._v = self._v.repeat_interleave(repeats, dim=0)
-        self._set_length(self._length)
+        self.set_length(self._length)
 
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         self.batch_select_indices(beam_idx)
@@ -173,7 +171,7 @@ class PreallocatedLayer(DynamicLayer):
     def crop(self, tokens_to_remove: int) -> None:
         if tokens_to_remove > 0:
             raise ValueError("crop takes a negative number of tokens to remove")
-        self._set_length(max(self._length + tokens_to_remove, 0))
+        self.set_length(max(self._length + tokens_to_remove, 0))
 
     def reset(self) -> None:
         self._k = self._v = None
