@@ -21,6 +21,8 @@ run in turn round after round (so a busy spell on a shared machine hits every ar
   padded to the batch's longest in one forward (the prefill before the chunks);
 * ``loop bf16``: the same in bfloat16 (native on CPUs with AVX512-BF16/AMX, emulated
   elsewhere: the machine line says which);
+* ``loop bf16, shared prefix (batch 64)``: the batch-64 default path in bfloat16, the
+  arm to set beside ``loop fp32, shared prefix (batch 64)``;
 * ``llama.cpp``: llama-cpp-python, one conversation at a time, on the embedded GGUF.
 
 Goals (issue 17): ``loop`` ≥ 2× ``generate fp32`` and ≥ ``llama.cpp`` single-stream.
@@ -52,6 +54,7 @@ ARMS = (
     "loop-wide-fp32",
     "loop-wide-onepass-fp32",
     "loop-bf16",
+    "loop-wide-bf16",
     "llamacpp",
 )
 # The kv_cache mode of each decoding-loop arm (generation/hf.py's KVCacheMode).
@@ -64,6 +67,7 @@ LABELS = {
     "loop-wide-fp32": "loop fp32, shared prefix (batch {w})",
     "loop-wide-onepass-fp32": "loop fp32, shared prefix (batch {w}), one-pass prefill",
     "loop-bf16": "loop bf16 (batch {b}, rows leave)",
+    "loop-wide-bf16": "loop bf16, shared prefix (batch {w})",
     "llamacpp": "llama.cpp GGUF (single stream)",
 }
 
@@ -167,13 +171,12 @@ def main() -> None:
             ratio = summary[arm] / summary["generate-fp32"]
             same = _same(texts[arm], texts["generate-fp32"])
             print(f"{arm} / generate-fp32: {ratio:.2f}×, identical greedy text {same}")
-    if "loop-bf16" in summary and "loop-fp32" in summary:
-        print(f"loop bf16 / loop fp32: {summary['loop-bf16'] / summary['loop-fp32']:.2f}×")
-        print(
-            f"identical greedy text, bf16 vs fp32: {_same(texts['loop-bf16'], texts['loop-fp32'])}"
-        )
+    for bf16, fp32 in (("loop-bf16", "loop-fp32"), ("loop-wide-bf16", "loop-wide-fp32")):
+        if bf16 in summary and fp32 in summary:
+            print(f"{bf16} / {fp32}: {summary[bf16] / summary[fp32]:.2f}×")
+            print(f"identical greedy text, {bf16} vs {fp32}: {_same(texts[bf16], texts[fp32])}")
     if "llamacpp" in summary:
-        for arm in ("loop-fp32", "loop-wide-fp32", "loop-bf16"):
+        for arm in ("loop-fp32", "loop-wide-fp32", "loop-bf16", "loop-wide-bf16"):
             if arm in summary:
                 print(f"{arm} / llama.cpp: {summary[arm] / summary['llamacpp']:.2f}×")
     if lengths:
@@ -206,8 +209,10 @@ def _backends(arms: list[str], model: str, batch_size: int) -> dict[str, Any]:
     if fp32_arms:
         fp32 = HFBackend(model, batch_size=batch_size, dtype="float32")
         backends.update(dict.fromkeys(fp32_arms, fp32))
-    if "loop-bf16" in arms:
-        backends["loop-bf16"] = HFBackend(model, batch_size=batch_size, dtype="bfloat16")
+    bf16_arms = [a for a in arms if a.endswith("bf16")]
+    if bf16_arms:
+        bf16 = HFBackend(model, batch_size=batch_size, dtype="bfloat16")
+        backends.update(dict.fromkeys(bf16_arms, bf16))
     if "llamacpp" in arms:
         from posttrain.generation.llamacpp import LlamaCppBackend
 

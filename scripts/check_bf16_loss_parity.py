@@ -81,6 +81,14 @@ def main() -> int:
         for name in ("configs", "data", "contract.yaml"):
             src = EXAMPLE / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, ws / name)
+        # The example ships its failures, not the built dataset (a fresh clone has none):
+        # build it here, as `posttrain data build` would.
+        from posttrain.data import DataConfig, build_dataset
+
+        built = build_dataset(DataConfig(workspace=ws))
+        if built.status != "built":
+            print(f"the example's data build is {built.status}", file=sys.stderr)
+            return 1
         fp32 = _arm(ws, "fp32", overrides)
         bf16 = _arm(ws, "bf16", overrides)
     a, b = fp32["losses"], bf16["losses"]

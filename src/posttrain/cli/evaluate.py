@@ -101,14 +101,16 @@ def _load_contract(path: Path) -> Any:
     return load_contract(path)
 
 
-# The hf backend's weights dtype; "auto" = bfloat16 where the CPU has it natively. The
-# default stays float32: see BENCHMARKS.md (bf16 agreement) for why.
+# The hf backend's weights dtype; None: the workspace's generation.yaml (dtype:, default
+# float32). "auto" = bfloat16 where the CPU has it natively; see BENCHMARKS.md (bf16
+# agreement) for how its answers differ from float32's.
 DtypeOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--dtype",
         help="hf backend: float32 | bfloat16 | float16 | auto (bfloat16 where the CPU "
-        "computes it natively, else float32).",
+        "computes it natively, else float32). Default: generation.yaml's dtype; "
+        "another value is an override, printed.",
     ),
 ]
 
@@ -119,7 +121,7 @@ def _backend(
     base_url: str | None,
     batch_size: int,
     timeout: float | None,
-    dtype: str = "float32",
+    dtype: str,
 ) -> Any:
     from posttrain.evaluate.lazy import LazyBackend
 
@@ -132,7 +134,7 @@ def _backend(
         from posttrain.models.loading import resolve_dtype
 
         options["batch_size"] = batch_size
-        options["dtype"] = resolve_dtype(dtype)  # a bad value fails here, before any work
+        options["dtype"] = resolve_dtype(dtype)
     return LazyBackend(kind, model, **options)
 
 
@@ -142,13 +144,15 @@ def _params(
     temperature: float | None = None,
     seed: int | None = None,
     *,
+    dtype: str | None = None,
     quiet: bool = False,
 ) -> Any:
-    """The workspace's generation.yaml with the flags given on top; an override is said."""
+    """The workspace's generation.yaml with the flags given on top; an override is said.
+    A bad dtype fails here, before any work."""
     from posttrain.generation.params import resolve_generation
 
     resolved = resolve_generation(
-        ws.root, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
+        ws.root, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, dtype=dtype
     )
     if resolved.overrides and not quiet:
         err_console.print(f"[yellow]{resolved.describe()}[/]", highlight=False)
@@ -199,7 +203,7 @@ def eval_cmd(
     batch_size: int = typer.Option(
         DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Items per backend call."
     ),
-    dtype: DtypeOpt = "float32",
+    dtype: DtypeOpt = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
     timeout: TimeoutOpt = None,
@@ -212,13 +216,16 @@ def eval_cmd(
     ws = Workspace(workspace)
     the_contract = _load_contract(contract or ws.contract)
     the_suite = load_suite(_suite_path(ws, suite)).head(limit)
-    engine: Any = _backend(backend, model, base_url, batch_size, timeout, dtype)
+    hf = backend == "hf"  # the dtype is the hf backend's; other engines choose their own
+    gen = _params(
+        ws, max_new_tokens, temperature, seed, dtype=dtype if hf else None, quiet=json_out
+    )
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout, gen.dtype)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
     # the guarded model is another system than the model: its results never mix with them
     slug = model_slug(model) + ("-guard" if guard else "")
     out_dir = out or ws.reports / "eval" / slug / the_suite.name
-    gen = _params(ws, max_new_tokens, temperature, seed, quiet=json_out)
     config = EvalConfig(
         model=model,
         params=gen.params,
@@ -332,7 +339,7 @@ def audit_cmd(
     batch_size: int = typer.Option(
         DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Items per backend call."
     ),
-    dtype: DtypeOpt = "float32",
+    dtype: DtypeOpt = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     base_url: str | None = typer.Option(None, "--base-url", help="For --backend openai."),
     timeout: TimeoutOpt = None,
@@ -349,11 +356,12 @@ def audit_cmd(
     ws = Workspace(workspace)
     reports = reports or ws.reports
     the_contract = _load_contract(contract or ws.contract)
-    engine: Any = _backend(backend, model, base_url, batch_size, timeout, dtype)
+    # The workspace's generation.yaml; only the length and the dtype can be overridden
+    # (recorded).
+    gen = _params(ws, max_new_tokens, dtype=dtype if backend == "hf" else None, quiet=json_out)
+    engine: Any = _backend(backend, model, base_url, batch_size, timeout, gen.dtype)
     if guard:
         engine = Guard(engine, the_contract, max_retries=max_retries)
-    # The workspace's generation.yaml; only the length can be overridden (recorded).
-    gen = _params(ws, max_new_tokens, quiet=json_out)
     config = AuditConfig(
         model=model,
         reports_dir=reports,

@@ -41,15 +41,34 @@ class LazyBackend:
         return self._backend is not None
 
     @property
+    def dtype(self) -> str | None:
+        """The hf backend's weights dtype, resolved (``auto`` → this CPU's); None for an
+        engine that chooses its own."""
+        if self.name != "hf":
+            return None
+        from posttrain.models.loading import resolve_dtype
+
+        return resolve_dtype(str(self.options.get("dtype", "float32")))
+
+    @property
+    def weights_fingerprint(self) -> str:
+        """What a verdict binds to: for ``hf`` the model files' hash alone (the registry
+        checks the files it serves against it), without the dtype that
+        :attr:`fingerprint` - the cache identity - mixes in; else the fingerprint."""
+        if self.name != "hf":
+            return self.fingerprint
+        from posttrain.models import fingerprint
+
+        return fingerprint(self.model)
+
+    @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            if self.name == "hf":
+            if self.name == "hf" and self.dtype is not None:
                 from posttrain.generation.hf import hf_fingerprint
-                from posttrain.models.loading import resolve_dtype
 
                 # bfloat16 answers differently from float32: its own cache identity.
-                dtype = resolve_dtype(str(self.options.get("dtype", "float32")))
-                self._fingerprint = hf_fingerprint(self.model, dtype)
+                self._fingerprint = hf_fingerprint(self.model, self.dtype)
             else:
                 self._fingerprint = self.backend.fingerprint
         return self._fingerprint

@@ -259,6 +259,8 @@ class EvalSummary(BaseModel):
     schema_version: int = SCHEMA_VERSION
     kind: Literal["eval"] = "eval"
     model: str
+    # The weights' fingerprint (the model files' hash for hf, whatever the dtype: see
+    # ``dtype``); results are cached under an identity that also mixes in the dtype.
     model_fingerprint: str
     backend: str
     suite: str
@@ -271,6 +273,9 @@ class EvalSummary(BaseModel):
     # in files written before generation.yaml.
     generation_source: str | None = None
     generation_overrides: dict[str, str] = Field(default_factory=dict)
+    # The weights dtype the model answered in (hf backend; generation.yaml's dtype);
+    # None for other engines and in files written before it was recorded.
+    dtype: str | None = None
     n_items: int
     n_cached: int
     n_generated: int

@@ -435,7 +435,7 @@ def _summarize(
     suite, wall, tokens = job.suite, tally.wall, tally.tokens
     return EvalSummary(
         model=job.config.model,
-        model_fingerprint=job.fingerprint,
+        model_fingerprint=_weights_fingerprint(job.backend, job.fingerprint),
         backend=job.backend.name,
         suite=suite.name,
         suite_source=suite.source,
@@ -444,6 +444,7 @@ def _summarize(
         params=job.config.params,
         generation_source=job.config.generation_source,
         generation_overrides=dict(job.config.generation_overrides),
+        dtype=_dtype_of(job.backend),
         n_items=len(items),
         n_cached=tally.n_cached,
         n_generated=len(items) - tally.n_cached,
@@ -493,6 +494,22 @@ def clause_stats(items: Sequence[ItemResult]) -> list[ClauseStat]:
             s.fail_rate = s.failed / judged
             s.fail_ci_low, s.fail_ci_high = wilson_interval(s.failed, judged)
     return list(stats.values())
+
+
+def _weights_fingerprint(backend: Backend, fingerprint: str) -> str:
+    """The fingerprint a summary (and the verdict built on it) names: the weights'
+    (``weights_fingerprint``, where the backend has one), so that a verdict on a model run
+    in bfloat16 binds to the same files as one run in float32; the dtype is recorded
+    beside it (``dtype``). A guarded model stays the guard's: it is another system."""
+    weights = getattr(backend, "weights_fingerprint", None)
+    return weights if isinstance(weights, str) else fingerprint
+
+
+def _dtype_of(backend: Backend) -> str | None:
+    """The weights dtype behind ``backend`` (through a guard), where it says one."""
+    inner = backend.backend if isinstance(backend, Guard) else backend
+    dtype = getattr(inner, "dtype", None)
+    return dtype if isinstance(dtype, str) else None
 
 
 def _generate(

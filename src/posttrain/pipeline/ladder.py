@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from posttrain.core.fmt import fmt_rate
 from posttrain.errors import UsageError
 from posttrain.evaluate.metrics import RateRow
+from posttrain.pipeline import stages as st
 from posttrain.pipeline.loop import TrainedCandidate, open_loop, train_candidate
 from posttrain.pipeline.results import EvalSideResult, TrainResult
 from posttrain.pipeline.runner import Observer, StageRunner, StageTiming
@@ -248,14 +249,13 @@ def _sides(runner: StageRunner, trained: TrainedCandidate) -> list[_Side]:
     """Rungs 0-3 from the loop plus the guard and SFT-only stages, and rung 4 when asked."""
     from posttrain.contract import load_contract
     from posttrain.evaluate import Guard
-    from posttrain.evaluate.lazy import LazyBackend
 
     cfg, loop_dir = runner.cfg, runner.loop_dir
     guard = runner.evaluate(
         "ladder_guard_eval",
         f"guard+{cfg.model}",
         Guard(
-            LazyBackend("hf", cfg.model, batch_size=cfg.batch_size),
+            st.hf_backend(cfg, cfg.model),
             load_contract(cfg.ws.contract),
         ),
         loop_dir / "eval" / "guard",

@@ -130,8 +130,6 @@ def open_loop(cfg: LoopConfig) -> tuple[Path, LoopState]:
 
 def train_candidate(runner: StageRunner) -> TrainedCandidate:
     """Stages ``data`` through ``gate``: build, train, evaluate both sides, judge."""
-    from posttrain.evaluate.lazy import LazyBackend
-
     cfg, loop_dir = runner.cfg, runner.loop_dir
     data = runner.run(
         "data",
@@ -149,7 +147,7 @@ def train_candidate(runner: StageRunner) -> TrainedCandidate:
     base = runner.evaluate(
         "eval_base",
         cfg.model,
-        LazyBackend("hf", cfg.model, batch_size=cfg.batch_size),
+        st.hf_backend(cfg, cfg.model),
         loop_dir / "eval" / "base",
         cfg.model,
         f"evaluate the base model on {st.eval_size(cfg)} items",

@@ -163,6 +163,8 @@ class StageRunner:
         return {
             "options": self.cfg.identity().model_dump(),
             "contract": self.state.inputs.get("contract.yaml"),
+            # generation.yaml's hash is an input; its dtype "auto" resolves per machine
+            "dtype": st.generation_dtype(self.cfg),
         }
 
     def train(
@@ -213,8 +215,6 @@ class StageRunner:
     ) -> tuple[MergeResult, EvalSideResult]:
         """Stages ``export_name`` (merge ``run``'s adapter into its base, fp32) and
         ``eval_name`` (that model on the loop's sample, into ``out_dir``)."""
-        from posttrain.evaluate.lazy import LazyBackend
-
         merged = self.run(
             export_name,
             {"run": run.run_id},
@@ -225,7 +225,7 @@ class StageRunner:
         evaluated = self.evaluate(
             eval_name,
             model,
-            LazyBackend("hf", model, batch_size=self.cfg.batch_size),
+            st.hf_backend(self.cfg, model),
             out_dir,
             merged.fingerprint,
             f"evaluate the {what} on {st.eval_size(self.cfg)} items",

@@ -29,6 +29,7 @@ from posttrain.pipeline.state import LoopConfig
 from posttrain.workspace import TRAINING_CONFIGS
 
 if TYPE_CHECKING:
+    from posttrain.evaluate.lazy import LazyBackend
     from posttrain.evaluate.suites import Suite
     from posttrain.generation.base import Backend
     from posttrain.train.config import TrainConfig
@@ -203,6 +204,23 @@ def suites_for(cfg: LoopConfig) -> list[Suite]:
     return size_samples(
         [suite for suite, _ in full], sample, load_contract(cfg.ws.contract), policy
     )
+
+
+def generation_dtype(cfg: LoopConfig) -> str:
+    """The dtype the loop's models generate in: the workspace generation.yaml's, resolved
+    on this machine (``auto`` differs between CPUs, so it is part of what an evaluation's
+    reuse is keyed on)."""
+    from posttrain.generation.params import resolve_generation
+
+    return resolve_generation(cfg.workspace).dtype
+
+
+def hf_backend(cfg: LoopConfig, model: str) -> LazyBackend:
+    """``model`` on the hf backend as the loop evaluates it: its batch size, the
+    workspace's dtype; loaded only when an item has to be generated."""
+    from posttrain.evaluate.lazy import LazyBackend
+
+    return LazyBackend("hf", model, batch_size=cfg.batch_size, dtype=generation_dtype(cfg))
 
 
 def eval_size(cfg: LoopConfig) -> int:

@@ -52,7 +52,9 @@ class HFUpstreamConfig(_Strict):
     # and it lets the clients one batch answered (all at once) rejoin the next batch;
     # at 5 ms they straggled into batches of 1-3 (bench/bench_batching.py: 2.2x -> 3x+).
     batch_wait_ms: float = Field(50.0, ge=0.0, le=1000.0)
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
+    # None: the workspace generation.yaml's dtype, as evaluation used; a value that
+    # resolves otherwise is an override the server logs.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
     num_threads: int | None = Field(None, ge=1)
 
 

@@ -98,7 +98,8 @@ def build_gateway(
         from posttrain.models import resolve
 
         resolve(served.model)  # an unknown name fails here (exit 2), not in the server
-    generation = _generation(workspace, config)
+    generation, dtype = _generation(workspace, config)
+    default_config = _with_dtype(default_config, dtype)
     guard = RuntimeGuard(contract, config.guard, config.limits)
     keys = KeyStore(Workspace(workspace).cache) if config.auth.required else None
     if capture is None and config.capture.enabled:
@@ -121,7 +122,7 @@ def build_gateway(
         from posttrain.release.registry import Registry
 
         registry = Registry(ws.registry)
-        chosen = _upstream_config(config, version)
+        chosen = _with_dtype(_upstream_config(config, version), dtype)
         # In-process weights are fingerprinted again: the files must be the gated ones.
         is_hf = isinstance(chosen, HFUpstreamConfig)
         mv = registry.verify_served(version) if is_hf else registry.get(version)
@@ -145,10 +146,10 @@ def build_gateway(
     )
 
 
-def _generation(workspace: Path, config: ServeConfig) -> Any:
-    """The workspace's generation.yaml, with serve.yaml's ``limits.default_max_tokens``
-    as an explicit, logged override; raises :class:`ConfigError` when the length is
-    above the server's cap."""
+def _generation(workspace: Path, config: ServeConfig) -> tuple[Any, str]:
+    """The workspace's generation.yaml's parameters and dtype (resolved), with serve.yaml's
+    ``limits.default_max_tokens`` as an explicit, logged override; raises
+    :class:`ConfigError` when the length is above the server's cap."""
     from posttrain.errors import ConfigError
     from posttrain.generation.params import resolve_generation
 
@@ -167,7 +168,24 @@ def _generation(workspace: Path, config: ServeConfig) -> Any:
             f"serve.yaml limits.max_tokens_cap ({cap})",
             hint="raise limits.max_tokens_cap, or lower max_new_tokens in generation.yaml",
         )
-    return resolved.params
+    return resolved.params, resolved.dtype
+
+
+def _with_dtype(upstream: Any, dtype: str) -> Any:
+    """An hf upstream without a dtype of its own gets the workspace's (the one evaluation
+    judged the model in); one with another dtype keeps it, logged as an override."""
+    if not isinstance(upstream, HFUpstreamConfig):
+        return upstream
+    if upstream.dtype is None:
+        return upstream.model_copy(update={"dtype": dtype})
+    from posttrain.models.loading import resolve_dtype
+
+    if resolve_dtype(upstream.dtype) != dtype:
+        log.warning(
+            "serve.yaml's upstream dtype overrides the workspace's generation.yaml",
+            extra={"workspace_dtype": dtype, "upstream_dtype": upstream.dtype},
+        )
+    return upstream
 
 
 def _upstream_config(config: ServeConfig, version: str | None) -> Any:

@@ -231,7 +231,7 @@ class HFUpstream:
         from posttrain.generation import make_backend
 
         options: dict[str, Any] = {"batch_size": self.config.batch_size}
-        options["dtype"] = self.config.dtype
+        options["dtype"] = self.config.dtype or "float32"
         if self.config.num_threads is not None:
             options["num_threads"] = self.config.num_threads
         loop = asyncio.get_running_loop()
