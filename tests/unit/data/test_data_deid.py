@@ -236,10 +236,10 @@ def test_pii_eval_meets_the_targets(analyzer: Analyzer) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14: the held-out PERSON/zh split reaches 0.867 (143 of 165, precision "
-    "0.954; the earlier held-out rows 0.864, the new blind2_zh_names.txt 0.872), measured "
-    "once on 2026-12-02 after the third pass on the tune split (0.800 before it); the "
-    "target is 0.95",
+    reason="issue 14: the held-out PERSON/zh split reaches 0.896 (266 of 297, precision "
+    "0.944), measured once on 2026-12-02 after the fourth pass on the tune split (0.872 "
+    "before it on the same rows); on blind3_zh_names.txt, written by someone who never saw "
+    "the recognizer, 0.917 (0.879 before); the target is 0.95",
 )
 def test_pii_eval_meets_the_heldout_target_for_chinese_names(analyzer: Analyzer) -> None:
     res = evaluate_pii(analyzer=analyzer)
@@ -258,9 +258,12 @@ def test_labelled_splits_share_no_template_and_no_value() -> None:
             values[i.split] |= {e.value for e in i.entities if e.type == "PERSON"}
     assert by_split["tune"] and by_split["heldout"]
     assert not by_split["tune"] & by_split["heldout"]
-    # a surname on its own (王老师, 老王: the name of a title form) is shared by
+    # a surname on its own (王老师, 老王, 欧阳经理: the name of a title form) is shared by
     # construction, there being few surnames; a full name never is
-    assert not {v for v in values["tune"] & values["heldout"] if len(v) > 1}
+    from posttrain.data.deid.lexicon import zh_compound_surnames
+
+    surnames = set(zh_compound_surnames())
+    assert not {v for v in values["tune"] & values["heldout"] if len(v) > 1 and v not in surnames}
     kinds = {s.split(".")[0] for s in by_split["heldout"]}
     assert kinds == {"free", "json", "note", "names"}  # names: the blind zh names file
 

@@ -32,6 +32,7 @@ __all__ = [
     "street_suffixes",
     "zh_common_surnames",
     "zh_compound_surnames",
+    "zh_given_chars",
     "zh_places",
     "zh_surnames",
 ]
@@ -263,6 +264,10 @@ def zh_surnames() -> frozenset[str]:
     # words jieba counts: 暴雨, 堵车, 苍蝇)
     return frozenset(s for s in got if len(s) == 1) | frozenset(
         "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗訾郦濮郗郏隗宓逄郤璩厍乜蒯钭邴钮暴堵苍"
+        # (2026-12-02, fourth pass) more of the Hundred Family Surnames, of the same kind
+        "庹眭籍牧酆贲荀羿汲糜蓟鄂莘庾暨殳夔竺桓宦"
+        # and 闫 (a common variant of 阎), 雒, 綦
+        "闫雒綦"
     )
 
 
@@ -282,6 +287,27 @@ _FALLBACK_SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
     "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史"
     "顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
+
+
+@functools.cache
+def zh_given_chars() -> frozenset[str]:
+    """Characters of Chinese given names: Faker ``zh_CN``'s and ``zh_TW``'s given names
+    (those written the same in simplified script count), and the characters of given
+    names popular since the 1990s that both lists lack (子轩, 梓涵, 雨萱, 若曦 ...): jieba's
+    dictionary, the other source of given-name characters, predates them."""
+    out: set[str] = set(_MODERN_GIVEN)
+    for loc in ("zh_CN", "zh_TW"):
+        p = _provider("person", loc)
+        if p is not None:
+            names = _attrs(p, "first_names", "first_names_male", "first_names_female")
+            out |= {c for n in names for c in str(n) if "\u4e00" <= c <= "\u9fff"}
+    return frozenset(out)
+
+
+_MODERN_GIVEN = (
+    "轩涵萱梓琪彤曦嫣瑶诺睿泽宸奕辰昊皓铭煜烨沐悦歆妍馨怡欣雯婧琳玥瑾璇珊韵蕊芊茜菲萌"
+    "晨卓航凡骏凯豪博翔宇哲瀚钰琦瑞嘉雅静婷颖倩然"
 )
 
 

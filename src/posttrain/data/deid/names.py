@@ -16,8 +16,13 @@ cue (``收件人：王芳``, ``我叫李娜``), or where jieba's part-of-speech 
 ``nr`` (person name) that starts with a surname (``王芳的手机号是多少``), or with none of
 these where a name stands alone (a chat log's speaker ``邝志文: …``, a JSON value), sits
 where a name starts and ends (``给蒲立新回个电话``) or has a doubled given name
-(``这是汪洋洋的…``); everyday words that start with a surname's character (高兴, 李子,
-宋体字) are kept out by jieba's dictionary. Where a name
+(``这是汪洋洋的…``), or, with no cue at all, reads as a name by its given name's
+characters and its place (``刘建华明天来取货``, ``帮孟大伟查一下``: how often jieba's
+dictionary of names has each character in a given name against how often its words have
+it, a verb, a time or punctuation after it, no word it is part of before it); everyday
+words that start with a surname's character (高兴, 李子, 宋体字) are kept out by jieba's
+dictionary, brands and places it tags as names (金龙鱼油, 秦皇岛) by what follows them and
+how a place's name ends. Where a name
 ends is jieba's segmentation's call when it has tagged one, else a cue-side rule: a
 third character is part of the name unless it is one that follows names (的, 电, 说 ...).
 jieba is imported on first use, in the de-identification worker.
@@ -26,7 +31,9 @@ jieba is imported on first use, in the de-identification worker.
 from __future__ import annotations
 
 import functools
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +46,7 @@ from posttrain.data.deid.lexicon import (
     last_names,
     zh_common_surnames,
     zh_compound_surnames,
+    zh_given_chars,
     zh_places,
     zh_surnames,
 )
@@ -495,6 +503,7 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         out.extend(self._known(text, surnames, compounds))
         out.extend(self._familiar(text))
         out.extend(self._standalone(text, surnames, compounds))
+        out.extend(self._given(text, surnames))
         # a name found without a title or cue: not a place's when one follows (东方明珠附近),
         # nor a word of a doubled character (毛毛虫, 金灿灿: jieba tags them nr)
         return [
@@ -503,6 +512,81 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             if r.score >= 0.85
             or not (_before_place(text, r.end) or _doubled_word(text[r.start : r.end]))
         ]
+
+    def _given(self, text: str, surnames: frozenset[str]) -> list[RecognizerResult]:
+        """A surname and one or two characters that read as a given name, with no cue:
+        scored by how often jieba's dictionary of names has each character in a given
+        name against how often its words have it at all (:func:`_given_weights`), where
+        the span can start (not inside a word: 关于海军's 于) and end (before a verb, a
+        particle, punctuation: 刘建华明天来取货, 联系了常远航。, 帮孟大伟查一下). Not a word
+        the dictionary counts (高兴, 周末, 马上), nor a name's start that is one (保温杯),
+        nor a given name whose last character starts the next word (李娜明天: 明天)."""
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        weights = _given_weights()
+        double = _compound_set()
+        resume = 0
+        for m in _zh_any_surname().finditer(text):
+            s = m.start()
+            if s < resume:
+                continue
+            sur_len = 2 if text[s : s + 2] in double else 1
+            # (the given name's first character first: the cheapest test, and most
+            # surnames' characters in a text are followed by one no name has: 的, 不, 有)
+            w1 = weights.get(text[s + sur_len], _UNSEEN)  # Chinese: the look-ahead's
+            if w1 < _RARE_IN_NAMES:
+                continue
+            left = _left_slot(text, s, freq)
+            if left < 0 or (left < 2 and text[s] in _BREAK):  # 下午来…: a verb
+                continue
+            # "我和孟凡超": 和 is a surname too, but here it is "and"
+            if text[s] in _WEAK_SURNAMES and text[s + 1 : s + 2] in surnames:
+                continue
+            for size in (2, 1):
+                e = s + sur_len + size
+                if size == 2 and (e > len(text) or not _is_han(text[e - 1])):
+                    continue
+                if freq.get(text[s:e]):
+                    # 高兴, 方便, 周末, 李宁, 史努比: a word the dictionary counts, even
+                    # one it tags as a name (2-character ones are words too often: 刘海,
+                    # 贺卡; 3-character ones are _known's: 孔明灯, 林荫道 are among them);
+                    # and no shorter name in it
+                    break
+                w2 = weights.get(text[e - 1], _UNSEEN) if size == 2 else w1
+                if min(w1, w2) < _RARE_IN_NAMES:
+                    continue  # 邱比特: 比 is hardly ever a given name's
+                score = (w1 + w2) / 2
+                if score + left + 2 < _GIVEN_THRESHOLD[size]:
+                    continue  # not even at a name's surest end (checked first: it is cheap)
+                if size == 2:
+                    given = text[e - 2 : e]
+                    if given[-1] in _NEVER_GIVEN:
+                        continue
+                    # 李娜明天来: 明 starts the next word (胥桂英明天: 明天 is one; 康小明说,
+                    # 许立平和: a verb or a conjunction follows, not a noun's end: 冰箱)
+                    nxt = text[e : e + 1]
+                    if (
+                        _is_han(nxt or "a")
+                        and not (nxt in _BREAK and tags.get(nxt, "x")[0] in "vpcdu")
+                        and freq.get(text[e - 1 : e + 1], 0) >= 50
+                        and freq.get(text[e : e + 2], 0) < 50
+                    ):
+                        continue
+                    if sur_len == 1 and given[-1] in _PLACE_END:
+                        continue  # 武进仓, 高铁站
+                    if freq.get(given, 0) >= 50 and tags.get(given, "")[:2] in _NOUNS:
+                        score -= 1.5  # 来仓库, 和桃子: a verb or "and" before a noun
+                    # 保温杯, 黄金首饰: the first two characters are a word; a name all
+                    # the same where its given name reads as one and it stands as a name
+                    # (王国庆说)
+                    if sur_len == 1 and _wordlike(text[s : s + 2], freq, tags):
+                        score -= 2.5
+                right = _right_slot(text, e, freq, tags)
+                if right >= 0 and score + left + right >= _GIVEN_THRESHOLD[size]:
+                    out.append(_result(self, s, e, 0.6, "zh_given"))
+                    resume = e
+                    break
+        return out
 
     def _standalone(
         self, text: str, surnames: frozenset[str], compounds: tuple[str, ...]
@@ -534,29 +618,13 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                         continue
                     if len(word) == 3 and _wordlike(word[:2], freq, tags):
                         continue
+                    if len(word) == 3 and word[-1] in _PLACE_END:
+                        continue  # {"仓库": "武进仓"}
+                if how == "zh_alone" and not _plausible(text, s, e):
+                    continue
                 out.append(_result(self, s, e, 0.6, how))
-        # a surname and two given characters where a name starts and ends (给蒲立新回电话:
-        # jieba reads 立新 as an adverb), not where words are (方便面, 高兴地)
-        for m in _zh_slotted().finditer(text):  # where a name can start (_slot_before)
-            s = m.start()
-            sur_len = 2 if text[s : s + 2] in compounds else 1
-            e = s + sur_len + 2
-            given = text[s + sur_len : e]
-            if len(given) < 2 or not all(_is_han(c) for c in given):
-                continue
-            if any(c in _BREAK or c in _FUNCTION for c in given) or text[s] in _WEAK_SURNAMES:
-                continue
-            if not _ends_name(text, e) or _in_word(text, s, e):
-                continue
-            word = text[s:e]
-            # (given names that are words too: 立新, 文静, 海峰; not 什么, 东西)
-            if freq.get(word) or (
-                freq.get(given, 0) >= 500 and not tags.get(given, "").startswith("nr")
-            ):
-                continue
-            if sur_len == 1 and _wordlike(word[:2], freq, tags):
-                continue
-            out.append(_result(self, s, e, 0.6, "zh_slot"))
+        # (a surname and two given characters where a name starts and ends, 给蒲立新回电话
+        # where jieba reads 立新 as an adverb, are _given's)
         return out
 
     def _known(
@@ -577,6 +645,14 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             elif text[i : i + 3] in three:
                 size = 3
             else:
+                continue
+            # a brand or a place the dictionary tags as a name (朱古力蛋糕, 金龙鱼油,
+            # 秦皇岛: a noun follows, a place's end) or one that ends the word before it
+            # (关于海军: 于海军)
+            freq, tags = _jieba_dicts()
+            if _right_slot(text, i + size, freq, tags) < 0 or _place_like(text[i : i + size]):
+                continue
+            if i > 0 and freq.get(text[i - 1 : i + 1], 0) >= 5:
                 continue
             out.append(_result(self, i, i + size, 0.6, "zh_known"))
             resume = i + size
@@ -614,7 +690,7 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         out: list[RecognizerResult] = []
         seen = 0
         common = zh_common_surnames()
-        freq, _ = _jieba_dicts()
+        freq, tags = _jieba_dicts()
         for m in _zh_candidate().finditer(text):
             i = m.start()
             if i < seen:
@@ -633,6 +709,11 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                     continue
                 if name is not None:
                     end = lo + start + len(name)
+                    if freq.get(name):  # one the dictionary knows: as _known's
+                        if _right_slot(text, end, freq, tags) < 0 or _place_like(name):
+                            continue
+                    elif not _plausible(text, lo + start, end):
+                        continue  # 祝好，: a word jieba's HMM made up
                     out.append(_result(self, lo + start, end, 0.6, "zh_jieba"))
                     seen = end
         return out
@@ -676,15 +757,6 @@ def _zh_candidate() -> re.Pattern[str]:
     compounds = "|".join(zh_compound_surnames())
     sur = _surname_rx(compounds, common)
     return re.compile(rf"(?:{sur}|{_slot_before()}[{rare}])(?=[{_HAN}])")
-
-
-@functools.cache
-def _zh_slotted() -> re.Pattern[str]:
-    """Any surname where a name can start (:func:`_slot_before`)."""
-    singles = "".join(sorted(zh_surnames()))
-    compounds = "|".join(zh_compound_surnames())
-    sur = _surname_rx(compounds, singles)
-    return re.compile(rf"{_slot_before()}(?={sur})")
 
 
 def _slot_before() -> str:
@@ -752,7 +824,7 @@ _ABB = frozenset(
 
 
 # characters a place's name ends in, not a person's (高铁站, 体育馆, 商场)
-_PLACE_END = frozenset("站路街场馆厦店厂村镇区县市省")
+_PLACE_END = frozenset("站路街场馆厦店厂村镇区县市省仓港岛湾寺庙")
 
 
 def _doubled_word(word: str) -> bool:
@@ -787,6 +859,132 @@ def _wordlike(prefix: str, freq: dict[str, int], tags: dict[str, str]) -> bool:
     return f >= 50 or (f >= 5 and not tags.get(prefix, "").startswith("nr"))
 
 
+# jieba's tags of common nouns (not nr, a name; nz, 建华 and 振华 are tagged one)
+_NOUNS = frozenset(("n", "ng", "nt", "ns"))
+# characters no given name holds: particles, pronouns, question words
+# (and 氏: 张氏, 邵氏 are a family's name, 王李氏 a wife's in jieba's list of names)
+_NEVER_GIVEN = frozenset("的了是在吗呢吧啊么着过和与或及你我他她它们这那哪谁什怎氏")
+# a character the dictionary of names never has in a given name
+_UNSEEN = -3.0
+# a character of a given name of _given's scores at least this (比 -1.6, 然 -1.4 but
+# zh_given_chars has it)
+_RARE_IN_NAMES = -1.5
+# the sum of the given name's score and its context's (_left_slot, _right_slot) that makes
+# a name: a given name of ordinary characters needs a name's start and end on both sides
+# (by the given name's length: a surname and one character is an everyday word's shape
+# too, 2-character names need a given-name character and a name's place on both sides)
+_GIVEN_THRESHOLD = {2: 3.0, 1: 5.0}
+
+
+@functools.cache
+def _given_weights() -> dict[str, float]:
+    """How much more often a character is in a given name than in text, as a log ratio:
+    given names are the last two characters of the 3-character words jieba's dictionary
+    tags ``nr`` that start with a common surname (its list of names: 王安石, 李秀英, and
+    many an ordinary one), text its words weighted by their counts; the characters of
+    Faker's given names and of recent ones (:func:`~.lexicon.zh_given_chars`) at least
+    2.5. Built once per process."""
+    freq, tags = _jieba_dicts()
+    common = zh_common_surnames()
+    named: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for word, f in freq.items():
+        if not f:
+            continue
+        for c in word:
+            seen[c] += f
+        if len(word) == 3 and word[0] in common and tags.get(word) == "nr":
+            named.update(word[1:])
+    n_named, n_seen = sum(named.values()) or 1, sum(seen.values()) or 1
+    out = {
+        c: math.log((k + 0.5) / n_named) - math.log((seen[c] + 50) / n_seen)
+        for c, k in named.items()
+    }
+    for c in zh_given_chars():
+        out[c] = max(out.get(c, _UNSEEN), 2.5)
+    for c in _NEVER_GIVEN:
+        out[c] = _UNSEEN
+    return out
+
+
+def _place_like(word: str) -> bool:
+    """A city or a word that ends like a place's name (秦皇岛, 高铁站)."""
+    return word in _zh_place_set() or word[-1] in _PLACE_END
+
+
+def _plausible(text: str, s: int, e: int) -> bool:
+    """Whether ``text[s:e]``, found without a cue, reads as a name by its given name's
+    characters and what follows it: not 祝好， (好 is no given name's), 戴森吹风机 (a
+    noun follows)."""
+    if text[s : s + 2] in _compound_set():
+        return True  # a compound surname says enough (公孙离)
+    weights = _given_weights()
+    given = text[s + 1 : e]
+    if not given:
+        return True
+    freq, tags = _jieba_dicts()
+    score = sum(weights.get(c, _UNSEEN) for c in given) / len(given)
+    return score + _right_slot(text, e, freq, tags) >= _PLAUSIBLE
+
+
+# (the least sum of _plausible's: a given name of ordinary characters before a verb or
+# a particle, 柴进说; not a brand before a noun, 戴森吹风机)
+_PLAUSIBLE = 1.25
+
+
+@functools.cache
+def _compound_set() -> frozenset[str]:
+    return frozenset(zh_compound_surnames())
+
+
+@functools.cache
+def _zh_any_surname() -> re.Pattern[str]:
+    singles = "".join(sorted(zh_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    return re.compile(rf"{_surname_rx(compounds, singles)}(?=[{_HAN}])")
+
+
+def _left_slot(text: str, s: int, freq: dict[str, int]) -> int:
+    """How well a name can start at ``s``: 2 at the start, after anything but Chinese or
+    after a word that comes before a person (:func:`_slot_before`), 1 after any other
+    character, -1 where the surname's character ends a word (关于, 小区) or the one
+    before it is a digit (第3项)."""
+    if s == 0:
+        return 2
+    prev = text[s - 1]
+    if not _is_han(prev):
+        return -1 if prev.isdigit() or prev == ">" else 2
+    if freq.get(text[s - 1 : s + 1], 0) >= 5 or freq.get(text[s - 2 : s + 1], 0) >= 5:
+        return -1
+    if (
+        prev in _BEFORE_NAME
+        or text[s - 2 : s] in _BEFORE_NAME_2
+        or text[s - 3 : s] in _BEFORE_NAME_2
+    ):
+        return 2
+    return 1
+
+
+# the tags of the words that follow a name: a verb, an adverb, a preposition, a
+# conjunction, a particle, a time, a pronoun, a number, a locality, an adjective (jieba
+# tags 重新 one)
+_AFTER_TAGS = frozenset("vdpcutrmfya")
+
+
+def _right_slot(text: str, e: int, freq: dict[str, int], tags: dict[str, str]) -> int:
+    """How well a name can end at ``e``: 2 at the end, before anything but Chinese or a
+    character that follows names (:func:`_ends_name`), 1 before a word the dictionary
+    tags as a verb, an adverb, a time ... (明天, 处理, 一起, 已经), else -1."""
+    if _ends_name(text, e):
+        return 2
+    for n in (3, 2):
+        nxt = text[e : e + n]
+        if len(nxt) == n and freq.get(nxt, 0) >= 5:
+            return 1 if tags.get(nxt, "x")[0] in _AFTER_TAGS else -1
+    # a verb of one character (查一下: 查)
+    return 1 if tags.get(text[e : e + 1], "x")[0] == "v" else -1
+
+
 @functools.cache
 def _en_city_set() -> frozenset[str]:
     return frozenset(c.lower() for c in en_cities())
@@ -816,8 +1014,10 @@ def _jieba_module() -> Any:
     return jieba
 
 
+@functools.cache
 def _jieba_dicts() -> tuple[dict[str, int], dict[str, str]]:
-    """jieba's word frequencies and its dictionary's POS tags."""
+    """jieba's word frequencies and its dictionary's POS tags (the same objects for the
+    process: cached, as it is called at every candidate)."""
     posseg = _jieba()
     return posseg.dt.tokenizer.FREQ, posseg.dt.word_tag_tab
 

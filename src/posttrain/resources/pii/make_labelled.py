@@ -865,6 +865,11 @@ def build() -> list[dict[str, object]]:
     # a second blind held-out source (new templates and names, 2026-12-02), then any tune
     # rows added after it: appended, so the ids above stay as they were
     rows += zh_name_rows(BLIND2_ZH, "heldout") + zh_name_rows(TUNE2_ZH, "tune")
+    # a third tune source (cue-less names, 2026-12-02): appended for the same reason
+    rows += zh_name_rows(TUNE3_ZH, "tune")
+    # a third blind held-out source, written by someone who never saw the recognizer,
+    # its lists or any tune row (2026-12-02); only ever scored
+    rows += zh_name_rows(BLIND3_ZH, "heldout")
     return [{"id": f"pii-{i:04d}", **row} for i, row in enumerate(rows, 1)]
 
 
@@ -872,6 +877,8 @@ BLIND_ZH = Path(__file__).with_name("blind_zh_names.txt")
 TUNE_ZH = Path(__file__).with_name("tune_zh_names.txt")
 BLIND2_ZH = Path(__file__).with_name("blind2_zh_names.txt")
 TUNE2_ZH = Path(__file__).with_name("tune2_zh_names.txt")
+TUNE3_ZH = Path(__file__).with_name("tune3_zh_names.txt")
+BLIND3_ZH = Path(__file__).with_name("blind3_zh_names.txt")
 _MARK = re.compile(r"\[\[([PAT]):(.+?)\]\]")
 _MARK_TYPE = {"P": "PERSON", "A": "ADDRESS", "T": "PHONE"}
 
