@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from posttrain.errors import ConfigError
-from posttrain.generation.base import GenerationParams
+from posttrain.generation.base import Generation, GenerationParams
 from posttrain.generation.params import (
     DEFAULT_GENERATION,
     load_generation,
@@ -16,6 +16,20 @@ from posttrain.generation.params import (
     resolve_generation,
 )
 from posttrain.workspace import example_dir, init_workspace
+
+
+def _asks_for_the_order_number(n: int) -> list[Generation]:
+    """A scripted backend's answers: the example's regression items pass on it."""
+    return [
+        Generation(
+            text="Could you share your order number?",
+            prompt_tokens=1,
+            completion_tokens=1,
+            latency_s=0.0,
+            finish_reason="stop",
+        )
+        for _ in range(n)
+    ]
 
 
 def _ws(tmp_path: Path, text: str | None) -> Path:
@@ -76,7 +90,6 @@ def test_evaluate_records_params_source_and_overrides(tmp_path: Path) -> None:
     from posttrain.contract import load_contract
     from posttrain.evaluate import EvalConfig, evaluate
     from posttrain.evaluate.suites import Suite
-    from posttrain.generation.base import Generation
 
     class Echo:
         name = "scripted"
@@ -87,16 +100,7 @@ def test_evaluate_records_params_source_and_overrides(tmp_path: Path) -> None:
 
         def generate(self, convs, params, *, on_progress=None):  # type: ignore[no-untyped-def]
             self.seen.append(params)
-            return [
-                Generation(
-                    text="Could you share your order number?",
-                    prompt_tokens=1,
-                    completion_tokens=1,
-                    latency_s=0.0,
-                    finish_reason="stop",
-                )
-                for _ in convs
-            ]
+            return _asks_for_the_order_number(len(convs))
 
     ws = _ws(tmp_path, "generation:\n  max_new_tokens: 40\n")
     gen = resolve_generation(ws, max_new_tokens=20)
@@ -210,7 +214,6 @@ def test_an_evaluation_records_the_dtype_it_ran_in(tmp_path: Path) -> None:
     from posttrain.contract import load_contract
     from posttrain.evaluate import EvalConfig, Guard, evaluate
     from posttrain.evaluate.suites import Suite
-    from posttrain.generation.base import Generation
 
     class Answers:
         name = "scripted"
@@ -219,16 +222,7 @@ def test_an_evaluation_records_the_dtype_it_ran_in(tmp_path: Path) -> None:
         dtype = "bfloat16"
 
         def generate(self, convs, params, *, on_progress=None):  # type: ignore[no-untyped-def]
-            return [
-                Generation(
-                    text="Could you share your order number?",
-                    prompt_tokens=1,
-                    completion_tokens=1,
-                    latency_s=0.0,
-                    finish_reason="stop",
-                )
-                for _ in convs
-            ]
+            return _asks_for_the_order_number(len(convs))
 
     suite = Suite(
         name="regression",
