@@ -82,6 +82,22 @@ def _has_gate_section(path: Path) -> bool:
     return isinstance(data, dict) and isinstance(data.get("gate"), dict)
 
 
+def _same_dtype(base: EvalRun, cand: EvalRun) -> None:
+    """Refuse to compare a model that answered in one dtype with one in another: bf16 and
+    fp32 greedy answers differ item by item (BENCHMARKS.md, bf16 agreement), so the paired
+    difference would measure the dtype as much as the training."""
+    a, b = base.ref.dtype, cand.ref.dtype
+    if a is not None and b is not None and a != b:
+        from posttrain.errors import InputError
+
+        raise InputError(
+            f"the baseline answered in {a} and the candidate in {b}: a paired comparison "
+            "needs both sides in one dtype",
+            path=cand.ref.path,
+            hint="evaluate both with the workspace's generation.yaml dtype (or the same --dtype)",
+        )
+
+
 def gate(
     baseline: Path,
     candidate: Path,
@@ -99,6 +115,7 @@ def gate(
     """
     gate_policy, source = resolve_policy(policy, workspace)
     base_run, cand_run = load_run(baseline), load_run(candidate)
+    _same_dtype(base_run, cand_run)
     checks = [
         assess_waiver_file(
             path,

@@ -30,6 +30,8 @@ class RunRef(BaseModel):
     contract_hash: str | None
     suites: list[str]
     n_items: int
+    # The weights dtype the model answered in (summary.json's; None where unrecorded).
+    dtype: str | None = None
 
 
 class EvalRun(BaseModel):
@@ -63,6 +65,14 @@ def load_run(path: Path) -> EvalRun:
     notes: list[str] = []
     fingerprints = {s.model_fingerprint for s in summaries}
     contracts = {s.contract_hash for s in summaries}
+    dtypes = {s.dtype for s in summaries if s.dtype is not None}
+    if len(dtypes) > 1:
+        raise InputError(
+            f"the summaries under this folder answered in {len(dtypes)} dtypes "
+            f"({', '.join(sorted(dtypes))}): bfloat16 and float32 give other answers",
+            path=str(path),
+            hint="evaluate every suite with one generation.yaml dtype",
+        )
     if len(fingerprints) > 1:
         raise InputError(
             f"the summaries under this folder are of {len(fingerprints)} different models",
@@ -88,6 +98,7 @@ def load_run(path: Path) -> EvalRun:
             contract_hash=next(iter(contracts)) if contracts else None,
             suites=sorted({i.suite for i in items}),
             n_items=len(items),
+            dtype=next(iter(dtypes)) if dtypes else None,
         ),
         items=items,
         notes=notes,

@@ -98,6 +98,7 @@ def write_results(
     fingerprint: str,
     contract_hash: str = CONTRACT,
     model: str = "model",
+    dtype: str | None = None,
 ) -> Path:
     """Write ``items.jsonl`` and ``summary.json`` exactly as ``posttrain eval`` does."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -111,6 +112,7 @@ def write_results(
         suite_version="v-test",
         contract_hash=contract_hash,
         params=GenerationParams(),
+        dtype=dtype,
         n_items=len(items),
         n_cached=0,
         n_generated=len(items),
