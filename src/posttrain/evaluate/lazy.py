@@ -35,6 +35,7 @@ class LazyBackend:
         self.options = options
         self._backend: Backend | None = None
         self._fingerprint: str | None = None
+        self._files: str | None = None  # the hf model files' fingerprint, once hashed
 
     @property
     def loaded(self) -> bool:
@@ -54,21 +55,24 @@ class LazyBackend:
     def weights_fingerprint(self) -> str:
         """What a verdict binds to: for ``hf`` the model files' hash alone (the registry
         checks the files it serves against it), without the dtype that
-        :attr:`fingerprint` - the cache identity - mixes in; else the fingerprint."""
+        :attr:`fingerprint` - the cache identity - mixes in; else the fingerprint. The
+        files are hashed once for both."""
         if self.name != "hf":
             return self.fingerprint
-        from posttrain.models import fingerprint
+        if self._files is None:
+            from posttrain.models import fingerprint
 
-        return fingerprint(self.model)
+            self._files = fingerprint(self.model)
+        return self._files
 
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             if self.name == "hf" and self.dtype is not None:
-                from posttrain.generation.hf import hf_fingerprint
+                from posttrain.generation.hf import with_dtype
 
                 # bfloat16 answers differently from float32: its own cache identity.
-                self._fingerprint = hf_fingerprint(self.model, self.dtype)
+                self._fingerprint = with_dtype(self.weights_fingerprint, self.dtype)
             else:
                 self._fingerprint = self.backend.fingerprint
         return self._fingerprint

@@ -525,7 +525,11 @@ def hf_fingerprint(model: str, dtype: str) -> str:
     otherwise, since bfloat16 can answer differently from float32."""
     from posttrain.models import fingerprint
 
-    files = fingerprint(model)
+    return with_dtype(fingerprint(model), dtype)
+
+
+def with_dtype(files: str, dtype: str) -> str:
+    """The cache identity of model files with fingerprint ``files`` run in ``dtype``."""
     if dtype == "float32":
         return files
     return hashlib.sha256(f"{files}|{dtype}".encode()).hexdigest()[:16]
