@@ -13,7 +13,6 @@ changes nothing; it measures the lever (issue 17: the base's answers run to the 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -37,6 +36,7 @@ def main() -> None:
     parser.add_argument("--max-block", type=int, default=40)
     args = parser.parse_args()
 
+    from posttrain.evaluate.results import ItemResult
     from posttrain.models import load_tokenizer
 
     tokenizer = load_tokenizer(args.model)
@@ -44,16 +44,16 @@ def main() -> None:
         total = cut = looped = after = 0
         for items in sorted(side.glob("*/items.jsonl")):
             for line in items.read_text(encoding="utf-8").splitlines():
-                item = json.loads(line)
-                total += item["completion_tokens"]
-                if item["finish_reason"] != "length":
+                item = ItemResult.model_validate_json(line)
+                total += item.completion_tokens
+                if item.finish_reason != "length":
                     continue
                 cut += 1
-                ids = tokenizer(item["completion"], add_special_tokens=False)["input_ids"]
+                ids = tokenizer(item.completion, add_special_tokens=False)["input_ids"]
                 t = first_loop(ids, args.copies, args.max_block)
                 if t is not None:
                     looped += 1
-                    after += max(0, item["completion_tokens"] - t)
+                    after += max(0, item.completion_tokens - t)
         share = after / total if total else 0.0
         print(
             f"{side.name}: {total} tokens generated; {cut} answers cut at the limit, "
