@@ -12,7 +12,7 @@ import sys
 
 import typer
 import typer.exceptions
-from rich.markup import escape
+from rich.markup import escape as _escape
 
 from posttrain import __version__, errors
 from posttrain.cli import _common
@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         # The message is the user's own material (paths, fields, values): printed as text,
         # never read as rich markup, and never broken at the 80 columns rich assumes when
         # stderr is not a terminal, so a path or "line N" stays whole to search and copy.
-        _common.err_console.print("[bold red]error:[/]", escape(exc.message), soft_wrap=True)
+        _common.err_console.print("[bold red]error:[/]", _escape(exc.message), soft_wrap=True)
         if exc.hint:
-            _common.err_console.print("[yellow]hint:[/]", escape(exc.hint), soft_wrap=True)
+            _common.err_console.print("[yellow]hint:[/]", _escape(exc.hint), soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
