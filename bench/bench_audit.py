@@ -23,6 +23,16 @@ run in turn round after round (so a busy spell on a shared machine hits every ar
   elsewhere: the machine line says which);
 * ``loop bf16, shared prefix (batch 64)``: the batch-64 default path in bfloat16, the
   arm to set beside ``loop fp32, shared prefix (batch 64)``;
+* ``wide-batches``: the ``--wide-batch-size`` path batch after batch, each decoding
+  down to its longest answer (``continuous=False``: the path before continuous
+  batching), in ``--dtype`` (default ``auto``: what this CPU runs natively);
+* ``wide-refill``: continuous batching over the whole call, a finished row's slot
+  refilled with the next prompt (the default path; it differs from ``wide-batches``
+  only with more prompts than slots, e.g. ``--n 96 --wide-batch-size 32``);
+* ``wide-loopstop``: the same, an answer stopped once its last 32+ tokens repeat one
+  block 3 times (compare wall time: it makes fewer tokens);
+* ``wide-batches-loopstop``: the loop stop batch after batch: beside ``wide-loopstop``,
+  what refilling is worth when answers end at different steps (a candidate's case);
 * ``llama.cpp``: llama-cpp-python, one conversation at a time, on the embedded GGUF.
 
 Goals (issue 17): ``loop`` ≥ 2× ``generate fp32`` and ≥ ``llama.cpp`` single-stream.
@@ -55,6 +65,10 @@ ARMS = (
     "loop-wide-onepass-fp32",
     "loop-bf16",
     "loop-wide-bf16",
+    "wide-batches",
+    "wide-refill",
+    "wide-loopstop",
+    "wide-batches-loopstop",
     "llamacpp",
 )
 # The kv_cache mode of each decoding-loop arm (generation/hf.py's KVCacheMode).
@@ -68,6 +82,10 @@ LABELS = {
     "loop-wide-onepass-fp32": "loop fp32, shared prefix (batch {w}), one-pass prefill",
     "loop-bf16": "loop bf16 (batch {b}, rows leave)",
     "loop-wide-bf16": "loop bf16, shared prefix (batch {w})",
+    "wide-batches": "loop {d}, batches of {w} (each to its longest)",
+    "wide-refill": "loop {d}, {w} slots refilled (continuous)",
+    "wide-loopstop": "loop {d}, {w} slots refilled, stop_on_loop=32",
+    "wide-batches-loopstop": "loop {d}, batches of {w}, stop_on_loop=32",
     "llamacpp": "llama.cpp GGUF (single stream)",
 }
 
@@ -92,6 +110,9 @@ def main() -> None:
         default="audit",
         help="The built-in audit suites, or the example's regression set.",
     )
+    parser.add_argument(
+        "--dtype", default="auto", help="The wide-* arms' dtype (auto: native bf16, else fp32)."
+    )
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
     arms = [a for a in args.arms.split(",") if a]
@@ -103,7 +124,7 @@ def main() -> None:
     from posttrain.evaluate.runner import build_conversation, canary_for
     from posttrain.evaluate.suites import AUDIT_SUITES
     from posttrain.generation import GenerationParams
-    from posttrain.models.loading import native_bf16
+    from posttrain.models.loading import native_bf16, resolve_dtype
 
     contract = load_contract(args.contract)
     if args.prompts == "regression":
@@ -117,7 +138,8 @@ def main() -> None:
     convs = [build_conversation(system, s) for s in suite.samples]
     params = GenerationParams(max_new_tokens=args.max_new_tokens)
 
-    backends = _backends(arms, args.model, args.batch_size)
+    wide_dtype = "bf16" if resolve_dtype(args.dtype) == "bfloat16" else "fp32"
+    backends = _backends(arms, args.model, args.batch_size, wide_dtype)
     for backend in {id(b): b for b in backends.values()}.values():
         backend.generate(convs[:2], GenerationParams(max_new_tokens=4))  # warm-up
 
@@ -131,9 +153,18 @@ def main() -> None:
                 backend.kv_cache = KV_CACHE.get(arm, "shared")
                 wide = arm.startswith("loop-wide")
                 backend.batch_size = args.wide_batch_size if wide else args.batch_size
+                # The paths as they were measured: batch after batch.
+                backend.continuous = False
+            if arm.startswith("wide-"):
+                backend.decode, backend.kv_cache = "loop", "shared"
+                backend.batch_size = args.wide_batch_size
+                backend.continuous = not arm.startswith("wide-batches")
+            arm_params = params
+            if arm.endswith("loopstop"):
+                arm_params = params.model_copy(update={"stop_on_loop": 32})
             with _one_pass_prefill(arm == "loop-wide-onepass-fp32"):
                 started = time.perf_counter()
-                gens = backend.generate(convs, params)
+                gens = backend.generate(convs, arm_params)
                 wall = time.perf_counter() - started
             tokens = sum(g.completion_tokens for g in gens)
             runs[arm].append({"tokens": tokens, "seconds": wall, "tokens_per_s": tokens / wall})
@@ -153,7 +184,7 @@ def main() -> None:
     for arm in arms:
         rates = [r["tokens_per_s"] for r in runs[arm]]
         summary[arm] = statistics.median(rates)
-        label = LABELS[arm].format(b=args.batch_size, w=args.wide_batch_size)
+        label = LABELS[arm].format(b=args.batch_size, w=args.wide_batch_size, d=wide_dtype)
         per_run = " / ".join(f"{r:.1f}" for r in rates)
         last = runs[arm][-1]
         print(f"{label:<44}{last['tokens']:>8.0f}{last['seconds']:>10.1f}{per_run:>26}")
@@ -171,6 +202,20 @@ def main() -> None:
             ratio = summary[arm] / summary["generate-fp32"]
             same = _same(texts[arm], texts["generate-fp32"])
             print(f"{arm} / generate-fp32: {ratio:.2f}×, identical greedy text {same}")
+    for arm, base in (
+        ("wide-refill", "wide-batches"),
+        ("wide-loopstop", "wide-batches"),
+        ("wide-loopstop", "wide-batches-loopstop"),
+    ):
+        if arm in summary and base in summary:
+            # Seconds, not tokens/s: the loop stop generates fewer tokens for the same work.
+            secs = statistics.median(r["seconds"] for r in runs[arm])
+            base_secs = statistics.median(r["seconds"] for r in runs[base])
+            same = _same(texts[arm], texts[base])
+            print(
+                f"{arm} / {base}: {base_secs / secs:.2f}x faster in wall time "
+                f"({secs:.1f} s vs {base_secs:.1f} s), identical greedy text {same}"
+            )
     for bf16, fp32 in (("loop-bf16", "loop-fp32"), ("loop-wide-bf16", "loop-wide-fp32")):
         if bf16 in summary and fp32 in summary:
             print(f"{bf16} / {fp32}: {summary[bf16] / summary[fp32]:.2f}×")
@@ -201,15 +246,17 @@ def _one_pass_prefill(on: bool) -> Any:
     )
 
 
-def _backends(arms: list[str], model: str, batch_size: int) -> dict[str, Any]:
+def _backends(arms: list[str], model: str, batch_size: int, wide: str) -> dict[str, Any]:
     from posttrain.generation.hf import HFBackend
 
     backends: dict[str, Any] = {}
-    fp32_arms = [a for a in arms if a.endswith("fp32")]
+    # The wide-* arms run in --dtype, on the fp32 or the bf16 arms' backend.
+    dtype_of = {a: (wide if a.startswith("wide-") else a.rsplit("-", 1)[-1]) for a in arms}
+    fp32_arms = [a for a in arms if dtype_of[a] == "fp32"]
     if fp32_arms:
         fp32 = HFBackend(model, batch_size=batch_size, dtype="float32")
         backends.update(dict.fromkeys(fp32_arms, fp32))
-    bf16_arms = [a for a in arms if a.endswith("bf16")]
+    bf16_arms = [a for a in arms if dtype_of[a] == "bf16"]
     if bf16_arms:
         bf16 = HFBackend(model, batch_size=batch_size, dtype="bfloat16")
         backends.update(dict.fromkeys(bf16_arms, bf16))

@@ -11,7 +11,9 @@ again, or runs until the token budget cuts it off. Each of those fails the claus
 * **runaway list** - at least ``min_list_items`` list items (``-``, ``*``, ``1.``, ``1、``
   ...) of which a share of ``max_list_duplicates`` or more repeat an earlier item once
   digits and punctuation are set aside (``1. 100g`` / ``2. 100g`` / ``3. 100g``).
-* **cut at the token limit** - the generation's ``finish_reason`` was ``length``. The
+* **cut at the token limit** - the generation's ``finish_reason`` was ``length``, or
+  ``loop``: decoding stopped it once its last tokens repeated one block 3 times
+  (``generation.yaml``'s ``stop_on_loop``; it would have looped on to the limit). The
   evaluation runner passes it in ``sample.expected["finish_reason"]``; where it is not
   known (a bare ``posttrain check`` over a log without it) this part is not judged.
 
@@ -227,6 +229,12 @@ def no_repetition(
     finish = sample.expected.get("finish_reason")
     if fail_on_length and finish == "length":
         problems.append("cut at the token limit (finish_reason: length)")
+    if finish == "loop":
+        # The decoder saw the loop in the tokens (generation's stop_on_loop) and stopped.
+        problems.append(
+            "stopped looping (finish_reason: loop): its last tokens repeat one block "
+            "3 times or more"
+        )
     if problems:
         return Verdict(
             check="no_repetition", status="fail", score=score, evidence="; ".join(problems)

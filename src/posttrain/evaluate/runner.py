@@ -62,6 +62,7 @@ from posttrain.generation.base import (
     Conversation,
     Generation,
     GenerationParams,
+    batches,
 )
 from posttrain.generation.params import DEFAULT_GENERATION
 from posttrain.models.chat import user_turn
@@ -82,6 +83,11 @@ __all__ = [
 # The library default when no workspace is given; commands pass the workspace's
 # generation.yaml (posttrain.generation.params.resolve_generation).
 DEFAULT_PARAMS = DEFAULT_GENERATION
+# Batches handed to the backend in one call, then committed (items.jsonl, the cache):
+# what an interrupted evaluation can lose (a resumed one generates only what was not
+# committed). More than one would let the hf backend's continuous batching (off by
+# default: it did not pay where measured, BENCHMARKS.md) refill slots across batches.
+BATCHES_PER_CALL = 1
 
 
 class EvalConfig(BaseModel):
@@ -399,19 +405,32 @@ def _generate_missing(
     cache: GenerationCache | None,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    """Generate, judge and commit (``items.jsonl``, then the cache) batch by batch."""
+    """Generate, judge and commit (``items.jsonl``, then the cache) batch by batch
+    (:data:`BATCHES_PER_CALL` a call); the backend reports progress as answers finish."""
     # Similar lengths share a batch, so little compute goes to padding; results still
     # land at their suite position.
     todo = sorted(todo, key=lambda i: -sum(len(m["content"]) for m in job.convs[i]))
     samples = job.suite.samples
-    for batch in _chunks(todo, job.config.batch_size):
+    reported = 0
+
+    def tick(n: int) -> None:
+        nonlocal reported
+        reported += n
+        if on_progress is not None:
+            on_progress(n)
+
+    for batch in _chunks(todo, job.config.batch_size * BATCHES_PER_CALL):
         t0 = time.perf_counter()
+        reported = 0
         gens, traces = _generate(
             job.backend,
             [job.convs[i] for i in batch],
             job.config.params,
             [samples[i] for i in batch],
+            tick,
         )
+        if on_progress is not None and reported < len(batch):
+            on_progress(len(batch) - reported)  # a backend that reports no progress
         tally.wall += time.perf_counter() - t0
         entries = []
         for i, gen, trace in zip(batch, gens, traces, strict=True):
@@ -425,8 +444,6 @@ def _generate_missing(
         os.fsync(sink.fileno())
         if cache is not None:
             cache.put_many(entries)
-        if on_progress is not None:
-            on_progress(len(batch))
 
 
 def _summarize(
@@ -517,11 +534,12 @@ def _generate(
     convs: list[Conversation],
     params: GenerationParams,
     samples: list[Sample],
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Generation], list[GuardTrace | None]]:
     if isinstance(backend, Guard):
-        gens = backend.generate(convs, params, samples=samples)
+        gens = backend.generate(convs, params, samples=samples, on_progress=on_progress)
         return gens, list(backend.last_traces)
-    gens = backend.generate(convs, params)
+    gens = backend.generate(convs, params, on_progress=on_progress)
     if len(gens) != len(convs):
         from posttrain.errors import BackendError
 
@@ -631,5 +649,7 @@ def _open_cache(directory: Path | None) -> Iterator[GenerationCache | None]:
 
 
 def _chunks(seq: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(seq), size):
-        yield seq[start : start + size]
+    # The backend's batching (a small remainder joins the last batch), so that one call
+    # is one batch of the hf backend.
+    for span in batches(len(seq), size):
+        yield [seq[j] for j in span]

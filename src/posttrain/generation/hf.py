@@ -35,6 +35,9 @@ from posttrain.generation.base import (
     Generation,
     GenerationParams,
     ProgressCallback,
+    batches,
+    loop_block,
+    loop_stop_at,
 )
 from posttrain.models.chat import render
 
@@ -73,6 +76,7 @@ class HFBackend:
         prefix_cache: bool = True,
         decode: DecodeMode = "loop",
         kv_cache: KVCacheMode = "shared",
+        continuous: bool = False,
         timeout_s: float | None = None,
     ) -> None:
         """``loaded`` takes an already loaded ``(model, tokenizer)`` pair (e.g. a model
@@ -85,7 +89,13 @@ class HFBackend:
         benchmark can run both). ``kv_cache`` picks how the decoding loop keeps its
         key/value cache: ``shared`` (the shared prefix held once, the rest written in place),
         ``preallocated`` (written in place, the prefix copied per row) or ``dynamic``
-        (transformers' ``DynamicCache``, copied at every step). ``timeout_s``
+        (transformers' ``DynamicCache``, copied at every step). ``continuous`` (with the
+        loop, an in-place cache and a shared prefix) decodes a whole call as one stream of
+        ``batch_size`` slots, refilling a finished row's slot with the next prompt;
+        without it (the default) each batch runs down to its longest answer. Off because
+        it did not pay on the 2-core AVX2 machine it was measured on: 0.97x the batches'
+        speed where answers run to the limit, 0.90x where they end early (BENCHMARKS.md,
+        continuous batching). ``timeout_s``
         (``--timeout``) is accepted and ignored: generation runs in this process, with no
         server to wait for, and ends at ``max_new_tokens``.
 
@@ -113,6 +123,7 @@ class HFBackend:
         self.prefix_cache = prefix_cache
         self.decode: DecodeMode = decode
         self.kv_cache: KVCacheMode = kv_cache
+        self.continuous = continuous
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_kv: Any = None
         self.dtype = resolve_dtype(dtype)
@@ -169,10 +180,27 @@ class HFBackend:
         results: list[Generation | None] = [None] * len(prompts)
         # The prefix shared by every prompt of the call, so its cache serves all batches.
         k = self._shared_prefix(ids)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        if self.continuous and self.decode == "loop" and self.kv_cache != "dynamic" and k:
+            # Continuous batching over the whole call: batch_size slots, refilled as
+            # answers finish.
+            done = (lambda: on_progress(1)) if on_progress is not None else None
+            gens = self._decode_batch(
+                [ids[i] for i in order],
+                params,
+                k,
+                seeds=order,
+                slots=self.batch_size,
+                on_done=done,
+            )
+            for i, gen in zip(order, gens, strict=True):
+                results[i] = gen
+            return [r for r in results if r is not None]
+        for span in batches(len(order), self.batch_size):
+            idx = [order[j] for j in span]
             if self.decode == "generate":
-                batch = self._generate_batch([ids[i] for i in idx], params, k, seed_offset=start)
+                batch = self._generate_batch(
+                    [ids[i] for i in idx], params, k, seed_offset=span.start
+                )
             else:
                 batch = self._decode_batch([ids[i] for i in idx], params, k, seeds=idx)
             for i, gen in zip(idx, batch, strict=True):
@@ -215,15 +243,32 @@ class HFBackend:
         return ("cache" if "cache" in names else "past_key_values"), "logits_to_keep" in names
 
     def _decode_batch(
-        self, batch: list[list[int]], params: GenerationParams, k: int, *, seeds: list[int]
+        self,
+        batch: list[list[int]],
+        params: GenerationParams,
+        k: int,
+        *,
+        seeds: list[int],
+        slots: int | None = None,
+        on_done: Callable[[], None] | None = None,
     ) -> list[Generation]:
-        """Decode one batch with our own loop; a finished row leaves the batch.
+        """Decode ``batch`` with our own loop; a finished row leaves the batch.
 
         Inputs mirror ``model.generate`` exactly (padding between the shared prefix and
         each prompt's tail, position ids from the attention mask, float32 logits, argmax),
         so greedy output is token-identical to it. ``seeds[j]`` offsets ``params.seed``
         for row ``j``: each row samples from its own generator, so a sampled answer does
         not depend on which prompts share its batch or when they finish.
+
+        With ``slots`` below ``len(batch)`` this is continuous batching: the first
+        ``slots`` prompts start and the others wait, in order; a finished row's slot is
+        refilled with the next waiting prompt, its tail prefilled and written
+        right-aligned into that slot's cache rows (:func:`~posttrain.generation.kvcache.
+        refill_rows`), so the batch stays full while prompts wait instead of shrinking to
+        its longest answer. Slots are refilled in groups (an eighth of them, or all the
+        prompts left) so that each prefill forward is worth its fixed cost. Needs the
+        in-place cache and a shared prefix (the caller checks). ``on_done`` is called as
+        each answer finishes.
         """
         import copy
 
@@ -232,26 +277,30 @@ class HFBackend:
 
         from posttrain.generation.kvcache import (
             preallocated_cache,
+            refill_rows,
             shared_prefix_decoding,
             supports_shared_prefix,
         )
 
-        rows, masks, width = self._pad(batch, k)
-        input_ids = torch.tensor(rows)
+        n_slots = len(batch) if slots is None else max(1, min(slots, len(batch)))
+        streaming = n_slots < len(batch)
+        _, masks, width = self._pad(batch[:n_slots], k)
         mask = torch.tensor(masks)
-        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
-        # Like generate: no mask at all when nothing is padded (the causal mask suffices).
-        use_mask = not bool((mask == 1).all())
+        # Like generate: no mask at all when nothing is padded (the causal mask suffices);
+        # a refilled slot is padded, so continuous batching always has one.
+        use_mask = streaming or not bool((mask == 1).all())
         cache_name, keep_logits = self._forward_kwargs
         prefix = self._prefix_state(tuple(batch[0][:k])) if k else None
         shared = (
             self.kv_cache == "shared" and prefix is not None and supports_shared_prefix(self.model)
         )
         in_place = self.kv_cache in ("shared", "preallocated")
+        if streaming and not (in_place and prefix is not None):
+            raise ValueError("continuous batching needs the in-place cache and a shared prefix")
         if in_place:
             # Room for the prompts' tails and the answers, written in place each step.
             cache = preallocated_cache(
-                prefix, len(batch), width + params.max_new_tokens, shared=shared
+                prefix, n_slots, width + params.max_new_tokens, shared=shared
             )
         elif prefix is not None:
             cache = copy.deepcopy(prefix)
@@ -284,59 +333,97 @@ class HFBackend:
                 )
             return out.logits[:, -1, :].to(dtype=torch.float32)
 
+        def prefill(cache: Any, ids: list[list[int]]) -> tuple[Any, Any]:
+            """Prefill ``ids`` into ``cache``: their last logits and last positions."""
+            r, m, _ = self._pad(ids, k)
+            ids_t, mask_t = torch.tensor(r), torch.tensor(m)
+            pos = (mask_t.cumsum(-1) - 1).masked_fill(mask_t == 0, 0)
+            if prefix is not None and in_place:
+                tails = [len(x) - k for x in ids]
+                logits = self._prefill_in_chunks(cache, forward, ids_t, mask_t, pos, tails, shared)
+            elif k:
+                logits = forward(cache, ids_t[:, k:], mask_t, pos[:, k:])
+            else:
+                logits = forward(cache, ids_t, mask_t, pos)
+            return logits, pos[:, -1:]
+
         stop_ids = torch.tensor(self._stop_ids, dtype=torch.long)
-        generators = []
+        generators: list[Any] = []
         if not params.greedy:
             for seed in seeds:
                 gen = torch.Generator()
                 gen.manual_seed(params.seed + seed)
                 generators.append(gen)
-        alive = list(range(len(batch)))  # batch rows still decoding, in cache order
+            idle = torch.Generator()  # draws for a free slot, thrown away
+        # slot (a cache row) -> the prompt it decodes; None: free, waiting to be refilled.
+        slot_row: list[int | None] = list(range(n_slots))
+        waiting = list(range(n_slots, len(batch)))
+        refill_at = max(1, n_slots // 8)
         new_ids: list[list[int]] = [[] for _ in batch]
         finish: list[FinishReason | None] = [None] * len(batch)
         latency = [0.0] * len(batch)
+        admitted = [0.0] * len(batch)
         started = time.perf_counter()
         try:
             with torch.inference_mode():
-                if prefix is not None and in_place:
-                    tails = [len(ids) - k for ids in batch]
-                    logits = self._prefill_in_chunks(
-                        cache, forward, input_ids, mask, positions, tails, shared
-                    )
-                elif k:
-                    logits = forward(cache, input_ids[:, k:], mask, positions[:, k:])
-                else:
-                    logits = forward(cache, input_ids, mask, positions)
-                step_pos = positions[:, -1:]
-                for _ in range(params.max_new_tokens):
+                logits, step_pos = prefill(cache, batch[:n_slots])
+                while True:
+                    free = [j for j, row in enumerate(slot_row) if row is None]
+                    if waiting and free and (len(free) >= refill_at or len(waiting) <= len(free)):
+                        take, waiting = waiting[: len(free)], waiting[len(free) :]
+                        into = free[: len(take)]
+                        part = preallocated_cache(prefix, len(take), 1, shared=shared)
+                        part_logits, part_pos = prefill(part, [batch[r] for r in take])
+                        tails = [len(batch[r]) - k for r in take]
+                        refill_rows(
+                            cache, into, part, tails, params.max_new_tokens, 0 if shared else k
+                        )
+                        index = torch.tensor(into)
+                        logits[index] = part_logits
+                        step_pos[index] = part_pos
+                        width_now = mask.shape[1]
+                        for j, t in zip(into, tails, strict=True):
+                            mask[j, k:] = 0
+                            mask[j, width_now - t :] = 1
+                        now = time.perf_counter() - started
+                        for j, r in zip(into, take, strict=True):
+                            slot_row[j] = r
+                            admitted[r] = now
                     if params.greedy:
                         tokens = torch.argmax(logits, dim=-1)
                     else:
-                        tokens = _sample(logits, params, [generators[r] for r in alive])
+                        gens = [idle if r is None else generators[r] for r in slot_row]
+                        tokens = _sample(logits, params, gens)
                     hit_stop = torch.isin(tokens, stop_ids).tolist()
                     now = time.perf_counter() - started
-                    keep: list[int] = []
-                    for j, row in enumerate(alive):
-                        new_ids[row].append(int(tokens[j]))
-                        if hit_stop[j] or self._hit_stop_string(new_ids[row], params):
+                    for j, row in enumerate(slot_row):
+                        if row is None:
+                            continue
+                        ids = new_ids[row]
+                        ids.append(int(tokens[j]))
+                        if hit_stop[j] or self._hit_stop_string(ids, params):
                             finish[row] = "stop"
-                        elif len(new_ids[row]) >= params.max_new_tokens:
+                        elif loop_block(ids, params.stop_on_loop) is not None:
+                            finish[row] = "loop"
+                        elif len(ids) >= params.max_new_tokens:
                             finish[row] = "length"
-                        if finish[row] is None:
-                            keep.append(j)
-                        else:
-                            latency[row] = now
-                    if not keep:
+                        if finish[row] is not None:
+                            latency[row] = now - admitted[row]
+                            slot_row[j] = None
+                            if on_done is not None:
+                                on_done()
+                    keep = [j for j, row in enumerate(slot_row) if row is not None]
+                    if not keep and not waiting:
                         break
-                    if len(keep) < len(alive):
-                        # Finished rows leave the batch: their slice of the mask, the
-                        # positions and every cache layer is dropped.
+                    if not waiting and len(keep) < len(slot_row):
+                        # Nothing left to refill with: finished rows leave the batch (their
+                        # slice of the mask, the positions and every cache layer is dropped).
                         index = torch.tensor(keep)
                         cache.batch_select_indices(index)
                         tokens, mask, step_pos = tokens[index], mask[index], step_pos[index]
-                        alive = [alive[j] for j in keep]
+                        slot_row = [slot_row[j] for j in keep]
                     step_pos = step_pos + 1
-                    mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=-1)
+                    mask = torch.cat([mask, mask.new_ones((len(slot_row), 1))], dim=-1)
                     logits = forward(cache, tokens[:, None], mask, step_pos)
         except RuntimeError as exc:
             raise BackendError(
@@ -344,7 +431,7 @@ class HFBackend:
                 hint="lower --batch-size or max_new_tokens if memory ran out",
             ) from exc
         return [
-            self._to_generation(new_ids[j], finish[j], sum(masks[j]), latency[j], params)
+            self._to_generation(new_ids[j], finish[j], len(batch[j]), latency[j], params)
             for j in range(len(batch))
         ]
 
@@ -479,7 +566,12 @@ class HFBackend:
             new = row[prompt_len:].tolist()
             stop_at = next((j for j, t in enumerate(new) if t in self._stop_ids), None)
             finish: FinishReason
-            if stop_at is not None:
+            # Where the loop would have stopped (the same rule, applied afterwards).
+            loop_at = loop_stop_at(new[:stop_at], params.stop_on_loop)
+            if loop_at is not None:
+                completion_ids, finish = new[:loop_at], "loop"
+                n_completion = loop_at
+            elif stop_at is not None:
                 completion_ids, finish = new[:stop_at], "stop"
                 n_completion = stop_at + 1
             else:

@@ -37,6 +37,7 @@ __all__ = [
     "SharedPrefixLayer",
     "preallocated_cache",
     "prefill_chunks",
+    "refill_rows",
     "row_window",
     "shared_prefix_attention",
     "shared_prefix_decoding",
@@ -261,6 +262,42 @@ def row_window(cache: DynamicCache, begin: int, end: int, length: int) -> Dynami
     window = DynamicCache()
     window.layers = layers  # type: ignore[assignment]
     return window
+
+
+def refill_rows(
+    cache: DynamicCache,
+    rows: Sequence[int],
+    part: DynamicCache,
+    tails: Sequence[int],
+    extra: int,
+    prefix: int = 0,
+) -> None:
+    """Give rows ``rows`` of ``cache`` to new prompts (continuous batching).
+
+    ``part`` is a cache of ``len(rows)`` rows with the same shared prefix, prefilled with
+    the new prompts' tails (``tails[i]`` tokens each, right-aligned to its filled length).
+    Each tail is written right-aligned to ``cache``'s filled length, after zeros over what
+    the row's previous prompt left (the caller's attention mask hides them); the first
+    ``prefix`` positions of each row (the shared prefix, when it is copied per row rather
+    than held once) are kept. Every layer gets room for ``extra`` more positions. A tail
+    must fit in what ``cache`` holds past the prefix (the backend starts with its longest
+    prompts, so later ones do)."""
+    for main, new in zip(cache.layers, part.layers, strict=True):
+        if not isinstance(main, PreallocatedLayer) or not isinstance(new, PreallocatedLayer):
+            raise TypeError("refilling rows needs preallocated layers")
+        assert main._k is not None and main._v is not None
+        assert new._k is not None and new._v is not None
+        end = main._length
+        if max(tails) > end - prefix:
+            raise ValueError(f"a tail of {max(tails)} tokens does not fit in {end - prefix}")
+        if main._k.shape[-2] < end + extra:
+            main._grow(max(end + extra, 2 * main._k.shape[-2]))
+        for i, (row, tail) in enumerate(zip(rows, tails, strict=True)):
+            src = slice(new._length - tail, new._length)
+            main._k[row, :, prefix : end - tail] = 0
+            main._v[row, :, prefix : end - tail] = 0
+            main._k[row, :, end - tail : end] = new._k[i, :, src]
+            main._v[row, :, end - tail : end] = new._v[i, :, src]
 
 
 def prefill_chunks(tails: Sequence[int], overhead: int = PREFILL_OVERHEAD_TOKENS) -> list[range]:

@@ -9,6 +9,7 @@ the workspace's ``generation.yaml``::
       top_p: 1.0
       seed: 0
       stop: []
+      stop_on_loop: 0       # stop an answer whose last N+ tokens repeat one block 3x
       dtype: float32        # the hf backend's weights: float32 | bfloat16 | float16 | auto
 
 so that a model is judged with the settings it is served with, and base and candidate
@@ -82,7 +83,7 @@ class ResolvedGeneration(BaseModel):
         line = (
             f"generation ({self.source}): max_new_tokens={p.max_new_tokens}, "
             f"temperature={p.temperature:g}, top_p={p.top_p:g}, seed={p.seed}, "
-            f"dtype={self.dtype}"
+            f"stop_on_loop={p.stop_on_loop}, dtype={self.dtype}"
         )
         if self.overrides:
             shown = ", ".join(f"{k} {v}" for k, v in self.overrides.items())

@@ -493,6 +493,7 @@ class Gateway:
             top_p=req.top_p if req.top_p is not None else gen.top_p,
             seed=req.seed if req.seed is not None else gen.seed,
             stop=req.stop_strings() or gen.stop,
+            stop_on_loop=gen.stop_on_loop,
         )
 
     def admit(

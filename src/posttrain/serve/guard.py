@@ -517,7 +517,10 @@ class RuntimeGuard:
         return GuardOutcome(
             text=text,
             grade=grade,
-            finish_reason="content_filter" if replaced else gen.finish_reason,
+            # A loop stop is a cut, as far as an OpenAI client is concerned.
+            finish_reason="content_filter"
+            if replaced
+            else ("length" if gen.finish_reason == "loop" else gen.finish_reason),
             prompt_tokens=gen.prompt_tokens,
             completion_tokens=gen.completion_tokens,
             attempts=len(attempts.texts),

@@ -68,13 +68,18 @@ def _common_token(backend: HFBackend, convs: list[Conversation], n: int) -> int:
     return max(sorted(candidates), key=spread)
 
 
+@pytest.mark.parametrize("continuous", [False, True], ids=["batches", "continuous"])
 @pytest.mark.parametrize("kv_cache", ["shared", "preallocated", "dynamic"])
 @pytest.mark.parametrize("shared_prefix", [True, False])
 def test_loop_is_token_identical_to_generate(
-    lively: tuple[Any, Any], shared_prefix: bool, kv_cache: KVCacheMode
+    lively: tuple[Any, Any], shared_prefix: bool, kv_cache: KVCacheMode, continuous: bool
 ) -> None:
+    # 6 prompts, 4 slots: continuous batching (in-place cache and a shared prefix only;
+    # the other cases decode batch by batch whatever the option) refills 2 of them.
     convs = _convs(shared_prefix)
-    loop = HFBackend("lively", batch_size=4, loaded=lively, kv_cache=kv_cache)
+    loop = HFBackend(
+        "lively", batch_size=4, loaded=lively, kv_cache=kv_cache, continuous=continuous
+    )
     old = HFBackend("lively", batch_size=4, loaded=lively, decode="generate")
     stop = _common_token(loop, convs, 24)
     for backend in (loop, old):
@@ -219,3 +224,31 @@ def test_cli_dtype_reaches_the_cache_identity(tiny_model_dir: Path) -> None:
     assert bf16.fingerprint == hf_fingerprint("tiny-random", "bfloat16") != fp32.fingerprint
     assert not bf16.loaded  # the identity needs no weights
     assert bf16.backend.fingerprint == bf16.fingerprint
+
+
+def test_finished_slots_are_refilled_while_prompts_wait(lively: tuple[Any, Any]) -> None:
+    """Continuous batching: with 2 slots for 6 prompts, a row that ends hands its slot to
+    the next prompt (prefilled on its own), so every decoding step before the last
+    prompt starts runs 2 rows; the answers are the ones the per-batch loop gives."""
+    convs = _convs(True)
+    backend = HFBackend("lively", batch_size=2, loaded=lively, continuous=True)
+    stop = _common_token(backend, convs, 24)
+    backend._stop_ids = sorted({*backend._stop_ids, stop})
+    forwards: list[tuple[int, int]] = []  # (rows, tokens) of every forward
+
+    def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+        forwards.append(tuple(kwargs["input_ids"].shape))  # type: ignore[arg-type]
+
+    params = GenerationParams(max_new_tokens=24)
+    handle = backend.model.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        gens = backend.generate(convs, params)
+    finally:
+        handle.remove()
+    per_batch = HFBackend("lively", batch_size=6, loaded=lively)
+    per_batch._stop_ids = backend._stop_ids
+    assert [g.text for g in gens] == [g.text for g in per_batch.generate(convs, params)]
+    prefills = [i for i, (_, tokens) in enumerate(forwards) if tokens > 1]
+    assert len(prefills) > 1  # slots were refilled
+    steps_before_last_refill = [f for f in forwards[: prefills[-1]] if f[1] == 1]
+    assert steps_before_last_refill and all(rows == 2 for rows, _ in steps_before_last_refill)
