@@ -22,6 +22,11 @@ from posttrain.generation.kvcache import (
     row_window,
 )
 
+try:  # pytest's default import mode puts this folder on sys.path
+    from forward_log import forward_shapes
+except ImportError:  # tests laid out as packages
+    from tests.unit.generation.forward_log import forward_shapes
+
 SYSTEM = ChatMessage(role="system", content="You are ShopMate. Ask for the order number. " * 4)
 # Tails from a couple of tokens to ~150: padded to the longest, most of a one-forward
 # prefill would be padding.
@@ -122,19 +127,11 @@ def test_prefill_pads_each_chunk_to_its_own_width(
     prompts = [backend.tokenizer(backend.render(c))["input_ids"] for c in convs]
     k = backend._shared_prefix(prompts)
     tails = [len(p) - k for p in prompts]
-    widths: list[tuple[int, int]] = []
-
-    def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
-        ids = kwargs["input_ids"]
-        if ids.shape[1] > 1 and ids.shape[1] != k:  # a tail prefill, not the shared prefix
-            widths.append((ids.shape[0], ids.shape[1]))
-
     params = GenerationParams(max_new_tokens=12)
-    handle = backend.model.register_forward_pre_hook(record, with_kwargs=True)
-    try:
+    with forward_shapes(backend.model) as shapes:
         got = backend.generate(convs, params)
-    finally:
-        handle.remove()
+    # the tail prefills: not a decoding step (1 token), not the shared prefix (k tokens)
+    widths = [(rows, width) for rows, width in shapes if width > 1 and width != k]
     assert len(widths) > 1
     assert sum(rows for rows, _ in widths) == len(convs)
     assert all(width < max(tails) for _, width in widths[1:])

@@ -11,6 +11,11 @@ from posttrain.generation import GenerationParams
 from posttrain.generation.base import ChatMessage, Conversation
 from posttrain.generation.hf import HFBackend, KVCacheMode, hf_fingerprint
 
+try:  # pytest's default import mode puts this folder on sys.path
+    from forward_log import forward_shapes
+except ImportError:  # tests laid out as packages
+    from tests.unit.generation.forward_log import forward_shapes
+
 SYSTEM = ChatMessage(role="system", content="You are ShopMate. Ask for the order number. " * 4)
 USERS = [
     "hi",
@@ -136,17 +141,9 @@ def test_finished_rows_leave_the_batch(lively: tuple[Any, Any]) -> None:
     backend = HFBackend("lively", batch_size=6, loaded=lively)
     stop = _common_token(backend, convs, 24)
     backend._stop_ids = sorted({*backend._stop_ids, stop})
-    sizes: list[int] = []
-
-    def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
-        if kwargs["input_ids"].shape[1] == 1:  # a decoding step, not a prefill
-            sizes.append(kwargs["input_ids"].shape[0])
-
-    handle = backend.model.register_forward_pre_hook(record, with_kwargs=True)
-    try:
+    with forward_shapes(backend.model) as shapes:
         gens = backend.generate(convs, GenerationParams(max_new_tokens=24))
-    finally:
-        handle.remove()
+    sizes = [rows for rows, tokens in shapes if tokens == 1]  # decoding steps, not prefills
     assert sizes[0] == len(convs)
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] < sizes[0]
     # One forward per step of the longest answer after the first token (which comes from
@@ -234,17 +231,9 @@ def test_finished_slots_are_refilled_while_prompts_wait(lively: tuple[Any, Any])
     backend = HFBackend("lively", batch_size=2, loaded=lively, continuous=True)
     stop = _common_token(backend, convs, 24)
     backend._stop_ids = sorted({*backend._stop_ids, stop})
-    forwards: list[tuple[int, int]] = []  # (rows, tokens) of every forward
-
-    def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
-        forwards.append(tuple(kwargs["input_ids"].shape))  # type: ignore[arg-type]
-
     params = GenerationParams(max_new_tokens=24)
-    handle = backend.model.register_forward_pre_hook(record, with_kwargs=True)
-    try:
+    with forward_shapes(backend.model) as forwards:
         gens = backend.generate(convs, params)
-    finally:
-        handle.remove()
     per_batch = HFBackend("lively", batch_size=6, loaded=lively)
     per_batch._stop_ids = backend._stop_ids
     assert [g.text for g in gens] == [g.text for g in per_batch.generate(convs, params)]

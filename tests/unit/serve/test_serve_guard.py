@@ -11,7 +11,7 @@ import pytest
 from posttrain.contract import Contract, load_contract
 from posttrain.errors import ConfigError
 from posttrain.evaluate.guard import HANDOVER
-from posttrain.generation.base import Conversation, Generation, GenerationParams
+from posttrain.generation.base import Conversation, FinishReason, Generation, GenerationParams
 from posttrain.serve.config import GuardConfig
 from posttrain.serve.guard import RuntimeGuard
 from posttrain.serve.protocol import APIError, RequestMessage
@@ -26,7 +26,9 @@ def contract() -> Contract:
     return load_contract(example_dir() / "contract.yaml")
 
 
-def answers(*texts: str) -> tuple[Callable[[Conversation, GenerationParams], Generation], list]:
+def answers(
+    *texts: str, finish: FinishReason = "stop"
+) -> tuple[Callable[[Conversation, GenerationParams], Generation], list]:
     """An upstream that answers ``texts`` in turn (the last one again and again)."""
     seen: list[Conversation] = []
 
@@ -34,7 +36,7 @@ def answers(*texts: str) -> tuple[Callable[[Conversation, GenerationParams], Gen
         text = texts[min(len(seen), len(texts) - 1)]
         seen.append(conversation)
         return Generation(
-            text=text, prompt_tokens=5, completion_tokens=3, latency_s=0.0, finish_reason="stop"
+            text=text, prompt_tokens=5, completion_tokens=3, latency_s=0.0, finish_reason=finish
         )
 
     return call, seen
@@ -220,3 +222,17 @@ def test_guard_latency_excludes_the_upstream(contract: Contract, tmp_path: Path)
     out = guard.run(slow, conversation, view, PARAMS)
     assert out.upstream_ms >= 50
     assert out.guard_ms < out.upstream_ms
+
+
+def test_an_answer_the_decoder_stopped_looping_reaches_the_client_as_cut(
+    contract: Contract,
+) -> None:
+    # generation.yaml's stop_on_loop ends an answer with finish_reason "loop", which the
+    # OpenAI protocol does not have: the client is told it was cut ("length").
+    guard = RuntimeGuard(contract, GuardConfig())
+    conversation, view = guard.prepare(
+        [RequestMessage(role="user", content="Where is my parcel?")], "req-1"
+    )
+    looped, _ = answers("Could you send me your order number?", finish="loop")
+    out = guard.run(looped, conversation, view, PARAMS)
+    assert out.grade == "pass" and out.finish_reason == "length"
