@@ -284,11 +284,11 @@ class HFBackend:
 
         n_slots = len(batch) if slots is None else max(1, min(slots, len(batch)))
         streaming = n_slots < len(batch)
-        _, masks, width = self._pad(batch[:n_slots], k)
-        mask = torch.tensor(masks)
+        lengths = [len(ids) for ids in batch[:n_slots]]
+        width = max(lengths) - k  # the longest tail: what the first rows pad to
         # Like generate: no mask at all when nothing is padded (the causal mask suffices);
         # a refilled slot is padded, so continuous batching always has one.
-        use_mask = streaming or not bool((mask == 1).all())
+        use_mask = streaming or len(set(lengths)) > 1
         cache_name, keep_logits = self._forward_kwargs
         prefix = self._prefix_state(tuple(batch[0][:k])) if k else None
         shared = (
@@ -333,8 +333,8 @@ class HFBackend:
                 )
             return out.logits[:, -1, :].to(dtype=torch.float32)
 
-        def prefill(cache: Any, ids: list[list[int]]) -> tuple[Any, Any]:
-            """Prefill ``ids`` into ``cache``: their last logits and last positions."""
+        def prefill(cache: Any, ids: list[list[int]]) -> tuple[Any, Any, Any]:
+            """Prefill ``ids`` into ``cache``: their last logits, last positions and mask."""
             r, m, _ = self._pad(ids, k)
             ids_t, mask_t = torch.tensor(r), torch.tensor(m)
             pos = (mask_t.cumsum(-1) - 1).masked_fill(mask_t == 0, 0)
@@ -345,7 +345,7 @@ class HFBackend:
                 logits = forward(cache, ids_t[:, k:], mask_t, pos[:, k:])
             else:
                 logits = forward(cache, ids_t, mask_t, pos)
-            return logits, pos[:, -1:]
+            return logits, pos[:, -1:], mask_t
 
         stop_ids = torch.tensor(self._stop_ids, dtype=torch.long)
         generators: list[Any] = []
@@ -366,14 +366,14 @@ class HFBackend:
         started = time.perf_counter()
         try:
             with torch.inference_mode():
-                logits, step_pos = prefill(cache, batch[:n_slots])
+                logits, step_pos, mask = prefill(cache, batch[:n_slots])
                 while True:
                     free = [j for j, row in enumerate(slot_row) if row is None]
                     if waiting and free and (len(free) >= refill_at or len(waiting) <= len(free)):
                         take, waiting = waiting[: len(free)], waiting[len(free) :]
                         into = free[: len(take)]
                         part = preallocated_cache(prefix, len(take), 1, shared=shared)
-                        part_logits, part_pos = prefill(part, [batch[r] for r in take])
+                        part_logits, part_pos, _ = prefill(part, [batch[r] for r in take])
                         tails = [len(batch[r]) - k for r in take]
                         refill_rows(
                             cache, into, part, tails, params.max_new_tokens, 0 if shared else k
