@@ -83,11 +83,6 @@ __all__ = [
 # The library default when no workspace is given; commands pass the workspace's
 # generation.yaml (posttrain.generation.params.resolve_generation).
 DEFAULT_PARAMS = DEFAULT_GENERATION
-# Batches handed to the backend in one call, then committed (items.jsonl, the cache):
-# what an interrupted evaluation can lose (a resumed one generates only what was not
-# committed). More than one would let the hf backend's continuous batching (off by
-# default: it did not pay where measured, BENCHMARKS.md) refill slots across batches.
-BATCHES_PER_CALL = 1
 
 
 class EvalConfig(BaseModel):
@@ -405,8 +400,8 @@ def _generate_missing(
     cache: GenerationCache | None,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    """Generate, judge and commit (``items.jsonl``, then the cache) batch by batch
-    (:data:`BATCHES_PER_CALL` a call); the backend reports progress as answers finish."""
+    """Generate, judge and commit (``items.jsonl``, then the cache) batch by batch; the
+    backend reports progress as answers finish."""
     # Similar lengths share a batch, so little compute goes to padding; results still
     # land at their suite position.
     todo = sorted(todo, key=lambda i: -sum(len(m["content"]) for m in job.convs[i]))
@@ -419,7 +414,7 @@ def _generate_missing(
         if on_progress is not None:
             on_progress(n)
 
-    for batch in _chunks(todo, job.config.batch_size * BATCHES_PER_CALL):
+    for batch in _chunks(todo, job.config.batch_size):
         t0 = time.perf_counter()
         reported = 0
         gens, traces = _generate(
