@@ -23,6 +23,9 @@ run in turn round after round (so a busy spell on a shared machine hits every ar
   elsewhere: the machine line says which);
 * ``loop bf16, shared prefix (batch 64)``: the batch-64 default path in bfloat16, the
   arm to set beside ``loop fp32, shared prefix (batch 64)``;
+* ``loop-wide-softmax-fp32`` / ``-bf16``: the batch-64 path with the shared-prefix
+  attention's softmax written out (the path before PyTorch's fused CPU kernel computed
+  each part), the arms to set beside ``loop-wide-fp32`` / ``loop-wide-bf16``;
 * ``wide-batches``: the ``--wide-batch-size`` path batch after batch, each decoding
   down to its longest answer (``continuous=False``: the path before continuous
   batching), in ``--dtype`` (default ``auto``: what this CPU runs natively);
@@ -65,6 +68,8 @@ ARMS = (
     "loop-wide-onepass-fp32",
     "loop-bf16",
     "loop-wide-bf16",
+    "loop-wide-softmax-fp32",
+    "loop-wide-softmax-bf16",
     "wide-batches",
     "wide-refill",
     "wide-loopstop",
@@ -82,6 +87,8 @@ LABELS = {
     "loop-wide-onepass-fp32": "loop fp32, shared prefix (batch {w}), one-pass prefill",
     "loop-bf16": "loop bf16 (batch {b}, rows leave)",
     "loop-wide-bf16": "loop bf16, shared prefix (batch {w})",
+    "loop-wide-softmax-fp32": "loop fp32, shared prefix (batch {w}), softmax",
+    "loop-wide-softmax-bf16": "loop bf16, shared prefix (batch {w}), softmax",
     "wide-batches": "loop {d}, batches of {w} (each to its longest)",
     "wide-refill": "loop {d}, {w} slots refilled (continuous)",
     "wide-loopstop": "loop {d}, {w} slots refilled, stop_on_loop=32",
@@ -162,7 +169,7 @@ def main() -> None:
             arm_params = params
             if arm.endswith("loopstop"):
                 arm_params = params.model_copy(update={"stop_on_loop": 32})
-            with _one_pass_prefill(arm == "loop-wide-onepass-fp32"):
+            with _one_pass_prefill(arm == "loop-wide-onepass-fp32"), _softmax(arm):
                 started = time.perf_counter()
                 gens = backend.generate(convs, arm_params)
                 wall = time.perf_counter() - started
@@ -216,6 +223,16 @@ def main() -> None:
                 f"{arm} / {base}: {base_secs / secs:.2f}x faster in wall time "
                 f"({secs:.1f} s vs {base_secs:.1f} s), identical greedy text {same}"
             )
+    for fused, written in (
+        ("loop-wide-fp32", "loop-wide-softmax-fp32"),
+        ("loop-wide-bf16", "loop-wide-softmax-bf16"),
+    ):
+        if fused in summary and written in summary:
+            same = _same(texts[fused], texts[written])
+            print(
+                f"{fused} / {written}: {summary[fused] / summary[written]:.2f}×, "
+                f"identical greedy text {same}"
+            )
     for bf16, fp32 in (("loop-bf16", "loop-fp32"), ("loop-wide-bf16", "loop-wide-fp32")):
         if bf16 in summary and fp32 in summary:
             print(f"{bf16} / {fp32}: {summary[bf16] / summary[fp32]:.2f}×")
@@ -244,6 +261,17 @@ def _one_pass_prefill(on: bool) -> Any:
         "posttrain.generation.kvcache.prefill_chunks",
         lambda tails, overhead=0: [range(len(tails))],
     )
+
+
+def _softmax(arm: str) -> Any:
+    """Inside, for the ``-softmax-`` arms: the shared-prefix attention writes its softmax
+    out instead of calling PyTorch's fused CPU kernel (the path before the kernel)."""
+    import contextlib
+    from unittest import mock
+
+    if "-softmax-" not in arm:
+        return contextlib.nullcontext()
+    return mock.patch("posttrain.generation.kvcache._FLASH", None)
 
 
 def _backends(arms: list[str], model: str, batch_size: int, wide: str) -> dict[str, Any]:

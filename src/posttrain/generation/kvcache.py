@@ -10,9 +10,9 @@ filled part, so attention and every other consumer behave as with ``DynamicLayer
 
 :class:`SharedPrefixLayer` goes one step further for a batch whose prompts share a prefix
 (the contract's system prompt): the prefix's keys and values are kept once, not once per
-row, and :func:`shared_prefix_attention` attends every row's queries to that one copy with
-a single matrix product, then to the row's own tail and answer, and merges the two parts
-with one softmax over both. At 16 rows behind a ~620-token prefix, attention reads ~1/10
+row, and :func:`shared_prefix_attention` attends every row's queries to that one copy (one
+fused attention call with all rows' queries as one batch), then to the row's own tail and
+answer, and merges the two parts by their log-sum-exps: one softmax over both. At 16 rows behind a ~620-token prefix, attention reads ~1/10
 of the memory it read before. The function is registered with transformers as the
 attention implementation ``posttrain_prefix`` and used only inside
 :func:`shared_prefix_decoding`; a layer it does not handle falls back to ``sdpa`` on the
@@ -341,8 +341,9 @@ def shared_prefix_attention(
     ``[rows, kv_heads, S, d]`` returned by a :class:`SharedPrefixLayer`; the mask (sdpa's
     boolean form, True = attend, or None) covers prefix and tail. Scores against the
     prefix are one matrix product per key/value head for all rows' queries; both parts
-    share one softmax (their maxima and sums merged), so the result equals attention over
-    the concatenated keys up to float rounding."""
+    share one softmax (their log-sum-exps merged), so the result equals attention over
+    the concatenated keys up to float rounding. PyTorch's fused CPU kernel computes each
+    part where it exists (:func:`_flash_merge`), else the softmax is written out."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     cache = _ACTIVE.get()
@@ -358,13 +359,86 @@ def shared_prefix_attention(
         return sdpa_attention_forward(
             module, query, full_k, full_v, attention_mask, dropout, scaling, is_causal, **kwargs
         )
+    scale = scaling if scaling is not None else query.shape[-1] ** -0.5
+    if _FLASH is not None:
+        return _flash_merge(query, key, value, layer, attention_mask, scale), None
+    return _softmax_merge(query, key, value, layer, attention_mask, scale), None
+
+
+# PyTorch's fused CPU attention (the kernel sdpa itself runs on CPU): it returns each
+# query's log-sum-exp beside the output, which is what merging two parts needs. Private
+# to aten, so looked up once and the hand-written softmax kept for a build without it.
+_FLASH = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+
+
+def _tail_visibility(
+    attention_mask: torch.Tensor | None, plen: int, q_len: int, tail: int
+) -> torch.Tensor | None:
+    """Which tail keys each query sees, ``[rows|1, 1, q, S]`` (True = attend), or None
+    when every query sees every tail key."""
+    if attention_mask is not None:
+        return attention_mask[..., plen:]
+    if q_len > 1:  # no mask: plain causal over the tail
+        return torch.ones(q_len, tail, dtype=torch.bool).tril(tail - q_len)[None, None]
+    return None
+
+
+def _flash_merge(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    layer: SharedPrefixLayer,
+    attention_mask: torch.Tensor | None,
+    scale: float,
+) -> torch.Tensor:
+    """Two fused attentions, all rows' queries against the one prefix copy (a batch of
+    one) and each row against its tail, merged by their log-sum-exps: the same sum as one
+    softmax over both parts, without materialising any score matrix."""
+    assert _FLASH is not None
+    rows, heads, q_len, dim = query.shape
+    kv_heads, tail = key.shape[1], key.shape[2]
+    rep = heads // kv_heads
+    plen = layer.prefix_length
+    # Query heads g*rep .. g*rep+rep-1 read key/value head g.
+    q = query.reshape(rows, kv_heads, rep * q_len, dim)
+    qp = q.transpose(0, 1).reshape(1, kv_heads, rows * rep * q_len, dim)
+    out_p, lse_p = _FLASH(qp, layer.prefix_keys, layer.prefix_values, 0.0, False, scale=scale)
+    out_p = out_p.reshape(kv_heads, rows, rep * q_len, dim).transpose(0, 1)
+    lse_p = lse_p.reshape(kv_heads, rows, rep * q_len).transpose(0, 1)
+    visible = _tail_visibility(attention_mask, plen, q_len, tail)
+    mask = None
+    if visible is not None:
+        visible = visible.expand(-1, -1, q_len, -1)[:, :, None].expand(-1, -1, rep, -1, -1)
+        visible = visible.reshape(visible.shape[0], 1, rep * q_len, tail)
+        mask = torch.zeros(visible.shape, dtype=query.dtype).masked_fill_(~visible, -torch.inf)
+    out_t, lse_t = _FLASH(q, key, value, 0.0, False, attn_mask=mask, scale=scale)
+    if visible is not None:  # a query that sees no tail key: the kernel gives it lse 0
+        blind = ~visible.any(-1)
+        lse_t = lse_t.masked_fill(blind, -torch.inf)
+        out_t = out_t.masked_fill(blind[..., None], 0.0)
+    top = torch.maximum(lse_p, lse_t)
+    w_p, w_t = (lse_p - top).exp()[..., None], (lse_t - top).exp()[..., None]
+    out = (out_p.float() * w_p + out_t.float() * w_t) / (w_p + w_t)
+    out = out.to(query.dtype).reshape(rows, heads, q_len, dim)
+    return out.transpose(1, 2).contiguous()
+
+
+def _softmax_merge(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    layer: SharedPrefixLayer,
+    attention_mask: torch.Tensor | None,
+    scale: float,
+) -> torch.Tensor:
+    """The same attention with the softmax written out: scores against the prefix are one
+    matrix product per key/value head for all rows' queries, and both parts share one
+    softmax (their maxima and sums merged)."""
     rows, heads, q_len, dim = query.shape
     kv_heads, tail = key.shape[1], key.shape[2]
     rep = heads // kv_heads
     prefix_k, prefix_v = layer.prefix_keys[0], layer.prefix_values[0]  # [kv_heads, P, d]
     plen = prefix_k.shape[-2]
-    scale = scaling if scaling is not None else dim**-0.5
-    # Query heads g*rep .. g*rep+rep-1 read key/value head g.
     q = query.reshape(rows, kv_heads, rep * q_len, dim)
     qp = q.transpose(0, 1).reshape(kv_heads, rows * rep * q_len, dim)
     s_prefix = (torch.matmul(qp, prefix_k.transpose(-1, -2)).float() * scale).view(
@@ -372,12 +446,9 @@ def shared_prefix_attention(
     )
     s_tail = torch.matmul(q, key.transpose(-1, -2)).float() * scale  # [rows, kvh, rep*q, S]
     s_tail = s_tail.view(rows, kv_heads, rep, q_len, tail)
-    if attention_mask is not None:
-        visible = attention_mask[..., plen:][:, :, None]  # [rows|1, 1, 1, q, S]
-        s_tail = s_tail.masked_fill(~visible, float("-inf"))
-    elif q_len > 1:  # no mask: plain causal over the tail
-        causal = torch.ones(q_len, tail, dtype=torch.bool).tril(tail - q_len)
-        s_tail = s_tail.masked_fill(~causal, float("-inf"))
+    visible = _tail_visibility(attention_mask, plen, q_len, tail)
+    if visible is not None:
+        s_tail = s_tail.masked_fill(~visible[:, :, None], float("-inf"))
     s_tail = s_tail.view(rows, kv_heads, rep * q_len, tail)
     top = torch.maximum(s_prefix.amax(-1).transpose(0, 1), s_tail.amax(-1))[..., None]
     e_prefix = (s_prefix - top.transpose(0, 1)).exp()
@@ -388,7 +459,7 @@ def shared_prefix_attention(
     ).view(kv_heads, rows, rep * q_len, dim)
     out = out_prefix.transpose(0, 1).float() + torch.matmul(e_tail.to(value.dtype), value).float()
     out = (out / total).to(query.dtype).reshape(rows, heads, q_len, dim)
-    return out.transpose(1, 2).contiguous(), None
+    return out.transpose(1, 2).contiguous()
 
 
 @cache

@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+from posttrain.generation import kvcache
 from posttrain.generation.kvcache import (
     _ACTIVE,
     SharedPrefixLayer,
@@ -18,22 +19,36 @@ from posttrain.generation.kvcache import (
 ROWS, HEADS, KV_HEADS, DIM, PREFIX = 3, 6, 2, 8, 11
 
 
-def _setup(tail: int, q_len: int) -> tuple[object, torch.Tensor, SharedPrefixLayer, object]:
+@pytest.fixture(params=["fused", "softmax"], autouse=True)
+def merge_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both ways of computing the two parts: PyTorch's fused CPU
+    kernel and the softmax written out (the fallback for a build without the kernel)."""
+    if request.param == "softmax":
+        monkeypatch.setattr(kvcache, "_FLASH", None)
+    elif kvcache._FLASH is None:
+        pytest.skip("this PyTorch build has no fused CPU attention kernel")
+    return str(request.param)
+
+
+def _setup(
+    tail: int, q_len: int, dtype: torch.dtype = torch.float32
+) -> tuple[object, torch.Tensor, SharedPrefixLayer, object]:
     torch.manual_seed(0)
     prefix = SimpleNamespace(
         layers=[
             SimpleNamespace(
-                keys=torch.randn(1, KV_HEADS, PREFIX, DIM),
-                values=torch.randn(1, KV_HEADS, PREFIX, DIM),
+                keys=torch.randn(1, KV_HEADS, PREFIX, DIM, dtype=dtype),
+                values=torch.randn(1, KV_HEADS, PREFIX, DIM, dtype=dtype),
             )
         ]
     )
     cache = preallocated_cache(prefix, ROWS, extra=4, shared=True)
     layer = cache.layers[0]
     assert isinstance(layer, SharedPrefixLayer)
-    layer.update(torch.randn(ROWS, KV_HEADS, tail, DIM), torch.randn(ROWS, KV_HEADS, tail, DIM))
+    shape = (ROWS, KV_HEADS, tail, DIM)
+    layer.update(torch.randn(shape, dtype=dtype), torch.randn(shape, dtype=dtype))
     module = SimpleNamespace(layer_idx=0, num_key_value_groups=HEADS // KV_HEADS, is_causal=True)
-    query = torch.randn(ROWS, HEADS, q_len, DIM)
+    query = torch.randn(ROWS, HEADS, q_len, DIM, dtype=dtype)
     return cache, query, layer, module
 
 
@@ -78,6 +93,26 @@ def test_a_prompt_tail_is_causal_over_itself(padded: bool) -> None:
     full = torch.cat([torch.ones(ROWS, 1, q_len, PREFIX, dtype=torch.bool), tail], dim=-1)
     got, want = _both(cache, query, layer, module, full if padded else None, full)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_a_query_that_sees_no_tail_key_reads_the_prefix_alone() -> None:
+    """A left-padded prompt's pad positions see the prefix and nothing of their own tail:
+    their tail part must add nothing (not the kernel's empty-row output)."""
+    q_len = 3
+    cache, query, layer, module = _setup(tail=q_len, q_len=q_len)
+    tail = torch.ones(q_len, q_len, dtype=torch.bool).tril()[None, None].repeat(ROWS, 1, 1, 1)
+    tail[0, ..., :2] = False  # row 0: two pads, so its first two queries see no tail key
+    full = torch.cat([torch.ones(ROWS, 1, q_len, PREFIX, dtype=torch.bool), tail], dim=-1)
+    got, want = _both(cache, query, layer, module, full)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_bf16_agrees_with_sdpa_in_bf16() -> None:
+    cache, query, layer, module = _setup(tail=5, q_len=1, dtype=torch.bfloat16)
+    mask = torch.ones(1, 1, 1, PREFIX + 5, dtype=torch.bool)
+    got, want = _both(cache, query, layer, module, mask)
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want.float(), atol=2e-2, rtol=2e-2)
 
 
 def test_a_layer_it_does_not_know_goes_to_sdpa() -> None:
