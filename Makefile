@@ -32,11 +32,17 @@ demo: setup
 
 # The llamacpp extra (llama-cpp-python[server]) for the llama.cpp tests: PyPI has only its
 # source, so pip compiles llama.cpp once per fresh venv (~8 min wall, ~15 CPU-min on 2
-# cores); `make demo` does not need it.
+# cores); `make demo` does not need it. On x86-64 it is compiled without AMX: on a Xeon
+# with AMX, llama.cpp's AMX matmul segfaults on the embedded Q4_1 model at the first decode
+# (llama.cpp#20824); the AVX-512/AVX2 kernels it falls back to answer. --no-cache-dir: a
+# wheel pip cached from an earlier build (AMX or not) is never reused.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMACPP_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)')
 LLAMACPP := $(VENV)/.llamacpp-installed
 $(LLAMACPP): $(VENV)/.installed
 	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-$$(nproc)} \
-	  $(PY) -m pip install --quiet -e '.[llamacpp]'
+	CMAKE_ARGS="$(LLAMACPP_CMAKE_ARGS) $${CMAKE_ARGS:-}" \
+	  $(PY) -m pip install --quiet --no-cache-dir -e '.[llamacpp]'
 	touch $@
 
 test: setup $(LLAMACPP)

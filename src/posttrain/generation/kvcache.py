@@ -12,11 +12,11 @@ filled part, so attention and every other consumer behave as with ``DynamicLayer
 (the contract's system prompt): the prefix's keys and values are kept once, not once per
 row, and :func:`shared_prefix_attention` attends every row's queries to that one copy (one
 fused attention call with all rows' queries as one batch), then to the row's own tail and
-answer, and merges the two parts by their log-sum-exps: one softmax over both. At 16 rows behind a ~620-token prefix, attention reads ~1/10
-of the memory it read before. The function is registered with transformers as the
-attention implementation ``posttrain_prefix`` and used only inside
-:func:`shared_prefix_decoding`; a layer it does not handle falls back to ``sdpa`` on the
-full keys and values.
+answer, and merges the two parts by their log-sum-exps: one softmax over both. At 16 rows
+behind a ~620-token prefix, attention reads ~1/10 of the memory it read before. The
+function is registered with transformers as the attention implementation
+``posttrain_prefix`` and used only inside :func:`shared_prefix_decoding`; a layer it does
+not handle falls back to ``sdpa`` on the full keys and values.
 """
 
 from __future__ import annotations

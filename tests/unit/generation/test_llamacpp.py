@@ -75,6 +75,21 @@ def test_missing_llama_cpp_says_how_to_install(
     assert info.value.exit_code == 2
 
 
+def test_a_build_with_llama_cpps_amx_kernels_is_refused_before_it_can_segfault(
+    fake_llama_cpp: type[ScriptedLlama], gguf_file: Path
+) -> None:
+    module = sys.modules["llama_cpp"]
+    info = b"CPU : AVX512 = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | REPACK = 1 | "
+    module.llama_print_system_info = lambda: info  # type: ignore[attr-defined]
+    with pytest.raises(BackendError) as err:
+        LlamaCppBackend(str(gguf_file))
+    assert "AMX" in err.value.message and "-mno-amx-int8" in (err.value.hint or "")
+    assert fake_llama_cpp.instances == []  # refused before the model was loaded
+    module.llama_print_system_info = lambda: info.replace(b"AMX_INT8 = 1 | ", b"")  # type: ignore[attr-defined]
+    LlamaCppBackend(str(gguf_file))
+    assert len(fake_llama_cpp.instances) == 1
+
+
 def test_embedded_name_resolves_to_the_packaged_gguf() -> None:
     path = resolve_gguf("smollm2-135m-instruct")
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.is_file()
