@@ -395,6 +395,12 @@ def _flash_merge(
     one) and each row against its tail, merged by their log-sum-exps: the same sum as one
     softmax over both parts, without materialising any score matrix."""
     assert _FLASH is not None
+    # The kernel takes one dtype and, an aten op, is not cast by autocast: under autocast
+    # (generation inside a bf16 training step, where the queries are bf16 and the cache
+    # float32) every input goes to autocast's dtype, as sdpa's would.
+    dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else query.dtype
+    query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
+    prefix_k, prefix_v = layer.prefix_keys.to(dtype), layer.prefix_values.to(dtype)
     rows, heads, q_len, dim = query.shape
     kv_heads, tail = key.shape[1], key.shape[2]
     rep = heads // kv_heads
@@ -402,7 +408,7 @@ def _flash_merge(
     # Query heads g*rep .. g*rep+rep-1 read key/value head g.
     q = query.reshape(rows, kv_heads, rep * q_len, dim)
     qp = q.transpose(0, 1).reshape(1, kv_heads, rows * rep * q_len, dim)
-    out_p, lse_p = _FLASH(qp, layer.prefix_keys, layer.prefix_values, 0.0, False, scale=scale)
+    out_p, lse_p = _FLASH(qp, prefix_k, prefix_v, 0.0, False, scale=scale)
     out_p = out_p.reshape(kv_heads, rows, rep * q_len, dim).transpose(0, 1)
     lse_p = lse_p.reshape(kv_heads, rows, rep * q_len).transpose(0, 1)
     visible = _tail_visibility(attention_mask, plen, q_len, tail)

@@ -115,6 +115,19 @@ def test_bf16_agrees_with_sdpa_in_bf16() -> None:
     torch.testing.assert_close(got.float(), want.float(), atol=2e-2, rtol=2e-2)
 
 
+def test_under_autocast_a_bf16_query_reads_a_float32_cache() -> None:
+    """Generation inside a bf16-autocast training step (the safety probe): the layers'
+    projections give bf16 queries while the cache holds float32; sdpa casts under
+    autocast, so the fused path must too (it failed with "expected scalar type Float but
+    found BFloat16")."""
+    cache, query, layer, module = _setup(tail=5, q_len=1)
+    mask = torch.ones(1, 1, 1, PREFIX + 5, dtype=torch.bool)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got, want = _both(cache, query.bfloat16(), layer, module, mask)
+    assert got.dtype == want.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want.float(), atol=2e-2, rtol=2e-2)
+
+
 def test_a_layer_it_does_not_know_goes_to_sdpa() -> None:
     """Outside shared_prefix_decoding (no active cache) it is plain sdpa."""
     _, query, layer, module = _setup(tail=3, q_len=1)
