@@ -268,6 +268,8 @@ def zh_surnames() -> frozenset[str]:
         "庹眭籍牧酆贲荀羿汲糜蓟鄂莘庾暨殳夔竺桓宦"
         # and 闫 (a common variant of 阎), 雒, 綦
         "闫雒綦"
+        # (2026-12-03, from the tune4 misses) 禤 (Cantonese), 麴, 仉, 笪
+        "禤麴仉笪"
     )
 
 

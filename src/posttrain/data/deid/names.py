@@ -449,6 +449,13 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             # "我和李先生": 和 is a surname too, but here it is "and"
             if e - s >= 2 and text[s] in _WEAK_SURNAMES and text[s + 1] in surnames:
                 s += 1
+            # 值班经理, 加班师傅: the surname's character ends the word before it
+            if e - s == 1 and s > 0 and freq.get(text[s - 1 : e], 0) >= 50:
+                continue
+            # a married woman's two surnames, her husband's first: 张王秀英女士 (the
+            # pattern found 王秀英), where a name can start before them
+            if e - s == 3 and s > 0 and _married_surname(text, s - 1):
+                s -= 1
             # 安装师傅, 维修师傅: a word jieba counts often and tags no name, before a title
             if (
                 e - s >= 2
@@ -475,6 +482,16 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                 continue
             s, e = m.span("n")
             if text[s] in _ADVERBS:  # 顾客都说…: an adverb after the cue, not 都 the surname
+                continue
+            # 下单人信息, 客户服务: a noun or a verb jieba counts very often (信息 12,256;
+            # not 文静, 74: 收件人文静 is a name), after a cue
+            if any(
+                freq.get(text[s:k], 0) >= 500
+                and tags.get(text[s:k], "x")[:1] in ("n", "v")
+                and not tags.get(text[s:k], "").startswith("nr")
+                for k in (s + 2, s + 3)
+                if k <= e
+            ):
                 continue
             sur_len = 2 if text[s : s + 2] in compounds else 1
             e = min(e, s + sur_len + 2)
@@ -504,14 +521,45 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         out.extend(self._familiar(text))
         out.extend(self._standalone(text, surnames, compounds))
         out.extend(self._given(text, surnames))
+        out.extend(self._spaced(text))
+        out.extend(_minority_names(self, text))
         # a name found without a title or cue: not a place's when one follows (东方明珠附近),
         # nor a word of a doubled character (毛毛虫, 金灿灿: jieba tags them nr)
+        # nor part of an idiom or a longer word the dictionary holds (张冠李戴, 马马虎虎)
         return [
             r
             for r in out
             if r.score >= 0.85
-            or not (_before_place(text, r.end) or _doubled_word(text[r.start : r.end]))
+            or not (
+                _before_place(text, r.end)
+                or _doubled_word(text[r.start : r.end])
+                or _in_idiom(text, r.start, r.end, freq)
+            )
         ]
+
+    def _spaced(self, text: str) -> list[RecognizerResult]:
+        """A surname and a given name with a space between them, as a form or a list lays
+        them out (``欧阳 振华``, ``姓名：李 淑珍``): a compound surname and one or two given
+        characters, or a single one and two, where no Chinese is on either side (or a
+        character that follows names, 在, 说, after it) and the given name's characters
+        are ones names have."""
+        out: list[RecognizerResult] = []
+        weights = _given_weights()
+        double = _compound_set()
+        for m in _zh_spaced().finditer(text):
+            s, e = m.start(), m.end()
+            sur, given = m.group("s"), m.group("g")
+            if sur not in double and len(given) < 2:
+                continue
+            if any(c in _FUNCTION for c in given) or given[-1] in _BREAK:
+                continue
+            if min(weights.get(c, _UNSEEN) for c in given) < _RARE_IN_NAMES:
+                continue
+            nxt = text[e : e + 1]
+            if _is_han(nxt or "a") and nxt not in _BREAK:
+                continue
+            out.append(_result(self, s, e, 0.6, "zh_spaced"))
+        return out
 
     def _given(self, text: str, surnames: frozenset[str]) -> list[RecognizerResult]:
         """A surname and one or two characters that read as a given name, with no cue:
@@ -904,6 +952,92 @@ def _given_weights() -> dict[str, float]:
         out[c] = max(out.get(c, _UNSEEN), 2.5)
     for c in _NEVER_GIVEN:
         out[c] = _UNSEEN
+    return out
+
+
+def _in_idiom(text: str, s: int, e: int, freq: dict[str, int]) -> bool:
+    """Whether a word of four characters that jieba's dictionary holds covers
+    ``text[s:e]`` (张冠李戴, 马马虎虎: idioms that start with or hold a surname)."""
+    return any(
+        freq.get(text[i : i + 4], 0) > 0 for i in range(max(0, e - 4), s + 1) if i + 4 <= len(text)
+    )
+
+
+def _married_surname(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a husband's surname before a married woman's name: a common
+    surname that is not an everyday word (和, 向), where a name can start (no Chinese
+    before it)."""
+    return (
+        text[i] in zh_common_surnames()
+        and text[i] not in _WEAK_SURNAMES
+        and (i == 0 or not _is_han(text[i - 1]))
+    )
+
+
+@functools.cache
+def _zh_spaced() -> re.Pattern[str]:
+    singles = "".join(sorted(zh_surnames()))
+    compounds = "|".join(zh_compound_surnames())
+    sur = _surname_rx(compounds, singles)
+    return re.compile(rf"(?<![{_HAN}])(?P<s>{sur})[ \u3000](?P<g>[{_HAN}]{{1,2}})")
+
+
+# Names of China's minorities as written in Han characters (2026-12-03, from the tune4
+# misses): Uyghur and other Turkic names whose parts a middle dot joins (阿依古丽·买买提),
+# where both parts are of the characters such transliterations use; and Tibetan,
+# Mongolian and Uyghur names of two or three common name words with no dot (扎西多吉,
+# 巴图孟和, 阿不都热合曼, 买买提江), none of which is a surname or an everyday word.
+_DOTS = "·•・‧"
+_TRANSLITERATION = frozenset(
+    "阿艾爱安昂奥巴拜班贝本比毕宾波伯博布查达戴丹道德迪蒂丁东都杜敦多厄恩尔法凡菲费芬弗"
+    "伏福夫盖甘冈戈格古哈海汉罕汗豪赫黑亨胡霍基吉加贾杰金卡凯坎康考柯科克肯库拉莱兰朗"
+    "劳勒雷蕾里丽莉利力林琳娜纳奈南内尼妮努诺欧帕潘佩皮普奇齐恰乔切丘热日茹瑞萨塞桑森"
+    "沙莎山尚舍什斯松苏索塔泰坦汤特提图托瓦万旺威维温沃乌吾西希夏谢辛休雅亚扬耶伊依尤"
+    "玉约扎泽詹兹祖买吐逊合曼木江孜娅甫素姆麦米明莫穆默马玛迈满梅门蒙孟鲁伦罗洛隆卢列"
+    "廷则仁次旦增卓嘎措央宗白顿珠益贡强曲珍边群培土登琼庆才让青卜不"
+)
+_MINORITY_PARTS = (  # space-separated
+    # Tibetan
+    "扎西 次仁 格桑 旦增 丹增 卓玛 多吉 多杰 罗布 央金 德吉 平措 拉姆 央宗 普布 尼玛 达瓦 "
+    "达娃 索朗 索南 顿珠 白玛 益西 仁增 贡布 洛桑 强巴 曲珍 措姆 拉巴 边巴 米玛 巴桑 群培 "
+    "阿旺 土登 桑布 次旦 琼达 德庆 卓嘎 玉珍 梅朵 才让 才旦 仁青 泽仁 嘉措 加措 拉珍 旺姆 "
+    "旺堆 次珍 贡嘎 桑珠 曲措 欧珠 朗杰 "
+    # Mongolian
+    "巴图 孟和 巴特尔 额尔敦 其其格 斯琴 图雅 那仁 苏和 宝音 朝鲁 敖登 格日勒 哈斯 毕力格 "
+    "特木尔 阿拉坦 萨仁 娜仁 乌云 高娃 塔娜 满都拉 巴雅尔 "
+    # Uyghur, Kazakh
+    "买买提 麦麦提 阿不都 阿布都 阿卜杜 阿卜杜拉 热合曼 吐尔逊 努尔 艾力 艾买提 艾合买提 "
+    "阿依 古丽 迪丽 热依拉 帕提 艾尔肯 阿里木 阿力木 吾买尔 依明 玉素甫 卡德尔 伊力哈木 "
+    "亚森 肉孜 托合提 库尔班 再努尔 阿迪力 艾尼 艾山 阿布拉 热娜 古力"
+)
+
+
+@functools.cache
+def _zh_minority() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    dotted = re.compile(rf"(?P<a>[{_HAN}]{{1,8}})[{_DOTS}](?P<b>[{_HAN}]{{1,8}})")
+    part = "|".join(sorted(set(_MINORITY_PARTS.split()), key=lambda w: (-len(w), w)))
+    parts = re.compile(rf"(?:{part})(?:{part}){{1,2}}(?:江|汗)?|(?:{part})(?:江|汗)")
+    return dotted, parts
+
+
+def _minority_names(rec: ChineseNameRecognizer, text: str) -> list[RecognizerResult]:
+    """Minority names (see :data:`_MINORITY_PARTS`): a dotted one from the longest run of
+    transliteration characters on each side of the dot (two at least), or a run of name
+    words."""
+    out: list[RecognizerResult] = []
+    dotted, parts = _zh_minority()
+    for m in dotted.finditer(text):
+        left, right = m.group("a"), m.group("b")
+        k = len(left)
+        while k > 0 and left[k - 1] in _TRANSLITERATION:
+            k -= 1
+        j = 0
+        while j < len(right) and right[j] in _TRANSLITERATION:
+            j += 1
+        if len(left) - k >= 2 and j >= 2:
+            out.append(_result(rec, m.start("a") + k, m.start("b") + j, 0.85, "zh_dotted"))
+    for m in parts.finditer(text):
+        out.append(_result(rec, m.start(), m.end(), 0.85, "zh_minority"))
     return out
 
 
