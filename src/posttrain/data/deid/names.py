@@ -409,9 +409,7 @@ _WEAK_SURNAMES = frozenset("和于向时从有是在对将为由给跟把让叫�
 
 @functools.cache
 def _zh_regexes() -> tuple[re.Pattern[str], re.Pattern[str], str]:
-    singles = "".join(sorted(zh_surnames()))
-    compounds = "|".join(zh_compound_surnames())
-    sur = _surname_rx(compounds, singles)
+    sur = _any_surname_rx()
     titled = re.compile(rf"(?P<n>{sur}[{_HAN}]{{0,2}}?)(?P<t>{'|'.join(_ZH_TITLES)})")
     cued = re.compile(
         rf"(?:{'|'.join(_ZH_CUES)})[：:\s]*(?:是|为|叫)?[：:\s]*(?P<n>{sur}[{_HAN}]{{1,2}})"
@@ -787,6 +785,12 @@ def _zh_familiar() -> re.Pattern[str]:
     return re.compile(rf"[老小阿](?P<s>[{common}])")
 
 
+@functools.cache
+def _any_surname_rx() -> str:
+    """:func:`_surname_rx` over every surname, single and compound."""
+    return _surname_rx("|".join(zh_compound_surnames()), "".join(sorted(zh_surnames())))
+
+
 def _surname_rx(compounds: str, singles: str) -> str:
     """A compound surname of ``compounds`` (``|``-joined) or one of ``singles``, behind a
     look-ahead for their first characters: ``re`` tries every alternative of an
@@ -825,9 +829,7 @@ def _slot_before() -> str:
 def _zh_standalone() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """A surname and one or two Chinese characters with no Chinese around them; a surname
     and a doubled character (汪洋洋)."""
-    singles = "".join(sorted(zh_surnames()))
-    compounds = "|".join(zh_compound_surnames())
-    sur = _surname_rx(compounds, singles)
+    sur = _any_surname_rx()
     # (not after a placeholder: 通知<PERSON_1>来取件 goes on after a name)
     alone = re.compile(rf"(?<![{_HAN}>])(?P<n>{sur}[{_HAN}]{{1,2}})(?![{_HAN}])")
     doubled = re.compile(rf"(?P<n>{sur}(?P<a>[{_HAN}])(?P=a))")
@@ -976,9 +978,7 @@ def _married_surname(text: str, i: int) -> bool:
 
 @functools.cache
 def _zh_spaced() -> re.Pattern[str]:
-    singles = "".join(sorted(zh_surnames()))
-    compounds = "|".join(zh_compound_surnames())
-    sur = _surname_rx(compounds, singles)
+    sur = _any_surname_rx()
     return re.compile(rf"(?<![{_HAN}])(?P<s>{sur})[ \u3000](?P<g>[{_HAN}]{{1,2}})")
 
 
@@ -1015,8 +1015,14 @@ _MINORITY_PARTS = (  # space-separated
 @functools.cache
 def _zh_minority() -> tuple[re.Pattern[str], re.Pattern[str]]:
     dotted = re.compile(rf"(?P<a>[{_HAN}]{{1,8}})[{_DOTS}](?P<b>[{_HAN}]{{1,8}})")
-    part = "|".join(sorted(set(_MINORITY_PARTS.split()), key=lambda w: (-len(w), w)))
-    parts = re.compile(rf"(?:{part})(?:{part}){{1,2}}(?:江|汗)?|(?:{part})(?:江|汗)")
+    words = set(_MINORITY_PARTS.split())
+    # (a look-ahead for the words' first characters: re tries an alternation's every
+    # branch at every position, a character class at once, as in _surname_rx)
+    first = "".join(sorted({w[0] for w in words}))
+    part = "|".join(sorted(words, key=lambda w: (-len(w), w)))
+    parts = re.compile(
+        rf"(?=[{first}])(?:(?:{part})(?:{part}){{1,2}}(?:江|汗)?|(?:{part})(?:江|汗))"
+    )
     return dotted, parts
 
 
@@ -1026,7 +1032,8 @@ def _minority_names(rec: ChineseNameRecognizer, text: str) -> list[RecognizerRes
     words."""
     out: list[RecognizerResult] = []
     dotted, parts = _zh_minority()
-    for m in dotted.finditer(text):
+    has_dot = any(d in text for d in _DOTS)
+    for m in dotted.finditer(text) if has_dot else ():
         left, right = m.group("a"), m.group("b")
         k = len(left)
         while k > 0 and left[k - 1] in _TRANSLITERATION:
@@ -1073,9 +1080,7 @@ def _compound_set() -> frozenset[str]:
 
 @functools.cache
 def _zh_any_surname() -> re.Pattern[str]:
-    singles = "".join(sorted(zh_surnames()))
-    compounds = "|".join(zh_compound_surnames())
-    return re.compile(rf"{_surname_rx(compounds, singles)}(?=[{_HAN}])")
+    return re.compile(rf"{_any_surname_rx()}(?=[{_HAN}])")
 
 
 def _left_slot(text: str, s: int, freq: dict[str, int]) -> int:
