@@ -110,6 +110,11 @@ class TrainConfig(BaseModel):
     # the autocast (emulated, and slower than fp32, on an AVX2-only CPU); "fp32" never.
     # The weights (and LoRA's trainable ones) stay fp32 either way.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # Pad each batch's length to a multiple of this (the padding carries no label and no
+    # attention, so the loss is the same). "auto": 32 on a CPU under bf16 autocast, where
+    # oneDNN builds and keeps a kernel per matrix shape, so that an unbounded number of
+    # batch lengths made memory grow at every step (issue 17); None elsewhere.
+    pad_to_multiple_of: int | Literal["auto"] | None = Field(default="auto")
     # "contract": train under the system prompt evaluation uses (rendered from the
     # workspace contract), so training text == evaluation text; "data": as the data has it.
     system_prompt: Literal["contract", "data"] = "contract"
@@ -125,6 +130,11 @@ class TrainConfig(BaseModel):
         if self.warmup >= 1 and self.warmup != int(self.warmup):
             raise ValueError(
                 f"warmup={self.warmup}: use a fraction in [0, 1) or a whole number of steps"
+            )
+        if isinstance(self.pad_to_multiple_of, int) and self.pad_to_multiple_of < 1:
+            raise ValueError(
+                f"pad_to_multiple_of={self.pad_to_multiple_of}: use a positive whole number, "
+                "auto, or null (no rounding)"
             )
         if self.allow_failed_quality is not None and not self.allow_failed_quality.strip():
             raise ValueError("allow_failed_quality needs a reason (a non-empty sentence)")

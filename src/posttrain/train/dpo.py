@@ -21,9 +21,11 @@ from posttrain.train.config import DPOTrainConfig
 from posttrain.train.manifest import RunManifest
 from posttrain.train.probe import make_probe
 from posttrain.train.runtime import (
+    bf16_callbacks,
     load_base,
     lora_config,
     make_signals,
+    pad_multiple,
     record_heldout,
     resolve_adapter,
     run_trainer,
@@ -97,6 +99,7 @@ def train_dpo(
         precompute_ref_log_probs=config.precompute_ref,
         train_sampling_strategy="sequential" if config.micro_batch > 1 else "random",
         dataset_num_proc=None,
+        pad_to_multiple_of=pad_multiple(config),
     )
     signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
     trainer = DPOTrainer(
@@ -107,7 +110,7 @@ def train_dpo(
         eval_dataset=rows(val) if val else None,
         processing_class=tokenizer,
         peft_config=lora_config(config),
-        callbacks=[signals],
+        callbacks=[signals, *bf16_callbacks(config)],
     )
     return run_trainer(
         ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks

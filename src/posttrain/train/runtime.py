@@ -42,12 +42,16 @@ from posttrain.train.signals import SIGNALS_FILE, Probe, SignalsCallback
 
 __all__ = [
     "RUN_IDENTITY",
+    "FrozenBaseInBF16",
     "RunContext",
+    "bf16_callbacks",
     "causal_only_when_right_padded",
     "find_resumable",
+    "frozen_base_to_bf16",
     "label_positions_only",
     "load_base",
     "lora_config",
+    "pad_multiple",
     "resolve_adapter",
     "resolve_precision",
     "resume_config",
@@ -610,6 +614,116 @@ def trainer_kwargs(ctx: RunContext, *, has_val: bool) -> dict[str, Any]:
         # CPU too); the resolved choice is recorded in the run manifest.
         "bf16": _precision(ctx) == "bf16",
     }
+
+
+# The multiple ``pad_to_multiple_of: auto`` rounds batch lengths up to on a CPU in bf16.
+CPU_BF16_PAD_MULTIPLE = 32
+
+
+def pad_multiple(config: TrainConfig, *, packing: bool = False) -> int | None:
+    """The collator's ``pad_to_multiple_of`` for this run (None: pad to the longest row).
+
+    Under bf16 autocast on a CPU the matrix products run in oneDNN, which builds a kernel
+    for every new shape and keeps it: with length-grouped batches each step brought new
+    lengths, and the resident memory of the example's quick SFT grew from 2.7 GB at step 8
+    to 5.0 GB at step 76. Rounding lengths up to a multiple of 32 bounds the shapes (12 up
+    to 384 tokens) at a few per cent more padding, which carries neither label nor
+    attention. Packed rows are padding-free, so they are left alone.
+    """
+    value = config.pad_to_multiple_of
+    if packing:
+        return None
+    if value != "auto":
+        return value
+    import torch
+
+    on_cpu = not torch.cuda.is_available()
+    return CPU_BF16_PAD_MULTIPLE if on_cpu and resolve_precision(config) == "bf16" else None
+
+
+class FrozenBaseInBF16(TrainerCallback):
+    """At the start of training, store LoRA's frozen base weights in bf16 (a run that
+    trains in bf16 autocast on a CPU).
+
+    Under autocast every matrix product of a frozen base ``Linear`` already runs in bf16:
+    autocast casts its fp32 weight to a bf16 copy at every forward, and the copy is held
+    until the backward pass. Casting once instead gives the same products - the cast is
+    deterministic - and drops both the per-step copies and half of the stored weights (on
+    SmolLM2-135M 106M parameters: 424 MB in fp32, 212 MB in bf16). The trainable LoRA
+    weights, the norms, the embedding and the LM head stay fp32. Applied at train begin,
+    after PEFT has created the adapters, whose initial values a bf16 base would otherwise
+    round (PEFT moves new adapters to the base layer's dtype before upcasting them). A
+    forward outside autocast (generation, a probe) still works: the converted layer casts
+    its input to bf16 and its output back. The trained adapter is saved on its own, so
+    nothing written to disk changes; the in-memory base stays bf16 after training.
+    """
+
+    def __init__(self) -> None:
+        self.converted = 0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        model = kwargs.get("model")
+        if model is not None and not self.converted:
+            self.converted = frozen_base_to_bf16(model)
+
+
+def frozen_base_to_bf16(model: Any) -> int:
+    """Store the frozen fp32 base ``Linear`` of every LoRA layer of ``model`` in bf16;
+    returns how many were converted. A weight shared with another module (tied
+    embeddings) is left as it is. See :class:`FrozenBaseInBF16`."""
+    import torch
+    from peft.tuners.lora import LoraLayer
+
+    seen: dict[int, int] = {}
+    for _, param in model.named_parameters(remove_duplicate=False):
+        seen[id(param)] = seen.get(id(param), 0) + 1
+    converted = 0
+    for module in model.modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        base = module.get_base_layer()
+        weight = getattr(base, "weight", None)
+        if (
+            type(base) is not torch.nn.Linear
+            or weight is None
+            or weight.dtype != torch.float32
+            or weight.requires_grad
+            or seen.get(id(weight), 0) > 1
+        ):
+            continue
+        weight.data = weight.data.to(torch.bfloat16)
+        if base.bias is not None and not base.bias.requires_grad:
+            base.bias.data = base.bias.data.to(torch.bfloat16)
+        base.register_forward_pre_hook(_bf16_input_outside_autocast)
+        base.register_forward_hook(_input_dtype_output)
+        converted += 1
+    return converted
+
+
+def _bf16_input_outside_autocast(module: Any, args: tuple[Any, ...]) -> Any:
+    import torch
+
+    x = args[0]
+    module._posttrain_in_dtype = None
+    if x.dtype != module.weight.dtype and not torch.is_autocast_enabled(x.device.type):
+        module._posttrain_in_dtype = x.dtype
+        return (x.to(module.weight.dtype), *args[1:])
+    return None
+
+
+def _input_dtype_output(module: Any, args: tuple[Any, ...], output: Any) -> Any:
+    dtype = getattr(module, "_posttrain_in_dtype", None)
+    return output.to(dtype) if dtype is not None else None
+
+
+def bf16_callbacks(config: TrainConfig) -> list[TrainerCallback]:
+    """The callbacks a LoRA run that trains in bf16 on a CPU gets: see
+    :class:`FrozenBaseInBF16`."""
+    import torch
+
+    if config.method != "lora" or torch.cuda.is_available():
+        return []
+    return [FrozenBaseInBF16()] if resolve_precision(config) == "bf16" else []
 
 
 def _precision(ctx: RunContext) -> str:

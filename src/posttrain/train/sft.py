@@ -20,9 +20,11 @@ from posttrain.train.config import SFTTrainConfig
 from posttrain.train.manifest import RunManifest
 from posttrain.train.probe import make_probe
 from posttrain.train.runtime import (
+    bf16_callbacks,
     load_base,
     lora_config,
     make_signals,
+    pad_multiple,
     record_heldout,
     run_trainer,
     start_run,
@@ -84,6 +86,7 @@ def train_sft(
         eval_packing=False,
         completion_only_loss=True,
         dataset_num_proc=None,
+        pad_to_multiple_of=pad_multiple(config, packing=config.packing),
     )
     signals = make_signals(ctx, probe=make_probe(config, ctx.workspace), show=show)
     trainer = SFTTrainer(
@@ -93,7 +96,7 @@ def train_sft(
         eval_dataset=val_ds if len(val) else None,
         processing_class=tokenizer,
         peft_config=lora_config(config),
-        callbacks=[signals],
+        callbacks=[signals, *bf16_callbacks(config)],
     )
     return run_trainer(
         ctx, trainer, signals, n_train=len(train), n_val=len(val), extra_callbacks=callbacks
