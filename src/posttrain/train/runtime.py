@@ -503,24 +503,64 @@ def label_positions_only() -> Iterator[bool]:
     compiles nothing, so those rows are pure cost: on SmolLM2 a 49,152 x 576 projection,
     forward and backward, per prompt token, where a training record's prompt is most of
     its tokens. Their results are masked to zero, so the loss, the gradients and the
-    metrics are the same either way (tested). Yields whether it applied: a TRL without
-    this switch is left as it is.
+    metrics are the same either way (tested). Under bf16 autocast on a CPU the labelled
+    rows are also padded to a multiple of 64 (:func:`_apply_rows_padded`). Yields whether
+    it applied: a TRL without this switch is left as it is.
     """
     import trl.trainer.utils as trl_utils
 
     original = getattr(trl_utils, "_use_triton", None)
-    if original is None:
+    kernel = getattr(trl_utils, "_ChunkedLogProbFunction", None)
+    if original is None or kernel is None:
         yield False
         return
 
     def compact(device: Any) -> bool:
         return bool(device.type == "cpu" or original(device))
 
+    class RowsPadded:
+        """TRL's kernel with the labelled rows padded to a multiple (CPU, bf16 only)."""
+
+        @staticmethod
+        def apply(*args: Any) -> Any:
+            return _apply_rows_padded(kernel, *args)
+
     trl_utils._use_triton = compact
+    setattr(trl_utils, "_ChunkedLogProbFunction", RowsPadded)  # noqa: B010
     try:
         yield True
     finally:
         trl_utils._use_triton = original
+        setattr(trl_utils, "_ChunkedLogProbFunction", kernel)  # noqa: B010
+
+
+# The multiple the fused LM head's labelled rows are padded to on a CPU in bf16.
+LM_HEAD_ROW_MULTIPLE = 64
+
+
+def _apply_rows_padded(
+    kernel: Any, hidden: Any, weight: Any, bias: Any, targets: Any, *rest: Any
+) -> Any:
+    """``kernel.apply`` on the labelled rows, padded with zero rows to a multiple of
+    :data:`LM_HEAD_ROW_MULTIPLE` under bf16 autocast on a CPU; the padded rows' outputs are
+    cut off again.
+
+    The compact head's row count is the batch's number of labelled tokens, new at nearly
+    every step; in bf16 its products run in oneDNN, which keeps a kernel per shape, so the
+    count is rounded up as the batch lengths are (:func:`pad_multiple`). A zero row adds
+    nothing to the weight's gradient and receives no gradient (its outputs are dropped).
+    """
+    import torch
+
+    rows = hidden.shape[0]
+    pad = -rows % LM_HEAD_ROW_MULTIPLE
+    in_bf16 = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    if not pad or hidden.device.type != "cpu" or not in_bf16:
+        return kernel.apply(hidden, weight, bias, targets, *rest)
+    hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
+    targets = torch.cat([targets, targets.new_zeros(pad)])
+    outputs = kernel.apply(hidden, weight, bias, targets, *rest)
+    return tuple(None if x is None else x[:rows] for x in outputs)
 
 
 def _qlora_kwargs() -> dict[str, Any]:

@@ -181,3 +181,56 @@ def test_an_sft_run_in_bf16_trains_on_the_bf16_base_with_the_losses_of_an_fp32_b
     )
     assert kept.dtypes == [torch.float32] * 4
     assert converted.final_signals["loss"] == fp32_base.final_signals["loss"]
+
+
+def test_the_compact_lm_head_pads_its_rows_to_64_in_bf16_with_the_same_results(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trl.trainer.utils as trl_utils
+
+    from posttrain.train.runtime import LM_HEAD_ROW_MULTIPLE, label_positions_only
+
+    seen: list[int] = []
+    kernel = trl_utils._ChunkedLogProbFunction
+
+    class Spy(kernel):  # type: ignore[misc, valid-type]
+        @staticmethod
+        def forward(ctx: Any, hidden: torch.Tensor, *args: Any) -> Any:
+            seen.append(int(hidden.shape[0]))
+            return kernel.forward(ctx, hidden, *args)
+
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    ids = torch.randint(3, 100, (2, 40))
+    labels = ids.clone()
+    labels[:, :25] = -100  # the prompt: 2 x 15 labelled (shifted) positions remain
+    labels[1, 35:] = -100  # right padding: 5 fewer, 25 in all
+
+    def run(precision: torch.dtype | None) -> tuple[float, list[torch.Tensor], Any]:
+        model.zero_grad()
+        with label_positions_only(), torch.autocast("cpu", torch.bfloat16, enabled=bool(precision)):
+            out = model(input_ids=ids, labels=labels, fused_lm_head=True)
+        out.loss.backward()
+        grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        return out.loss.item(), grads, out
+
+    loss, grads, out = run(torch.bfloat16)
+    assert seen == [LM_HEAD_ROW_MULTIPLE]  # 25 labelled rows, padded to 64
+    assert out.log_probs.shape == labels[:, 1:].shape  # the padding is cut off again
+    assert bool((out.log_probs[labels[:, 1:] == -100] == 0).all())
+    assert trl_utils._ChunkedLogProbFunction is Spy  # restored on leaving
+
+    monkeypatch.setattr("posttrain.train.runtime.LM_HEAD_ROW_MULTIPLE", 1)  # no padding
+    seen.clear()
+    plain_loss, plain_grads, _ = run(torch.bfloat16)
+    assert seen == [25]
+    assert loss == pytest.approx(plain_loss, rel=1e-5)
+    for a, b in zip(grads, plain_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
+
+    monkeypatch.setattr("posttrain.train.runtime.LM_HEAD_ROW_MULTIPLE", 64)
+    seen.clear()
+    run(None)  # fp32: MKL has no per-shape kernels to bound, so no padding
+    assert seen == [25]
