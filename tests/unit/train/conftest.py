@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,21 @@ def write_data(folder: Path, n: int = 24, *, quality_ok: bool = True) -> Path:
 def workspace(tmp_path: Path) -> Path:
     write_data(tmp_path / "data")
     return tmp_path
+
+
+def rows_scored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records how many rows each call of TRL's chunked log-prob kernel projects."""
+    import torch
+    import trl.trainer.utils as trl_utils
+
+    seen: list[int] = []
+    kernel = trl_utils._ChunkedLogProbFunction
+
+    class Spy(kernel):  # type: ignore[misc, valid-type]
+        @staticmethod
+        def forward(ctx: Any, hidden: torch.Tensor, *args: Any) -> Any:
+            seen.append(int(hidden.shape[0]))
+            return kernel.forward(ctx, hidden, *args)
+
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
+    return seen

@@ -23,6 +23,8 @@ from posttrain.train.runtime import (
     pad_multiple,
 )
 
+from .conftest import rows_scored
+
 BASE = ["model=tiny-random", "micro_batch=2", "seq_len=128", "lr=1e-3", "threads=1", "seed=7"]
 
 
@@ -190,16 +192,8 @@ def test_the_compact_lm_head_pads_its_rows_to_64_in_bf16_with_the_same_results(
 
     from posttrain.train.runtime import LM_HEAD_ROW_MULTIPLE, label_positions_only
 
-    seen: list[int] = []
-    kernel = trl_utils._ChunkedLogProbFunction
-
-    class Spy(kernel):  # type: ignore[misc, valid-type]
-        @staticmethod
-        def forward(ctx: Any, hidden: torch.Tensor, *args: Any) -> Any:
-            seen.append(int(hidden.shape[0]))
-            return kernel.forward(ctx, hidden, *args)
-
-    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
+    seen = rows_scored(monkeypatch)
+    spy = trl_utils._ChunkedLogProbFunction
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
     trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
@@ -220,7 +214,7 @@ def test_the_compact_lm_head_pads_its_rows_to_64_in_bf16_with_the_same_results(
     assert seen == [LM_HEAD_ROW_MULTIPLE]  # 25 labelled rows, padded to 64
     assert out.log_probs.shape == labels[:, 1:].shape  # the padding is cut off again
     assert bool((out.log_probs[labels[:, 1:] == -100] == 0).all())
-    assert trl_utils._ChunkedLogProbFunction is Spy  # restored on leaving
+    assert trl_utils._ChunkedLogProbFunction is spy  # restored on leaving
 
     monkeypatch.setattr("posttrain.train.runtime.LM_HEAD_ROW_MULTIPLE", 1)  # no padding
     seen.clear()

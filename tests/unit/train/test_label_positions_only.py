@@ -14,22 +14,9 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 from posttrain.train import load_config, train
 from posttrain.train.runtime import label_positions_only
 
+from .conftest import rows_scored
+
 BASE = ["model=tiny-random", "micro_batch=2", "seq_len=128", "lr=1e-3", "threads=1", "seed=7"]
-
-
-def _rows_scored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Records how many rows each call of TRL's chunked log-prob kernel projects."""
-    seen: list[int] = []
-    kernel = trl_utils._ChunkedLogProbFunction
-
-    class Spy(kernel):  # type: ignore[misc, valid-type]
-        @staticmethod
-        def forward(ctx: Any, hidden: torch.Tensor, *args: Any) -> Any:
-            seen.append(int(hidden.shape[0]))
-            return kernel.forward(ctx, hidden, *args)
-
-    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
-    return seen
 
 
 def _loss_and_grads(model: Any, batch: dict[str, torch.Tensor]) -> tuple[float, list[torch.Tensor]]:
@@ -50,7 +37,7 @@ def test_only_labelled_positions_are_projected_with_the_same_loss_and_gradients(
     labels[:, :8] = -100  # the prompt
     labels[1, 10:] = -100  # right padding
     batch = {"input_ids": ids, "labels": labels}
-    seen = _rows_scored(monkeypatch)
+    seen = rows_scored(monkeypatch)
 
     full_loss, full_grads = _loss_and_grads(model, batch)
     with label_positions_only() as applied:
