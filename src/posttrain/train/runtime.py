@@ -670,15 +670,18 @@ def pad_multiple(config: TrainConfig, *, packing: bool = False) -> int | None:
     to 384 tokens) at a few per cent more padding, which carries neither label nor
     attention. Packed rows are padding-free, so they are left alone.
     """
-    value = config.pad_to_multiple_of
     if packing:
         return None
-    if value != "auto":
-        return value
+    if config.pad_to_multiple_of != "auto":
+        return config.pad_to_multiple_of
+    return CPU_BF16_PAD_MULTIPLE if _bf16_on_cpu(config) else None
+
+
+def _bf16_on_cpu(config: TrainConfig) -> bool:
+    """Whether ``config`` trains under bf16 autocast on a CPU (no GPU here)."""
     import torch
 
-    on_cpu = not torch.cuda.is_available()
-    return CPU_BF16_PAD_MULTIPLE if on_cpu and resolve_precision(config) == "bf16" else None
+    return not torch.cuda.is_available() and resolve_precision(config) == "bf16"
 
 
 class FrozenBaseInBF16(TrainerCallback):
@@ -698,25 +701,21 @@ class FrozenBaseInBF16(TrainerCallback):
     nothing written to disk changes; the in-memory base stays bf16 after training.
     """
 
-    def __init__(self) -> None:
-        self.converted = 0
-
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        model = kwargs.get("model")
-        if model is not None and not self.converted:
-            self.converted = frozen_base_to_bf16(model)
+        if kwargs.get("model") is not None:
+            frozen_base_to_bf16(kwargs["model"])  # a second call finds nothing left to do
 
 
 def frozen_base_to_bf16(model: Any) -> int:
     """Store the frozen fp32 base ``Linear`` of every LoRA layer of ``model`` in bf16;
     returns how many were converted. A weight shared with another module (tied
     embeddings) is left as it is. See :class:`FrozenBaseInBF16`."""
+    from collections import Counter
+
     import torch
     from peft.tuners.lora import LoraLayer
 
-    seen: dict[int, int] = {}
-    for _, param in model.named_parameters(remove_duplicate=False):
-        seen[id(param)] = seen.get(id(param), 0) + 1
+    uses = Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
     converted = 0
     for module in model.modules():
         if not isinstance(module, LoraLayer):
@@ -728,7 +727,7 @@ def frozen_base_to_bf16(model: Any) -> int:
             or weight is None
             or weight.dtype != torch.float32
             or weight.requires_grad
-            or seen.get(id(weight), 0) > 1
+            or uses[id(weight)] > 1
         ):
             continue
         weight.data = weight.data.to(torch.bfloat16)
@@ -759,11 +758,7 @@ def _input_dtype_output(module: Any, args: tuple[Any, ...], output: Any) -> Any:
 def bf16_callbacks(config: TrainConfig) -> list[TrainerCallback]:
     """The callbacks a LoRA run that trains in bf16 on a CPU gets: see
     :class:`FrozenBaseInBF16`."""
-    import torch
-
-    if config.method != "lora" or torch.cuda.is_available():
-        return []
-    return [FrozenBaseInBF16()] if resolve_precision(config) == "bf16" else []
+    return [FrozenBaseInBF16()] if config.method == "lora" and _bf16_on_cpu(config) else []
 
 
 def _precision(ctx: RunContext) -> str:

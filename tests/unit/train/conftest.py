@@ -143,3 +143,21 @@ def rows_scored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
     return seen
+
+
+def backbone_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The keyword arguments of every backbone forward in a recipe, as the backbone gets
+    them (after ``causal_only_when_right_padded``'s hook)."""
+    from posttrain.train import runtime
+
+    install = runtime.causal_only_when_right_padded
+    calls: list[dict[str, Any]] = []
+
+    def watched(model: Any) -> Any:
+        handle = install(model)
+        backbone = getattr(model, model.base_model_prefix)
+        backbone.register_forward_pre_hook(lambda m, a, k: calls.append(dict(k)), with_kwargs=True)
+        return handle
+
+    monkeypatch.setattr(runtime, "causal_only_when_right_padded", watched)
+    return calls

@@ -23,7 +23,7 @@ from posttrain.train.runtime import (
     pad_multiple,
 )
 
-from .conftest import rows_scored
+from .conftest import backbone_calls, rows_scored
 
 BASE = ["model=tiny-random", "micro_batch=2", "seq_len=128", "lr=1e-3", "threads=1", "seed=7"]
 
@@ -50,33 +50,18 @@ def test_a_pad_multiple_below_one_is_a_config_error() -> None:
         load_config("sft", None, [*BASE, "pad_to_multiple_of=0"])
 
 
-def _lengths_seen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sequence length of every batch the backbone runs on in a recipe."""
-    install = runtime.causal_only_when_right_padded
-    lengths: list[int] = []
-
-    def watched(model: Any) -> Any:
-        handle = install(model)
-        backbone = getattr(model, model.base_model_prefix)
-        backbone.register_forward_pre_hook(
-            lambda m, a, k: lengths.append(int(k["input_ids"].shape[1])), with_kwargs=True
-        )
-        return handle
-
-    monkeypatch.setattr(runtime, "causal_only_when_right_padded", watched)
-    return lengths
-
-
 @pytest.mark.parametrize("method", ["sft", "dpo"])
 def test_the_recipes_pad_batches_to_a_multiple_of_32_in_bf16_only(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
-    lengths = _lengths_seen(monkeypatch)
+    calls = backbone_calls(monkeypatch)
     common = [*BASE, "max_steps=3", "val_fraction=0", "seq_len=1024"]
     train(load_config(method, None, [*common, "precision=bf16"]), workspace, show=False)
+    lengths = [int(c["input_ids"].shape[1]) for c in calls]
     assert lengths and all(n % 32 == 0 for n in lengths), lengths
-    lengths.clear()
+    calls.clear()
     train(load_config(method, None, [*common, "precision=fp32"]), workspace, show=False)
+    lengths = [int(c["input_ids"].shape[1]) for c in calls]
     assert any(n % 32 for n in lengths), lengths  # fp32: padded to the longest row only
 
 

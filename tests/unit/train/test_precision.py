@@ -14,6 +14,8 @@ from posttrain.models import loading
 from posttrain.train import SFTTrainConfig, load_config, train
 from posttrain.train.runtime import resolve_precision
 
+from .conftest import backbone_calls
+
 BASE = ["model=tiny-random", "micro_batch=2", "seq_len=128", "lr=1e-3", "threads=1", "seed=7"]
 
 
@@ -92,19 +94,6 @@ def test_a_right_padding_mask_is_dropped_with_the_same_loss(tiny_model_dir: Path
 def test_sft_training_batches_reach_the_backbone_without_the_mask(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from posttrain.train import runtime
-
-    install = runtime.causal_only_when_right_padded
-    masks: list[object] = []
-
-    def watched(model: Any) -> Any:
-        handle = install(model)
-        backbone = getattr(model, model.base_model_prefix)
-        backbone.register_forward_pre_hook(
-            lambda m, a, k: masks.append(k.get("attention_mask")), with_kwargs=True
-        )
-        return handle
-
-    monkeypatch.setattr(runtime, "causal_only_when_right_padded", watched)
+    calls = backbone_calls(monkeypatch)
     train(_cfg("max_steps=2", "precision=fp32"), workspace, show=False)
-    assert masks and all(m is None for m in masks)
+    assert calls and all(c.get("attention_mask") is None for c in calls)
