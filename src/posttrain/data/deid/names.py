@@ -34,7 +34,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from presidio_analyzer import RecognizerResult
@@ -341,7 +341,42 @@ _ZH_TITLES = (
     "队长",
     "大姐",
     "大哥",
+    # (2026-12-06, from the tune5 misses) ranks at work and in a shop, a passenger, an
+    # elder; and 工 and 局 of one character (毛工, 孙局: an engineer's, a director's
+    # title of address), after 工程师 so that the longer title is the one taken
+    "组长",
+    "店长",
+    "班长",
+    "院长",
+    "所长",
+    "部长",
+    "厂长",
+    "校长",
+    "老板",
+    "大爷",
+    "大妈",
+    "大叔",
+    "旅客",
+    "乘客",
+    "工程师",
+    # (2026-12-06, from the tune6 misses) more ranks and roles at work, elders, 某 (a
+    # name withheld but for the surname: 骑手阚某)
+    "主管",
+    "会计",
+    "助理",
+    "总监",
+    "教练",
+    "专员",
+    "奶奶",
+    "爷爷",
+    "小朋友",
+    "某",
+    "工",
+    "局",
 )
+# titles of one character: not where the surname and the title are a word (员工, 施工,
+# 邮局) nor where the title starts one (工作, 工资, 局面, 总结)
+_ONE_CHAR_TITLES = frozenset("总姐哥工局某")
 _ZH_CUES = (
     "收件人",
     "收货人",
@@ -385,6 +420,43 @@ _ZH_CUES = (
     "谢谢",
     "感谢",
     "@",
+    # (2026-12-06, from the tune5 misses) who travels, stays, claims, complains, signs
+    # a contract or a check; a pupil, a parent, an employee, a husband or a wife
+    "乘客",
+    "旅客",
+    "入住人",
+    "报销人",
+    "投诉人",
+    "开票人",
+    "审批人",
+    "负责人",
+    "对接人",
+    "复核",
+    "乙方",
+    "甲方",
+    "员工",
+    "学生",
+    "家长",
+    "老公",
+    "老婆",
+    "出租方",
+    "承租方",
+    # (2026-12-06, from the tune6 misses)
+    "新郎",
+    "新娘",
+    "候选人",
+    "面试官",
+    "学员",
+    "考生",
+    "读者",
+    "预定人",
+    "预订人",
+    "报告人",
+    "监护人",
+    "业主",
+    "租客",
+    "房东",
+    "患者",
 )
 # characters that follow a name rather than end one (收件人王芳电话… : 电 is not 芳's)
 _BREAK = frozenset(
@@ -447,6 +519,16 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             # "我和李先生": 和 is a surname too, but here it is "and"
             if e - s >= 2 and text[s] in _WEAK_SURNAMES and text[s + 1] in surnames:
                 s += 1
+            # "此单由翟组长": 由 is "by" between the word before and the surname
+            elif (
+                e - s == 3
+                and text[s + 1] in _WEAK_SURNAMES
+                and _given_weights().get(text[s + 1], _UNSEEN) < _RARE_IN_NAMES
+                and text[s + 2] in surnames
+                and s > 0
+                and _is_han(text[s - 1])
+            ):
+                s += 2
             # 值班经理, 加班师傅: the surname's character ends the word before it
             if e - s == 1 and s > 0 and freq.get(text[s - 1 : e], 0) >= 50:
                 continue
@@ -454,12 +536,32 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             # pattern found 王秀英), where a name can start before them
             if e - s == 3 and s > 0 and _married_surname(text, s - 1):
                 s -= 1
+            # 员工, 邮局, 班主任: the surname and the title are a word; 工作, 总结: the
+            # title of one character starts one
+            t0, t1 = m.span("t")
+            if t1 - t0 == 1 and text[t0] in _ONE_CHAR_TITLES:
+                # (and 相关员工, 道路施工: the given name's last character and the title
+                # are a word counted very often; not 张伟哥's 伟哥, 75)
+                words = ((text[t0 : t0 + 2], 50), (text[s:t1], 50), (text[e - 1 : t1], 500))
+                if any(len(w) == 2 and freq.get(w, 0) >= n for w, n in words):
+                    continue
+            if (
+                e - s == 1
+                and freq.get(text[s:t1], 0) >= 50
+                and not tags.get(text[s:t1], "").startswith("nr")
+            ):
+                continue
             # 安装师傅, 维修师傅: a word jieba counts often and tags no name, before a title
+            # (not a compound surname: 欧阳总, jieba tags 欧阳 a place)
             if (
                 e - s >= 2
                 and freq.get(text[s:e], 0) >= 50
                 and not tags.get(text[s:e], "").startswith("nr")
+                and text[s:e] not in compounds
             ):
+                continue
+            # 谢谢老板: a doubled word before a title (jieba tags 谢谢 a name)
+            if e - s == 2 and text[s] == text[s + 1] and freq.get(text[s:e], 0) >= 50:
                 continue
             out.append(_result(self, s, e, 0.85, "zh_title"))
         for m in cued.finditer(text):
@@ -485,7 +587,8 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             # not 文静, 74: 收件人文静 is a name), after a cue
             if any(
                 freq.get(text[s:k], 0) >= 500
-                and tags.get(text[s:k], "x")[:1] in ("n", "v")
+                and tags.get(text[s:k], "x")[:1]
+                in ("n", "v", "a", "t", "d", "r", "c", "p", "m", "f")
                 and not tags.get(text[s:k], "").startswith("nr")
                 for k in (s + 2, s + 3)
                 if k <= e
@@ -493,6 +596,10 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                 continue
             sur_len = 2 if text[s : s + 2] in compounds else 1
             e = min(e, s + sur_len + 2)
+            # 预定人：廖助理: a title after the surname, the surname is the name
+            if text.startswith(_ZH_TITLES, s + sur_len):
+                out.append(_result(self, s, s + sur_len, 0.85, "zh_cue"))
+                continue
             given = text[s + sur_len : e]
             # where the name ends: after two given characters when a name ends there
             # (联系人：麦子豪 1376…: jieba reads 麦子, wheat), else jieba's word when it
@@ -517,10 +624,15 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         out.extend(self._tagged(text, surnames, compounds))
         out.extend(self._known(text, surnames, compounds))
         out.extend(self._familiar(text))
+        out.extend(self._surname_said(text))
+        out.extend(self._given_alone(text))
+        out.extend(self._subject(text))
         out.extend(self._standalone(text, surnames, compounds))
         out.extend(self._given(text, surnames))
         out.extend(self._spaced(text))
         out.extend(_minority_names(self, text))
+        out.extend(self._learned(text))
+        out.extend(self._listed(text, out))
         # a name found without a title or cue: not a place's when one follows (东方明珠附近),
         # nor a word of a doubled character (毛毛虫, 金灿灿: jieba tags them nr)
         # nor part of an idiom or a longer word the dictionary holds (张冠李戴, 马马虎虎)
@@ -622,6 +734,8 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                         continue  # 武进仓, 高铁站
                     if freq.get(given, 0) >= 50 and tags.get(given, "")[:2] in _NOUNS:
                         score -= 1.5  # 来仓库, 和桃子: a verb or "and" before a noun
+                    if freq.get(given, 0) >= 50 and tags.get(given) == "v":
+                        score -= 1.5  # 工单备注, 但考虑: a verb, not a given name
                     # 保温杯, 黄金首饰: the first two characters are a word; a name all
                     # the same where its given name reads as one and it stands as a name
                     # (王国庆说)
@@ -704,17 +818,196 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             resume = i + size
         return out
 
+    def _learned(self, text: str) -> list[RecognizerResult]:
+        """What the trained span model (:mod:`.name_model`) calls a name: a surname and
+        one or two given characters it scores at or above its threshold, weighing the
+        evidence the rules above test one by one. Not a place's name, nor a word the
+        dictionary counts 100 times or more and tags no name."""
+        from posttrain.data.deid.name_model import load_name_model
+
+        model = load_name_model()
+        if model is None:
+            return []
+        places = _zh_place_set()
+        freq, tags = _jieba_dicts()
+        return [
+            _result(self, s, e, 0.6, "zh_model")
+            for s, e, _ in model.names(text)
+            if text[s:e] not in places
+            # a word the dictionary counts often and tags no name (暴雨, 方便)
+            and not (freq.get(text[s:e], 0) >= 100 and not tags.get(text[s:e], "").startswith("nr"))
+        ]
+
+    def _surname_said(self, text: str) -> list[RecognizerResult]:
+        """A surname named as one: 姓蔡的客服, 免贵姓王 (姓 and a surname where the word
+        ends: 的, punctuation, no Chinese after it)."""
+        out: list[RecognizerResult] = []
+        surnames = zh_surnames()
+        for m in _SURNAME_SAID.finditer(text):
+            s = m.start("s")
+            if text[s] not in surnames:
+                continue
+            nxt = text[s + 1 : s + 2]
+            if nxt and _is_han(nxt) and nxt not in "的是":
+                continue
+            out.append(_result(self, s, s + 1, 0.7, "zh_surname_said"))
+        return out
+
+    def _given_alone(self, text: str) -> list[RecognizerResult]:
+        """A given name without its surname, where only a person's name goes: a chat's
+        speaker (``【家庭群】浩然：``), someone greeted at the start (``晓东，你…``),
+        before 姐, 哥, 妈妈 or 家长 (``思雨姐``, ``晶晶妈妈``), after a role or a relative
+        (``客服雨欣``, ``我老婆春花``), mentioned (``@晓彤``), quoted as an app quotes a
+        user (``"海燕"撤回了一条消息``), a signature (``——晨曦``), or a doubled pet name
+        where a name starts and ends (``豆豆今天``, ``给苗苗的``); and 小 or 阿 with one
+        given name's character (``小雅的快递``, ``阿亮``). The two characters must
+        read as a given name (:func:`_given_alone_ok`): both of them common in given
+        names, or one doubled, and no word the dictionary counts often (妈妈, 顾客, 系统,
+        刚刚, 天天)."""
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        # a chat's speaker: a given name of characters names have more often than text
+        # will do (建平：), as the slot holds names and labels the dictionary counts often
+        # (客服, 老板) or of characters names hardly have (买家, 备注, 大姨)
+        surnames = zh_surnames()
+        for m in _SPEAKER.finditer(text):
+            s, e = m.span("g")
+            if text[s] in "老小阿" and text[s + 1] in surnames:
+                continue  # 老庄：: the surname is the name (_familiar's)
+            if _given_alone_ok(text[s:e], floor=0.5):
+                out.append(_result(self, s, e, 0.85, "zh_given_alone"))
+        for rx, doubled, ends in _given_alone_rx():
+            for m in rx.finditer(text):
+                s, e = m.span("g")
+                word = text[s:e]
+                if (doubled and word[0] != word[1]) or not _given_alone_ok(word):
+                    continue
+                if ends and _right_slot(text, e, freq, tags) < 1:
+                    continue
+                # 喂喂, 哈哈: a verb's or an interjection's character doubled
+                if doubled and tags.get(word[0], "x")[:1] in ("v", "e", "y", "o", "u"):
+                    continue
+                out.append(_result(self, s, e, 0.85, "zh_given_alone"))
+        # 小 or 阿 and one given name's character (小雅, 阿亮): not a surname (老王, 小李
+        # are _familiar's), nor a word the dictionary counts (小心, 阿姨)
+        weights = _given_weights()
+        for m in _PET_ONE.finditer(text):
+            s = m.start("g")
+            if text[s] in surnames or weights.get(text[s], _UNSEEN) < 2.5:
+                continue
+            if freq.get(text[s - 1 : s + 1], 0) >= 20 or not _ends_name(text, s + 1):
+                continue
+            out.append(_result(self, s, s + 1, 0.7, "zh_pet"))
+        # one given character before 姐 or 哥, greeted (静姐，…, 艳姐：): not a word the
+        # dictionary counts (大姐, 空姐, 表哥) and a character given names have often
+        for m in _ONE_GIVEN_KIN.finditer(text):
+            s = m.start("g")
+            if weights.get(text[s], _UNSEEN) < 2.5 or text[s] in zh_surnames():
+                continue
+            if freq.get(text[s : s + 2], 0) >= 20:
+                continue
+            out.append(_result(self, s, s + 1, 0.85, "zh_given_alone"))
+        return out
+
+    def _subject(self, text: str) -> list[RecognizerResult]:
+        """A name that is a word too (许诺, 高飞, 林森: words jieba tags as names, or
+        ones it does not know) at the start of a clause, before what a person does
+        (说, 问, 已经, 要求, 反馈 …): ``许诺在评价里说…``, ``林森已确认…``."""
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        weights = _given_weights()
+        common = zh_common_surnames()
+        compounds = zh_compound_surnames()
+        for m in _zh_subject().finditer(text):
+            s, e = m.span("n")
+            word = text[s:e]
+            if freq.get(word) and not tags.get(word, "").startswith("nr"):
+                continue
+            if any(c in _NEVER_GIVEN for c in word[1:]):
+                continue
+            # 任何疑问: the first two characters are a word, the last starts the verb's
+            if len(word) == 3 and _wordlike(word[:2], freq, tags):
+                continue
+            if freq.get(text[e - 1 : e + 1], 0) >= 50:
+                continue
+            # a rare surname (苗, 解, 符) starts an everyday word more often than a name:
+            # a given name of given names' characters after it (苗欣然汇报)
+            sur_len = 2 if word[:2] in compounds else 1
+            if (
+                sur_len == 1
+                and word[0] not in common
+                and (min(weights.get(c, _UNSEEN) for c in word[1:]) < 2.0)
+            ):
+                continue
+            out.append(_result(self, s, e, 0.6, "zh_subject"))
+        return out
+
+    def _listed(self, text: str, found: list[RecognizerResult]) -> list[RecognizerResult]:
+        """The other items of a list that holds a name (``芦苇、江雪、牧晓峰``, ``早班
+        黎晨、向阳``): items of two to four Chinese characters between list separators
+        (、, a space, a tab, |; not a comma, which parts clauses too) that start with a
+        surname, where another item of the
+        same list is a name found by the other rules, whole. Not items that are everyday words
+        the dictionary counts very often, nor ones with a character no given name has."""
+        if not found:
+            return []
+        out: list[RecognizerResult] = []
+        freq, tags = _jieba_dicts()
+        surnames = zh_surnames()
+        compounds = zh_compound_surnames()
+        spans = {(r.start, r.end) for r in found if r.entity_type == self.ENTITY}
+        weights = _given_weights()
+        for lst in _zh_lists(text):
+            named = [(a, b) for a, b in lst if (a, b) in spans]
+            if not named:
+                continue
+            for a, b in lst:
+                if (a, b) in named:
+                    continue
+                word = text[a:b]
+                if len(word) == 2 and _given_alone_ok(word):  # 晓丽, 青青: a given name
+                    out.append(_result(self, a, b, 0.7, "zh_listed"))
+                    continue
+                sur_len = 2 if word[:2] in compounds else 1
+                if not (sur_len + 1 <= len(word) <= sur_len + 2) or word[:sur_len] not in (
+                    compounds if sur_len == 2 else surnames
+                ):
+                    continue
+                if any(c in _NEVER_GIVEN for c in word[sur_len:]) or word[-1] in _PLACE_END:
+                    continue
+                # 周一, 白班: a time, a number, a shift (a given name's character that
+                # names hardly have: 班, 一)
+                if (
+                    tags.get(word, "x")[:1] in ("t", "m")
+                    or min(weights.get(c, _UNSEEN) for c in word[sur_len:]) < 0.3
+                ):
+                    continue
+                if (
+                    word.endswith(_ZH_TITLES)
+                    or word in _zh_place_set()
+                    or (freq.get(word, 0) >= 5000 and not tags.get(word, "").startswith("nr"))
+                ):
+                    continue
+                out.append(_result(self, a, b, 0.7, "zh_listed"))
+        return out
+
     def _familiar(self, text: str) -> list[RecognizerResult]:
         """老王 / 小李 / 阿陈: 老, 小 or 阿 before a common surname, where the surname ends the word
-        (a break character or no Chinese after it: 老周说, 小吴，); the surname is the
+        (a break character, a verb's start or no Chinese after it: 老周说, 老孟负责, 小吴，); the
+        surname is the
         name (as with a title), and everyday words (小钱, 老牛) are not names."""
         out: list[RecognizerResult] = []
         for m in _zh_familiar().finditer(text):
             s = m.start("s")
             nxt = text[s + 1 : s + 2]
+            # 老庄：, 老何，: speaking or greeted, where no word goes on: a name whatever
+            # else 老何 means
+            if nxt in ("：", ":", "，", ",") and (s < 2 or not _is_han(text[s - 2])):
+                out.append(_result(self, s, s + 1, 0.7, "zh_familiar"))
+                continue
             if text[s - 1 : s + 1] in _NOT_FAMILIAR:
                 continue
-            if nxt and re.match(f"[{_HAN}]", nxt) and nxt not in _BREAK:
+            if nxt and re.match(f"[{_HAN}]", nxt) and not _ends_name(text, s + 1):
                 continue
             tag = _jieba_dicts()[1].get(text[s - 1 : s + 1])
             if tag is not None and tag[0] not in "nt":  # 小许 (a little), 老何 (why)
@@ -783,6 +1076,110 @@ _NOT_FAMILIAR = frozenset(
 def _zh_familiar() -> re.Pattern[str]:
     common = "".join(sorted(zh_common_surnames()))
     return re.compile(rf"[老小阿](?P<s>[{common}])")
+
+
+_ONE_GIVEN_KIN = re.compile(rf"(?:^|(?<=[：:\s]))(?P<g>[{_HAN}])(?=[姐哥](?:[，,！!：:]|$))")
+_SURNAME_SAID = re.compile(rf"(?:姓|复姓)(?P<s>[{_HAN}])")
+
+# roles and relatives a given name follows (客服雨欣, 我老婆春花); what follows a given
+# name (思雨姐, 晶晶妈妈, 嘉怡家长, 嘉豪的爸爸)
+_ROLE_BEFORE_GIVEN = (
+    "客服", "主播", "老公", "老婆", "儿子", "女儿", "闺女", "宝宝", "孩子", "同事", "闺蜜",
+    "室友", "表姐", "表妹", "表哥", "表弟", "朋友", "同学", "我是",
+    # (2026-12-06, from the tune6 misses) roles at work and in a shop
+    "助理", "前台", "私教", "中介", "主管", "摄影师", "化妆师", "我家",
+)  # fmt: skip
+_KIN_AFTER_GIVEN = ("姐", "哥", "妈妈", "爸爸", "家长", "的爸爸", "的妈妈", "酱", "同学")
+
+
+def _behind(words: Iterable[str]) -> str:
+    """A look-behind for any of ``words`` (one per length: a look-behind is of one width)."""
+    by_len: dict[int, list[str]] = {}
+    for w in words:
+        by_len.setdefault(len(w), []).append(w)
+    return "|".join(rf"(?<={'|'.join(sorted(ws))})" for _, ws in sorted(by_len.items()))
+
+
+@functools.cache
+def _given_alone_rx() -> tuple[tuple[re.Pattern[str], bool, bool], ...]:
+    """(pattern, doubled only, needs a name's end after it) of each slot of
+    :meth:`ChineseNameRecognizer._given_alone`."""
+    g = rf"(?P<g>[{_HAN}]{{2}})"
+    start = rf"(?:^|(?<=[^{_HAN}\d]))"
+    kin = "|".join(_KIN_AFTER_GIVEN)
+    return (
+        (re.compile(rf"(?:^|(?<=[：:])|(?<=——))\s*{g}(?=[，,！!～~])"), False, False),  # greeted
+        (re.compile(rf"(?:{start}|(?<=[是给找叫问帮@]))\s*{g}(?={kin})"), False, False),
+        (re.compile(rf"(?:{_behind(_ROLE_BEFORE_GIVEN)}){g}"), False, True),  # 客服雨欣
+        (re.compile(rf"(?<=@){g}"), False, True),  # mentioned: @晓彤
+        (re.compile(rf"(?<=[\"“「『]){g}(?=[\"”」』])"), False, False),  # quoted: "海燕"撤回了
+        (re.compile(rf"(?:——|—|--)\s*{g}\s*$"), False, False),  # a signature
+        (re.compile(rf"(?:{start}|(?<=[给让叫和跟帮找]))(?P<g>([{_HAN}])\2)"), True, True),
+    )
+
+
+# 小 / 阿 and one given name's character, where a name ends (小雅的, 阿亮人超好); 小 where a
+# name starts too (从小, 大小: 小 ends a word)
+_PET_ONE = re.compile(rf"(?:(?:^|(?<=[^{_HAN}\d])|(?<=[叫个是给找让和跟的]))小|阿)(?P<g>[{_HAN}])")
+
+
+_SPEAKER = re.compile(rf"(?:^|(?<=[^{_HAN}\d]))(?P<g>[{_HAN}]{{2}})(?=[：:])")
+
+
+def _given_alone_ok(word: str, floor: float | None = None) -> bool:
+    """Whether two characters read as a given name standing alone: not a word the
+    dictionary counts often (100 times: 妈妈, 顾客, 刚刚; 浩然 38, 晨曦 65 are names
+    enough), no character no given name has, and both characters common in given names
+    (:func:`_given_weights` at least 2: 浩, 然, 雨, 欣, not 客, 统), or one doubled
+    that names have at all (朵朵, 苗苗: 0.4; not 亲亲)."""
+    freq, _ = _jieba_dicts()
+    if freq.get(word, 0) >= 100 or any(c in _NEVER_GIVEN for c in word):
+        return False
+    weights = _given_weights()
+    if floor is None:
+        floor = 0.4 if word[0] == word[1] else 2.0
+    return min(weights.get(c, _UNSEEN) for c in word) >= floor
+
+
+# what a person does, said right after the name that starts a clause
+_PERSON_VERBS = (
+    "说", "问", "称", "表示", "反馈", "反映", "要求", "已经", "已", "来电", "打电话", "投诉",
+    "申请", "确认", "签收", "负责", "汇报", "回复", "留言", "下单", "在评价",
+)  # fmt: skip
+
+
+@functools.cache
+def _zh_subject() -> re.Pattern[str]:
+    sur = _any_surname_rx()
+    verbs = "|".join(sorted(_PERSON_VERBS, key=len, reverse=True))
+    return re.compile(
+        rf"(?:^|(?<=[，。；！？：,.;!?:\s】\]]))(?P<n>{sur}[{_HAN}]{{1,2}}?)(?=(?:{verbs}))"
+    )
+
+
+_LIST_SEP = "、 \t|\u3000（）()【】"
+
+
+def _zh_lists(text: str) -> list[list[tuple[int, int]]]:
+    """Lists in ``text``: runs of items (Chinese characters, a middle dot inside) that
+    only list separators part, as (start, end) spans; a list has two items at least. A
+    number or a code between separators (a table's cell: ``| 11-04 | 夏侯文 | 640 |``)
+    goes on the list without being an item."""
+    lists: list[list[tuple[int, int]]] = []
+    cur: list[tuple[int, int]] = []
+    for m in re.finditer(rf"[{_HAN}{_DOTS}]+|[{_LIST_SEP}]+|[A-Za-z0-9:./-]+|.", text):
+        tok = m.group()
+        if _is_han(tok[0]):
+            cur.append(m.span())
+        elif cur and (tok[0] in _LIST_SEP or (tok[0].isascii() and tok[0].isalnum())):
+            continue  # a separator; a number or a code is a table's cell, no name
+        else:
+            if len(cur) >= 2:
+                lists.append(cur)
+            cur = []
+    if len(cur) >= 2:
+        lists.append(cur)
+    return lists
 
 
 @functools.cache
@@ -855,8 +1252,8 @@ def _ends_name(text: str, e: int) -> bool:
 
 
 # characters that start the verbs after a name in a support text (反馈, 申请, 签收, 投诉 …),
-# a time or a count (今天, 第二次, 两位) or 本人
-_AFTER_NAME = frozenset("反申签投提注催刚回今昨第两本")
+# a time or a count (今天, 第二次, 两位) or 本人; (2026-12-06) 负责, 汇报, 带
+_AFTER_NAME = frozenset("反申签投提注催刚回今昨第两本负汇带")
 
 
 # adverbs that are surnames too, right after a cue word (顾客都说, 用户也要)
@@ -995,6 +1392,9 @@ _TRANSLITERATION = frozenset(
     "沙莎山尚舍什斯松苏索塔泰坦汤特提图托瓦万旺威维温沃乌吾西希夏谢辛休雅亚扬耶伊依尤"
     "玉约扎泽詹兹祖买吐逊合曼木江孜娅甫素姆麦米明莫穆默马玛迈满梅门蒙孟鲁伦罗洛隆卢列"
     "廷则仁次旦增卓嘎措央宗白顿珠益贡强曲珍边群培土登琼庆才让青卜不"
+    # (2026-12-06, from the tune5 and tune6 misses) of European names: 彼得, 约翰,
+    # 史密斯, 朱丽叶, 安德烈, 大卫
+    "彼得翰史密叶朱芙露瑟琪薇娃烈卫大"
 )
 _MINORITY_PARTS = (  # space-separated
     # Tibetan
@@ -1043,6 +1443,9 @@ def _minority_names(rec: ChineseNameRecognizer, text: str) -> list[RecognizerRes
             j += 1
         if len(left) - k >= 2 and j >= 2:
             out.append(_result(rec, m.start("a") + k, m.start("b") + j, 0.85, "zh_dotted"))
+        # a foreign given name and a Chinese surname (詹姆斯·李, 玛丽亚·陈)
+        elif len(left) - k >= 2 and j < 2 and right[0] in zh_surnames():
+            out.append(_result(rec, m.start("a") + k, m.start("b") + 1, 0.85, "zh_dotted"))
     for m in parts.finditer(text):
         out.append(_result(rec, m.start(), m.end(), 0.85, "zh_minority"))
     return out

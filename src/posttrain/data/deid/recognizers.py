@@ -81,7 +81,9 @@ TRIGGERS: dict[str, tuple[tuple[str | None, str | None], ...]] = {
     "mil": (("PO ", r"[AFD]PO [A-Z]{2} \d"),),
     "zh_addr": (
         (None, "[路街道巷弄胡同][0-9０-９一二三四五六七八九十A-Za-z]"),
-        (None, "[区苑园寓厦村心场][0-9０-９A-Z]"),
+        (None, "[区苑园寓厦村心场城院里][0-9０-９A-Z]"),
+        # an estate's phase or gate before the building (万科城二期8栋, 小区南门2号楼)
+        (None, "(?:期|门)[0-9０-９]+(?:栋|幢|号楼|座)"),
     ),
     # searched in the lower-cased text (keywords of password-style assignments)
     "keyword": (
