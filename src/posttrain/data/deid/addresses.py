@@ -98,14 +98,15 @@ _ZH_ROAD = (
     rf"[{_HAN}{_ZH_NUM}]{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|道)"
     rf"(?:(?:[{_ZH_NUM}]+段)?[{_ZH_NUM}]+(?:号院|号|弄)|[A-Za-z]座)"
 )
-# (2026-12-06, from the tune5 and tune6 misses) 城, 院, 里, 村 end an estate's name too
-# (万科城, 滨江壹号院, 幸福里, 西新桥二村), a phase and a gate may follow it (二期, 南门)
+# (2026-12-06, from the tune5 to tune7 misses) 城, 院, 里, 村 end an estate's name too
+# (万科城, 滨江壹号院, 幸福里, 西新桥二村, 软件园), a phase, a section and a gate may follow it
+# (二期, 三区, 南门)
 _ZH_ESTATE = (
-    rf"[{_HAN}]{{2,10}}?(?:小区|花园|公寓|大厦|家园|新村|社区|苑|广场|中心|城|院|里|村)"
-    rf"(?:[{_ZH_NUM}]+期)?(?:[东南西北]门)?"
+    rf"[{_HAN}]{{2,10}}?(?:小区|花园|公寓|大厦|家园|新村|社区|苑|广场|中心|城|院|里|村|园)"
+    rf"(?:[{_ZH_NUM}]+[期区])?(?:[东南西北]门)?"
 )
 _ZH_UNIT = (
-    rf"(?:[{_ZH_NUM}A-Za-z]+(?:栋|幢|座|号楼|楼|单元|层|室|号|户)|[A-Z]座|附[{_ZH_NUM}]+号"
+    rf"(?:[{_ZH_NUM}A-Za-z]+(?:栋|幢|座|号楼|楼|单元|层|室|号|户|房)|[A-Z]座|附[{_ZH_NUM}]+号"
     # building and room joined by a dash after an estate (滨江壹号院3-1802)
     r"|(?<=[区园寓厦村苑场心城院里期])[0-9０-９]{1,3}[-－][0-9０-９]{3,4}(?![0-9０-９]))"
 )

@@ -271,8 +271,9 @@ def zh_surnames() -> frozenset[str]:
         # (2026-12-03, from the tune4 misses) 禤 (Cantonese), 麴, 仉, 笪
         "禤麴仉笪"
         # (2026-12-06, from the tune5 misses) 贝, 丘, 凤, and 肖 and 付 (the common
-        # simplified forms of 萧 and 傅, among the hundred most common surnames), 寿
-        "贝丘凤肖付寿"
+        # simplified forms of 萧 and 傅, among the hundred most common surnames), 寿; (the
+        # tune7 misses) 滑, 佴
+        "贝丘凤肖付寿滑佴"
     )
 
 
@@ -370,6 +371,7 @@ def zh_compound_surnames() -> tuple[str, ...]:
             "壤驷",
             "公良",
             "拓拔",
+            "亓官",
             "夹谷",
             "宰父",
             "段干",

@@ -370,13 +370,16 @@ _ZH_TITLES = (
     "奶奶",
     "爷爷",
     "小朋友",
+    "秘书",
+    "导游",
+    "导",
     "某",
     "工",
     "局",
 )
 # titles of one character: not where the surname and the title are a word (员工, 施工,
 # 邮局) nor where the title starts one (工作, 工资, 局面, 总结)
-_ONE_CHAR_TITLES = frozenset("总姐哥工局某")
+_ONE_CHAR_TITLES = frozenset("总姐哥工局某导")
 _ZH_CUES = (
     "收件人",
     "收货人",
@@ -457,6 +460,12 @@ _ZH_CUES = (
     "租客",
     "房东",
     "患者",
+    "病人",
+    "主持人",
+    "记录人",
+    "抄送",
+    "乘机人",
+    "实习生",
 )
 # characters that follow a name rather than end one (收件人王芳电话… : 电 is not 芳's)
 _BREAK = frozenset(
@@ -840,7 +849,8 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
 
     def _surname_said(self, text: str) -> list[RecognizerResult]:
         """A surname named as one: 姓蔡的客服, 免贵姓王 (姓 and a surname where the word
-        ends: 的, punctuation, no Chinese after it)."""
+        ends: 的, 一, 就, punctuation, no Chinese after it, or the surname again as it is
+        spelt out: 姓秋秋天的秋)."""
         out: list[RecognizerResult] = []
         surnames = zh_surnames()
         for m in _SURNAME_SAID.finditer(text):
@@ -848,7 +858,8 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
             if text[s] not in surnames:
                 continue
             nxt = text[s + 1 : s + 2]
-            if nxt and _is_han(nxt) and nxt not in "的是":
+            # 姓田一位姓焦, 姓秋秋天的秋, 姓倪就是…: what follows a surname spelt out
+            if nxt and _is_han(nxt) and nxt not in "的是一就也" and nxt != text[s]:
                 continue
             out.append(_result(self, s, s + 1, 0.7, "zh_surname_said"))
         return out
@@ -866,6 +877,12 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         刚刚, 天天)."""
         out: list[RecognizerResult] = []
         freq, tags = _jieba_dicts()
+        # after an English greeting or sign-off (Dear 格蕾丝, Hi 可馨, Best，牧野): two to
+        # four Chinese characters that are no word the dictionary counts often
+        for m in _EN_GREETING.finditer(text):
+            s, e = m.span("g")
+            if freq.get(text[s:e], 0) < 100 and not any(c in _NEVER_GIVEN for c in text[s:e]):
+                out.append(_result(self, s, e, 0.85, "zh_given_alone"))
         # a chat's speaker: a given name of characters names have more often than text
         # will do (建平：), as the slot holds names and labels the dictionary counts often
         # (客服, 老板) or of characters names hardly have (买家, 备注, 大姨)
@@ -1088,8 +1105,14 @@ _ROLE_BEFORE_GIVEN = (
     "室友", "表姐", "表妹", "表哥", "表弟", "朋友", "同学", "我是",
     # (2026-12-06, from the tune6 misses) roles at work and in a shop
     "助理", "前台", "私教", "中介", "主管", "摄影师", "化妆师", "我家",
+    # (the tune7 misses) 翻译宝音, 婆婆秀云, 男朋友浩然, 团长
+    "翻译", "婆婆", "男朋友", "女朋友", "团长", "主持人",
 )  # fmt: skip
-_KIN_AFTER_GIVEN = ("姐", "哥", "妈妈", "爸爸", "家长", "的爸爸", "的妈妈", "酱", "同学")
+_KIN_AFTER_GIVEN = (
+    "姐", "哥", "妈妈", "爸爸", "家长", "的爸爸", "的妈妈", "酱", "同学",
+    # (2026-12-06, from the tune7 misses) 淑珍阿姨, 春生舅舅, 晓彤客服
+    "阿姨", "叔叔", "舅舅", "大伯", "奶奶", "爷爷", "客服",
+)  # fmt: skip
 
 
 def _behind(words: Iterable[str]) -> str:
@@ -1123,6 +1146,10 @@ def _given_alone_rx() -> tuple[tuple[re.Pattern[str], bool, bool], ...]:
 _PET_ONE = re.compile(rf"(?:(?:^|(?<=[^{_HAN}\d])|(?<=[叫个是给找让和跟的]))小|阿)(?P<g>[{_HAN}])")
 
 
+_EN_GREETING = re.compile(
+    rf"(?<![A-Za-z])(?i:dear|hi|hello|hey|thanks|thank you|best|regards|cheers|attn)"
+    rf"[,，:：!！]?\s*(?P<g>[{_HAN}]{{2,4}})(?![{_HAN}])"
+)
 _SPEAKER = re.compile(rf"(?:^|(?<=[^{_HAN}\d]))(?P<g>[{_HAN}]{{2}})(?=[：:])")
 
 
@@ -1157,7 +1184,7 @@ def _zh_subject() -> re.Pattern[str]:
     )
 
 
-_LIST_SEP = "、 \t|\u3000（）()【】"
+_LIST_SEP = "、 \t|\u3000（）()【】;；/"
 
 
 def _zh_lists(text: str) -> list[list[tuple[int, int]]]:
