@@ -210,6 +210,19 @@ def pii_eval(
                     f"{s.precision:.4f}",
                 )
         console.print(table)
+        if result.heldout_by_source:
+            by_source = Table(
+                title="held-out names and addresses by source (each written apart)",
+                show_edge=False,
+            )
+            for col in ("source", "entity/lang", "expected", "recall", "precision"):
+                by_source.add_column(col, justify="left" if col in ("source",) else "right")
+            for key, s in result.heldout_by_source.items():
+                source, entity = key.rsplit(" ", 1)
+                by_source.add_row(
+                    source, entity, str(s.expected), f"{s.recall:.4f}", f"{s.precision:.4f}"
+                )
+            console.print(by_source)
         mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
         console.print(
             f"recall {result.recall:.4f} (target {result.recall_target} for the pattern "

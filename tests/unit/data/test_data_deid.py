@@ -279,6 +279,20 @@ def test_labelled_splits_share_no_template_and_no_value() -> None:
     assert kinds == {"free", "json", "note", "names"}  # names: the blind zh names file
 
 
+def test_pii_eval_scores_each_heldout_source_apart(analyzer: Analyzer) -> None:
+    res = evaluate_pii(analyzer=analyzer)
+    by = res.heldout_by_source
+    blind = list(dict.fromkeys(k.split(" ")[0] for k in by if k.startswith("blind")))
+    # in the order they were written: the first blind file first, the seventh last
+    assert blind[0] == "blind_zh_names.txt" and blind[-1] == "blind7_zh_names.txt"
+    for key in ("PERSON/zh", "ADDRESS/zh", "PERSON/en"):
+        parts = [s for k, s in by.items() if k.endswith(" " + key)]
+        total = res.per_split["heldout"][key]
+        assert sum(s.expected for s in parts) == total.expected
+        assert sum(s.found for s in parts) == total.found
+        assert sum(s.detections for s in parts) == total.detections
+
+
 def test_pii_eval_reports_misses(tmp_path: Path, analyzer: Analyzer) -> None:
     bad = tmp_path / "set.jsonl"
     text = "call me on five five five"
