@@ -7,11 +7,11 @@
 
 For each file (``[[P:name]]``, ``[[A:address]]``, ``[[T:phone]]`` marks, as
 ``make_labelled.zh_name_rows`` reads them): PERSON and ADDRESS recall and precision as
-``posttrain data pii-eval`` scores them (what the de-identifier would replace, JSON values
-too). ``--misses`` lists the missed names and the false positives, and is refused for a
-``blind*`` file: those are only ever scored, never read for what they miss (issue 14's
-protocol: a rule is written from a tune file, and a blind file written apart says how far
-it carries).
+``posttrain data pii-eval`` scores them (``pii_eval.score_names_file``: what the
+de-identifier would replace, JSON values too). ``--misses`` lists the missed names and
+the false positives, and is refused for a ``blind*`` file: those are only ever scored,
+never read for what they miss (issue 14's protocol: a rule is written from a tune file,
+and a blind file written apart says how far it carries).
 """
 
 from __future__ import annotations
@@ -21,10 +21,26 @@ import sys
 from pathlib import Path
 
 from posttrain.data.deid import Analyzer, Deidentifier, DeidPolicy
-from posttrain.data.pii_eval import _covered
+from posttrain.data.pii_eval import _covered, score_names_file
 from posttrain.resources.pii.make_labelled import OUT, zh_name_rows
 
 PII = OUT.parent
+
+
+def _misses(path: Path, deid: Deidentifier) -> list[str]:
+    """The names and addresses missed and the detections that overlap no mark."""
+    out: list[str] = []
+    for row in zh_name_rows(path, "score"):
+        text, ents = str(row["text"]), list(row["entities"])  # type: ignore[call-overload]
+        found = [(t, a, b) for t, a, b in deid.locate(text) if t in ("PERSON", "ADDRESS")]
+        for e in ents:
+            spans = [(a, b) for t, a, b in found if t == e["type"]]
+            if e["type"] in ("PERSON", "ADDRESS") and not _covered(e["start"], e["end"], spans):
+                out.append(f"  miss {e['type']} {e['value']} | {text}")
+        for t, a, b in found:
+            if not any(a < e["end"] and e["start"] < b for e in ents):
+                out.append(f"  false {t} {text[a:b]} | {text}")
+    return out
 
 
 def main() -> int:
@@ -41,39 +57,22 @@ def main() -> int:
     if args.misses and any(f.name.startswith("blind") for f in args.files):
         print("--misses is for tune files: a blind file is only ever scored", file=sys.stderr)
         return 2
-    deid = Deidentifier(DeidPolicy().model_copy(update={"actions": {}}), Analyzer())
+    analyzer = Analyzer()
+    deid = Deidentifier(DeidPolicy().model_copy(update={"actions": {}}), analyzer)
     for path in args.files:
         if not path.is_file():
             print(f"{path}: no such file", file=sys.stderr)
             return 2
-        counts = {t: [0, 0, 0, 0] for t in ("PERSON", "ADDRESS")}  # expected found det correct
-        lines: list[str] = []
-        for row in zh_name_rows(path, "score"):
-            text, ents = str(row["text"]), list(row["entities"])  # type: ignore[call-overload]
-            located = deid.locate(text)
-            for typ, c in counts.items():
-                spans = [(a, b) for t, a, b in located if t == typ]
-                for e in ents:
-                    if e["type"] == typ:
-                        c[0] += 1
-                        hit = _covered(e["start"], e["end"], spans)
-                        c[1] += hit
-                        if not hit:
-                            lines.append(f"  miss {typ} {e['value']} | {text}")
-                for a, b in spans:
-                    c[2] += 1
-                    ok = any(a < e["end"] and e["start"] < b for e in ents if e["type"] == typ)
-                    c[3] += ok
-                    if not ok:
-                        lines.append(f"  false {typ} {text[a:b]} | {text}")
+        scores = score_names_file(path, analyzer)
         parts = [
-            f"{t} recall {c[1]}/{c[0]} = {c[1] / max(c[0], 1):.4f}, "
-            f"precision {c[3]}/{c[2]} = {c[3] / max(c[2], 1):.4f}"
-            for t, c in counts.items()
+            f"{t} recall {c.found}/{c.expected} = {c.recall:.4f}, "
+            f"precision {c.correct}/{c.detections} = {c.precision:.4f}"
+            for t, c in scores.items()
         ]
         print(f"{path.name}: " + "; ".join(parts))
         if args.misses:
-            print("\n".join(lines))
+            for line in _misses(path, deid):
+                print(line)
     return 0
 
 

@@ -87,8 +87,8 @@ def augment(rows: list[Row], rng: random.Random) -> list[Row]:
         if not full:
             continue
         for _ in range(COPIES):
-            new_text, new_spans, pos, shift = "", [], 0, 0
-            swap = {(a, b) for a, b in full}
+            new_text, new_spans, pos = "", [], 0
+            swap = set(full)
             for a, b in sorted(spans):
                 new_text += text[pos:a]
                 value = text[a:b]
@@ -101,7 +101,6 @@ def augment(rows: list[Row], rng: random.Random) -> list[Row]:
                 new_text += value
                 pos = b
             new_text += text[pos:]
-            del shift
             out.append((new_text, new_spans, group))
     return out
 
@@ -134,7 +133,7 @@ def main() -> int:
     rng = random.Random(SEED)
     base = load_rows()
     rows = base + augment(base, rng)
-    feats, labels, groups, _ = examples(rows)
+    feats, labels, groups, row_index = examples(rows)
     vec = DictVectorizer()
     x = vec.fit_transform(feats).tocsr()
     x.indices, x.indptr = x.indices.astype(np.int32), x.indptr.astype(np.int32)
@@ -146,9 +145,7 @@ def main() -> int:
         f"{int(y.sum())} positive; groups: {', '.join(names)}"
     )
     # grouped cross-validation: each file out in turn, scored on its original lines only
-    orig = np.array([i < len(base) for i in range(len(rows))])
-    row_index = examples(rows)[3]
-    is_orig = orig[np.array(row_index)]
+    is_orig = np.array(row_index) < len(base)
     scores: dict[float, np.ndarray] = {}
     for c in (1.0, 3.0, 10.0):
         p = np.zeros(len(y))

@@ -216,7 +216,7 @@ def pii_eval(
                 show_edge=False,
             )
             for col in ("source", "entity/lang", "expected", "recall", "precision"):
-                by_source.add_column(col, justify="left" if col in ("source",) else "right")
+                by_source.add_column(col, justify="left" if col == "source" else "right")
             for key, s in result.heldout_by_source.items():
                 source, entity = key.rsplit(" ", 1)
                 by_source.add_row(

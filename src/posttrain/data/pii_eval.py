@@ -39,7 +39,14 @@ from posttrain.errors import InputError
 if TYPE_CHECKING:
     from posttrain.data.deid import Analyzer
 
-__all__ = ["EntityScore", "LabelledItem", "PiiEvalResult", "evaluate_pii", "load_labelled"]
+__all__ = [
+    "EntityScore",
+    "LabelledItem",
+    "PiiEvalResult",
+    "evaluate_pii",
+    "load_labelled",
+    "score_names_file",
+]
 
 RECALL_TARGET = 0.99
 PRECISION_TARGET = 0.95
@@ -79,6 +86,19 @@ class EntityScore(BaseModel):
     correct: int
     recall: float
     precision: float
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> EntityScore:
+        """The score of ``expected`` / ``found`` / ``detections`` / ``correct`` counts."""
+        return cls(
+            **counts,
+            recall=_ratio(counts["found"], counts["expected"]),
+            precision=_ratio(counts["correct"], counts["detections"]),
+        )
+
+
+def _counts() -> dict[str, int]:
+    return {"expected": 0, "found": 0, "detections": 0, "correct": 0}
 
 
 class PiiEvalResult(BaseModel):
@@ -157,15 +177,11 @@ def evaluate_pii(
     policy = policy or DeidPolicy()
     deid = Deidentifier(policy.model_copy(update={"actions": {}}), analyzer)
     items = load_labelled(path)
-    stats: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
-        lambda: {"expected": 0, "found": 0, "detections": 0, "correct": 0}
-    )
+    stats: dict[tuple[str, str, str], dict[str, int]] = defaultdict(_counts)
     missed: list[str] = []
     false_pos: list[str] = []
     mismatches = 0
-    by_source: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"expected": 0, "found": 0, "detections": 0, "correct": 0}
-    )
+    by_source: dict[str, dict[str, int]] = defaultdict(_counts)
     for item in items:
         found = deid.locate(item.text)
         group = _source_group(item.source) if item.split == "heldout" else None
@@ -200,22 +216,13 @@ def evaluate_pii(
         return (ENTITY_TYPES.index(etype) if etype in ENTITY_TYPES else 99, key)
 
     def scores(keyf: Callable[[tuple[str, str, str]], str | None]) -> dict[str, EntityScore]:
-        sums: dict[str, dict[str, int]] = defaultdict(
-            lambda: {"expected": 0, "found": 0, "detections": 0, "correct": 0}
-        )
+        sums: dict[str, dict[str, int]] = defaultdict(_counts)
         for k, s in stats.items():
             name = keyf(k)
             if name is not None:
                 for f, v in s.items():
                     sums[name][f] += v
-        return {
-            n: EntityScore(
-                **s,
-                recall=_ratio(s["found"], s["expected"]),
-                precision=_ratio(s["correct"], s["detections"]),
-            )
-            for n, s in sorted(sums.items(), key=lambda kv: order(kv[0]))
-        }
+        return {n: EntityScore.of(s) for n, s in sorted(sums.items(), key=lambda kv: order(kv[0]))}
 
     per_entity = scores(lambda k: k[0])
     per_lang = scores(lambda k: f"{k[0]}/{k[1]}")
@@ -260,17 +267,45 @@ def evaluate_pii(
         per_entity_lang=per_lang,
         per_split=per_split,
         heldout_by_source={
-            k: EntityScore(
-                **v,
-                recall=_ratio(v["found"], v["expected"]),
-                precision=_ratio(v["correct"], v["detections"]),
-            )
+            k: EntityScore.of(v)
+            # the blind files in the order they were written (blind_ is the first)
             for k, v in sorted(by_source.items(), key=lambda kv: kv[0].replace("blind_", "blind1_"))
         },
         type_mismatches=mismatches,
         missed=missed,
         false_positives=false_pos,
     )
+
+
+def score_names_file(
+    path: Path, analyzer: Analyzer | None = None, types: tuple[str, ...] = HELDOUT_TYPES
+) -> dict[str, EntityScore]:
+    """Recall and precision per entity type on one marked-up file of Chinese names in
+    context (``resources/pii/*_zh_names.txt``: ``[[P:name]]`` marks, as
+    ``make_labelled.zh_name_rows`` reads them), scored as :func:`evaluate_pii` scores:
+    what the de-identifier would replace, a detection correct where it overlaps any
+    marked entity. For the tune files kept out of the labelled set and for a quick look
+    at one blind file."""
+    from posttrain.data.deid import Deidentifier, DeidPolicy
+    from posttrain.resources.pii.make_labelled import zh_name_rows
+
+    deid = Deidentifier(DeidPolicy().model_copy(update={"actions": {}}), analyzer)
+    stats = {t: _counts() for t in types}
+    for row in zh_name_rows(path, "score"):
+        text = str(row["text"])
+        entities: list[dict[str, object]] = row["entities"]  # type: ignore[assignment]
+        marked = [(int(e["start"]), int(e["end"]), str(e["type"])) for e in entities]  # type: ignore[call-overload]
+        found = deid.locate(text)
+        for etype, c in stats.items():
+            spans = [(a, b) for t, a, b in found if t == etype]
+            for a, b, t in marked:
+                if t == etype:
+                    c["expected"] += 1
+                    c["found"] += _covered(a, b, spans)
+            for a, b in spans:
+                c["detections"] += 1
+                c["correct"] += any(a < e and s < b for s, e, _ in marked)
+    return {t: EntityScore.of(c) for t, c in stats.items()}
 
 
 def _source_group(source: str) -> str:

@@ -30,6 +30,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from posttrain.data.deid import names as n
+from posttrain.data.deid.lexicon import zh_common_surnames
+
 __all__ = ["NameModel", "candidates", "load_name_model", "model_dir", "span_features"]
 
 
@@ -75,8 +78,6 @@ def candidates(text: str) -> list[tuple[int, int, int]]:
     two Chinese characters after it, the first of them one that given names have (a
     weight above ``names._RARE_IN_NAMES``), where the surname's character does not end a
     word the dictionary counts 100 times or more."""
-    from posttrain.data.deid import names as n
-
     out: list[tuple[int, int, int]] = []
     weights = n._given_weights()
     double = n._compound_set()
@@ -100,9 +101,6 @@ def candidates(text: str) -> list[tuple[int, int, int]]:
 
 def span_features(text: str, s: int, e: int, sur_len: int) -> list[str]:
     """The model's binary features of the candidate ``text[s:e]``."""
-    from posttrain.data.deid import names as n
-    from posttrain.data.deid.lexicon import zh_common_surnames
-
     freq, tags = n._jieba_dicts()
     weights = n._given_weights()
     word = text[s:e]
@@ -110,6 +108,8 @@ def span_features(text: str, s: int, e: int, sur_len: int) -> list[str]:
     size = f"{sur_len}+{len(given)}"
     kind = "c" if sur_len == 2 else ("m" if sur in zh_common_surnames() else "r")
     ws = [weights.get(c, n._UNSEEN) for c in given]
+    wmin = _weight_bin(min(ws))
+    rw = _freq_bin(freq.get(text[e - 1 : e + 1], 0) if e < len(text) else 0)
     left1, right1 = text[s - 1 : s] if s else "", text[e : e + 1]
     lc, rc = _cls(left1), _cls(right1)
     f_word = freq.get(word, 0)
@@ -120,8 +120,8 @@ def span_features(text: str, s: int, e: int, sur_len: int) -> list[str]:
         "sur=" + sur,
         "kind=" + kind,
         "kind_size=" + kind + size,
-        "wmin=" + _weight_bin(min(ws)),
-        "wmin_size=" + _weight_bin(min(ws)) + size,
+        "wmin=" + wmin,
+        "wmin_size=" + wmin + size,
         "wf=" + _freq_bin(f_word),
         "wf_tag=" + _freq_bin(f_word) + tag[:2],
         "wf_size=" + _freq_bin(f_word) + size,
@@ -134,8 +134,8 @@ def span_features(text: str, s: int, e: int, sur_len: int) -> list[str]:
         + "|"
         + ("H" if len(rc) == 1 and "\u4e00" <= rc <= "\u9fff" else rc),
         "lw=" + _freq_bin(freq.get(text[s - 1 : s + 1], 0) if s else 0),
-        "rw=" + _freq_bin(freq.get(text[e - 1 : e + 1], 0) if e < len(text) else 0),
-        "rw_size=" + _freq_bin(freq.get(text[e - 1 : e + 1], 0) if e < len(text) else 0) + size,
+        "rw=" + rw,
+        "rw_size=" + rw + size,
         "l2=" + text[max(0, s - 2) : s],
         "r2=" + text[e : e + 2],
         "ext=" + _freq_bin(freq.get(text[s : e + 1], 0) if e < len(text) else 0),

@@ -554,20 +554,11 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                 words = ((text[t0 : t0 + 2], 50), (text[s:t1], 50), (text[e - 1 : t1], 500))
                 if any(len(w) == 2 and freq.get(w, 0) >= n for w, n in words):
                     continue
-            if (
-                e - s == 1
-                and freq.get(text[s:t1], 0) >= 50
-                and not tags.get(text[s:t1], "").startswith("nr")
-            ):
+            if e - s == 1 and _common_word(text[s:t1], 50):
                 continue
             # 安装师傅, 维修师傅: a word jieba counts often and tags no name, before a title
             # (not a compound surname: 欧阳总, jieba tags 欧阳 a place)
-            if (
-                e - s >= 2
-                and freq.get(text[s:e], 0) >= 50
-                and not tags.get(text[s:e], "").startswith("nr")
-                and text[s:e] not in compounds
-            ):
+            if e - s >= 2 and _common_word(text[s:e], 50) and text[s:e] not in compounds:
                 continue
             # 谢谢老板: a doubled word before a title (jieba tags 谢谢 a name)
             if e - s == 2 and text[s] == text[s + 1] and freq.get(text[s:e], 0) >= 50:
@@ -838,13 +829,10 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         if model is None:
             return []
         places = _zh_place_set()
-        freq, tags = _jieba_dicts()
         return [
             _result(self, s, e, 0.6, "zh_model")
             for s, e, _ in model.names(text)
-            if text[s:e] not in places
-            # a word the dictionary counts often and tags no name (暴雨, 方便)
-            and not (freq.get(text[s:e], 0) >= 100 and not tags.get(text[s:e], "").startswith("nr"))
+            if text[s:e] not in places and not _common_word(text[s:e], 100)  # 暴雨, 方便
         ]
 
     def _surname_said(self, text: str) -> list[RecognizerResult]:
@@ -919,7 +907,7 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         # dictionary counts (大姐, 空姐, 表哥) and a character given names have often
         for m in _ONE_GIVEN_KIN.finditer(text):
             s = m.start("g")
-            if weights.get(text[s], _UNSEEN) < 2.5 or text[s] in zh_surnames():
+            if weights.get(text[s], _UNSEEN) < 2.5 or text[s] in surnames:
                 continue
             if freq.get(text[s : s + 2], 0) >= 20:
                 continue
@@ -969,17 +957,16 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
         if not found:
             return []
         out: list[RecognizerResult] = []
-        freq, tags = _jieba_dicts()
+        _, tags = _jieba_dicts()
         surnames = zh_surnames()
         compounds = zh_compound_surnames()
         spans = {(r.start, r.end) for r in found if r.entity_type == self.ENTITY}
         weights = _given_weights()
         for lst in _zh_lists(text):
-            named = [(a, b) for a, b in lst if (a, b) in spans]
-            if not named:
+            if not any(item in spans for item in lst):
                 continue
             for a, b in lst:
-                if (a, b) in named:
+                if (a, b) in spans:
                     continue
                 word = text[a:b]
                 if len(word) == 2 and _given_alone_ok(word):  # 晓丽, 青青: a given name
@@ -999,11 +986,7 @@ class ChineseNameRecognizer(ScoredPatternRecognizer):
                     or min(weights.get(c, _UNSEEN) for c in word[sur_len:]) < 0.3
                 ):
                     continue
-                if (
-                    word.endswith(_ZH_TITLES)
-                    or word in _zh_place_set()
-                    or (freq.get(word, 0) >= 5000 and not tags.get(word, "").startswith("nr"))
-                ):
+                if word.endswith(_ZH_TITLES) or word in _zh_place_set() or _common_word(word, 5000):
                     continue
                 out.append(_result(self, a, b, 0.7, "zh_listed"))
         return out
@@ -1310,15 +1293,21 @@ def _before_place(text: str, e: int) -> bool:
     return text.startswith(_PLACE_AFTER, e)
 
 
+def _common_word(word: str, at_least: int) -> bool:
+    """Whether jieba's dictionary counts ``word`` ``at_least`` times and tags it no name
+    (员工, 暴雨, 方便; not 李娜, 文明: words it tags ``nr``)."""
+    freq, tags = _jieba_dicts()
+    return freq.get(word, 0) >= at_least and not tags.get(word, "").startswith("nr")
+
+
 def _in_word(text: str, s: int, e: int) -> bool:
     """Whether the name-shaped ``text[s:e]`` is part of a word jieba's dictionary counts
     often: the surname ends the word before it (小区门口: 区), or the span is a word
     that is no name (那边)."""
-    freq, tags = _jieba_dicts()
+    freq, _ = _jieba_dicts()
     if s > 0 and freq.get(text[s - 1 : s + 1], 0) >= 50:
         return True
-    word = text[s:e]
-    return freq.get(word, 0) >= 5 and not tags.get(word, "").startswith("nr")
+    return _common_word(text[s:e], 5)
 
 
 def _is_han(c: str) -> bool:
