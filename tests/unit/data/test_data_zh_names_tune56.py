@@ -136,3 +136,31 @@ def test_the_tune_files_keep_what_the_sixth_pass_reached(
     rows = make_labelled.zh_name_rows(path, "tune")
     held = {i.text for i in load_labelled() if i.split == "heldout"}
     assert not {str(r["text"]) for r in rows} & held
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "业主鞠红梅，房号锦绣江南小区3期12幢1单元1103，厨房下水道堵塞",
+            "锦绣江南小区3期12幢1单元1103",
+        ),
+        ("中介带客户看了万科城二期8栋1502，客户比较满意", "万科城二期8栋1502"),
+        ("房号滨江壹号院3-1802", "滨江壹号院3-1802"),
+        ("联系人：蔡女士｜上海市闵行区七莘路1885弄22号301", "上海市闵行区七莘路1885弄22号301"),
+        ("房屋坐落：广州市天河区龙口西路55号702房", "广州市天河区龙口西路55号702房"),
+        (
+            "物业：深圳市南山区科技南十二路2号金蝶软件园A栋的快递",
+            "深圳市南山区科技南十二路2号金蝶软件园A栋",
+        ),
+        (
+            "地址 北京市朝阳区望京西园三区311号楼2单元1701 问题",
+            "北京市朝阳区望京西园三区311号楼2单元1701",
+        ),
+    ],
+)
+def test_the_sixth_pass_finds_these_addresses(analyzer: Analyzer, text: str, address: str) -> None:
+    # estates ending in 城 / 院 / 园 with a phase or section, rooms after 号 and in 房,
+    # building and room joined by a dash (from the tune5 to tune7 misses)
+    found = [text[r.start : r.end] for r in analyzer.analyze(text) if r.entity_type == "ADDRESS"]
+    assert any(address in f for f in found), found
